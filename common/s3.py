@@ -93,7 +93,7 @@ def call_with_retries(fn: Callable[[], T], *, attempts: int = 4) -> T:
     retrying = Retrying(
         retry=retry_if_exception(is_transient),
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(initial=0.2, max=5),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5),
         reraise=True,
     )
     return retrying(fn)
@@ -115,7 +115,7 @@ def wait_for_s3(client: Any, timeout: float) -> None:
     retrying = Retrying(
         retry=retry_if_exception(is_transient),
         stop=stop_after_delay(timeout),
-        wait=wait_exponential_jitter(initial=0.2, max=3),
+        wait=wait_exponential_jitter(multiplier=0.2, max=3),
         before_sleep=lambda state: log.info(
             "waiting for S3 at %s (%s)", endpoint, describe_error(state.outcome.exception())
         ),

@@ -1,4 +1,4 @@
-"""A real Moto server in a child process on a loopback port, for tests and benchmarks."""
+"""A real Moto server (our moto service's entry point, `python -m moto_gateway`) in a child process on a loopback port, for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ class MotoServer:
 
     def __init__(self, port: int | None = None, command: list[str] | None = None, env: dict | None = None):
         self.port = port or free_port()
-        self.command = command or [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-        self.env = {**os.environ, **(env or {})}
+        self.command = command or [sys.executable, "-m", "moto_gateway"]
+        self.env = {**os.environ, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.port), **(env or {})}
         self.process: subprocess.Popen | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"moto-test-{self.port}.log"
 

@@ -26,10 +26,13 @@ def ensure_bucket(s3, bucket: str) -> bool:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
             raise
     region = s3.meta.region_name
-    if region and region != "us-east-1":
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-    else:
-        s3.create_bucket(Bucket=bucket)
+    location = {"CreateBucketConfiguration": {"LocationConstraint": region}} if region != "us-east-1" else {}
+    try:
+        s3.create_bucket(Bucket=bucket, **location)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "BucketAlreadyOwnedByYou":
+            return False
+        raise
     return True
 
 

@@ -31,9 +31,14 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 FALLBACK_UID = 10001
 
 
+def compose_text() -> str:
+    """docker-compose.yml without its comment lines."""
+    return "\n".join(line for line in COMPOSE_FILE.read_text().splitlines() if not line.lstrip().startswith("#"))
+
+
 def compose_variables() -> list[str]:
     """Every ${VARIABLE} docker-compose.yml reads."""
-    return sorted(set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", COMPOSE_FILE.read_text())))
+    return sorted(set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", compose_text())))
 
 
 def run(command: list[str], *, env: dict | None = None, timeout: float = 600, check: bool = True):

@@ -186,3 +186,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stack.down()
+        # Images of this project that a rebuild replaced (untagged); the current ones stay for the next run.
+        run(["docker", "image", "prune", "--force", "--filter", f"label=com.docker.compose.project={stack.project}"],
+            check=False)

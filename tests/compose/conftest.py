@@ -109,17 +109,18 @@ class Stack:
     def image(self, service: str) -> str:
         return f"{self.project}-{service}"
 
-    def compose(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+    def compose(self, *args: str, tools: bool = False, timeout: float = 600, check: bool = True):
+        """`docker compose ARGS` on this project; `tools` enables the profile of sample-client."""
         command = ["docker", "compose", "--project-name", self.project, "--file", str(COMPOSE_FILE),
-                   "--env-file", str(self.env_file), "--profile", "tools", *args]
+                   "--env-file", str(self.env_file), *(["--profile", "tools"] if tools else []), *args]
         return run(command, env=self.env, timeout=timeout, check=check)
 
     def s3(self):
         return make_test_client(self.moto_url)
 
     def services(self) -> dict[str, dict]:
-        """`docker compose ps` as {service: its JSON}, for the running long-lived services."""
-        output = self.compose("ps", "--format", "json").stdout
+        """`docker compose ps --all` as {service: its JSON}: every container of the project, running or not."""
+        output = self.compose("ps", "--all", "--format", "json").stdout
         rows = [json.loads(line) for line in output.splitlines() if line.strip()]
         return {row["Service"]: row for row in rows}
 
@@ -145,7 +146,7 @@ class Stack:
             )
 
     def down(self) -> subprocess.CompletedProcess:
-        return self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", check=False)
+        return self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", tools=True, check=False)
 
 
 @pytest.fixture(scope="session")

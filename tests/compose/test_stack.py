@@ -51,7 +51,7 @@ def test_the_images_are_built_on_the_python_image_given(stack: Stack):
 
 
 def test_seeded_objects_appear_in_the_host_folder_with_their_bytes_and_owned_by_the_host_user(stack: Stack):
-    seeded = stack.compose("run", "--rm", "--build", "sample-client", "seed")
+    seeded = stack.compose("run", "--rm", "--build", "sample-client", "seed", tools=True)
     assert f"seeded {len(sample_keys())} objects into s3://{BUCKET}" in seeded.stdout
     s3 = stack.s3()
     for key in sample_keys():
@@ -71,7 +71,7 @@ def test_unseed_with_delete_sync_removes_exactly_the_sample_files(stack: Stack):
     s3.put_object(Bucket=BUCKET, Key="mine/keep.txt", Body=b"not a sample")
     keep = mirrored(stack, BUCKET, "mine/keep.txt")
     wait_until(keep.is_file, 30, f"{keep}")
-    unseeded = stack.compose("run", "--rm", "sample-client", "unseed")
+    unseeded = stack.compose("run", "--rm", "sample-client", "unseed", tools=True)
     assert f"unseeded {len(sample_keys())} of {len(sample_keys())}" in unseeded.stdout
     for key in sample_keys():
         path = mirrored(stack, BUCKET, key)

@@ -242,13 +242,13 @@ class Exporter:
                     return DownloadResult(bucket, download.key, None)
                 raise
             body = response["Body"]
+            expected = int(response.get("ContentLength", -1))
+            chunks = [body.read()] if 0 <= expected <= CHUNK_BYTES else body.iter_chunks(CHUNK_BYTES)
             try:
-                written = atomic_write_chunks(
-                    target, body.iter_chunks(CHUNK_BYTES), should_stop=self.stop.is_set
-                )
+                written = atomic_write_chunks(target, chunks, should_stop=self.stop.is_set)
             finally:
                 body.close()
-            expected = int(response.get("ContentLength", written))
+            expected = written if expected < 0 else expected
             if written != expected:
                 raise IncompleteDownload(f"got {written} of {expected} bytes")
             entry = Entry(

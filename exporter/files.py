@@ -27,11 +27,15 @@ def atomic_write_chunks(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> int:
     """Write chunks to a temp file beside `target`, then rename it over `target`: never a partial file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path_for(target)
     written = 0
     try:
-        with open(temp, "wb") as out:
+        try:
+            out = open(temp, "wb")  # noqa: SIM115 (closed by the with below)
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out = open(temp, "wb")  # noqa: SIM115
+        with out:
             for chunk in chunks:
                 if should_stop():
                     raise Cancelled(str(target))

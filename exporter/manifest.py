@@ -37,6 +37,8 @@ class Entry:
 class BucketRecord:
     created: str | None = None
     objects: dict[str, Entry] = field(default_factory=dict)
+    gone: bool = False
+    """The bucket was missing from S3's listing: if it comes back, it is a new bucket (Moto restarted)."""
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Manifest:
             "buckets": {
                 name: {
                     "created": record.created,
+                    "gone": record.gone,
                     "objects": {key: asdict(entry) for key, entry in sorted(record.objects.items())},
                 }
                 for name, record in sorted(self.buckets.items())
@@ -78,7 +81,9 @@ class Manifest:
                     headers=dict(raw.get("headers") or {}),
                 )
                 objects[str(key)] = entry
-            buckets[str(name)] = BucketRecord(created=record.get("created"), objects=objects)
+            buckets[str(name)] = BucketRecord(
+                created=record.get("created"), objects=objects, gone=bool(record.get("gone", False))
+            )
         return cls(buckets=buckets)
 
 

@@ -159,7 +159,7 @@ class Exporter:
 
     def _plan(self, bucket: str, created: str | None, remote: dict[str, RemoteObject]) -> BucketPlan:
         record = self.manifest.buckets.get(bucket, BucketRecord())
-        recreated = bool(record.objects) and record.created is not None and record.created != created
+        recreated = bool(record.objects) and (record.gone or record.created not in (None, created))
         if recreated:
             log.warning(
                 "bucket %s was created anew in S3 (did Moto restart?): none of its %d local file(s) will be "
@@ -242,13 +242,13 @@ class Exporter:
                     return DownloadResult(bucket, download.key, None)
                 raise
             body = response["Body"]
+            expected = int(response.get("ContentLength", -1))
+            chunks = [body.read()] if 0 <= expected <= CHUNK_BYTES else body.iter_chunks(CHUNK_BYTES)
             try:
-                written = atomic_write_chunks(
-                    target, body.iter_chunks(CHUNK_BYTES), should_stop=self.stop.is_set
-                )
+                written = atomic_write_chunks(target, chunks, should_stop=self.stop.is_set)
             finally:
                 body.close()
-            expected = int(response.get("ContentLength", written))
+            expected = written if expected < 0 else expected
             if written != expected:
                 raise IncompleteDownload(f"got {written} of {expected} bytes")
             entry = Entry(
@@ -278,7 +278,10 @@ class Exporter:
     # -- manifest and logs ---------------------------------------------------------------------------
 
     def _update_manifest(self, buckets: dict[str, str | None], plans: dict[str, BucketPlan]) -> None:
-        new = Manifest(buckets=dict(self.manifest.buckets))
+        new = Manifest(buckets={
+            name: record if name in buckets else replace(record, gone=True)
+            for name, record in self.manifest.buckets.items()
+        })
         for name, plan in plans.items():
             new.buckets[name] = BucketRecord(created=buckets[name], objects=plan.entries)
         if new != self.manifest or not manifest_path(self.root).exists():

@@ -27,8 +27,9 @@ from tests.conftest import make_test_client
 from tests.moto_server import ROOT, free_port
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-# A non-root uid for the exporter when the tests run as root: the image must work for any uid.
-FALLBACK_UID = 10001
+# A non-root uid for the exporter when the tests run as root: not the image's own user (10001) and in no
+# passwd file, because the image must work for any uid.
+FALLBACK_UID = 23456
 
 
 def compose_text() -> str:

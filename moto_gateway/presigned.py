@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import re
 from calendar import timegm
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import strptime
@@ -158,11 +159,26 @@ def check_query_v4(view: RequestView, creds: Credentials, now: float) -> None:
         )
 
 
-def v2_resource(view: RequestView) -> str:
+def v2_resources(view: RequestView) -> list[str]:
+    """The signed resource; for `/bucket` also `/bucket/`, which botocore signs for bucket-level calls."""
     path = sigv4.canonical_uri(view.raw_path)
     if view.addressing.virtual_host:
         path = f"/{view.addressing.bucket}{path}"  # the signed resource names the bucket in either style
-    return sigv2.canonical_resource(path, view.query)
+    paths = [path]
+    if view.is_bucket_root() and not path.endswith("/"):
+        paths.append(path + "/")
+    return [sigv2.canonical_resource(candidate, view.query) for candidate in paths]
+
+
+def check_v2_signature(
+    view: RequestView, creds: Credentials, access_key: str, provided: str, build: Callable[[str], str]
+) -> None:
+    """Accepts the signature if it matches the string to sign built for any candidate resource."""
+    candidates = [build(resource) for resource in v2_resources(view)]
+    for to_sign in candidates:
+        if hmac.compare_digest(sigv2.sign(creds.secret_key, to_sign).encode(), provided.encode("utf-8", "replace")):
+            return
+    raise signature_does_not_match(access_key, candidates[0], provided)
 
 
 def check_query_v2(view: RequestView, creds: Credentials, now: float) -> None:
@@ -178,17 +194,20 @@ def check_query_v2(view: RequestView, creds: Credentials, now: float) -> None:
     lowered_query = {name.lower(): value for name, value in view.query}
     amz = {name: value for name, value in lowered_query.items() if name.startswith("x-amz-")}
     amz.update({name: value for name, value in view.headers.items() if name.startswith("x-amz-")})
-    to_sign = sigv2.string_to_sign(
-        view.method,
-        view.headers.get("content-md5", lowered_query.get("content-md5", "")),
-        view.headers.get("content-type", lowered_query.get("content-type", "")),
-        str(expires),
-        amz,
-        v2_resource(view),
+    check_v2_signature(
+        view,
+        creds,
+        creds.access_key,
+        params["Signature"],
+        lambda resource: sigv2.string_to_sign(
+            view.method,
+            view.headers.get("content-md5", lowered_query.get("content-md5", "")),
+            view.headers.get("content-type", lowered_query.get("content-type", "")),
+            str(expires),
+            amz,
+            resource,
+        ),
     )
-    provided = params["Signature"]
-    if not hmac.compare_digest(sigv2.sign(creds.secret_key, to_sign).encode(), provided.encode("utf-8", "replace")):
-        raise signature_does_not_match(creds.access_key, to_sign, provided)
     if now > expires:
         raise access_denied("Request has expired", [("Expires", iso_time(expires)), ("ServerTime", iso_time(now))])
 
@@ -267,16 +286,20 @@ def check_header_v2(view: RequestView, authorization: str, creds: Credentials, n
         raise invalid_access_key(access_key)
     check_clock(view, now)
     amz = {name: value for name, value in view.headers.items() if name.startswith("x-amz-")}
-    to_sign = sigv2.string_to_sign(
-        view.method,
-        view.headers.get("content-md5", ""),
-        view.headers.get("content-type", ""),
-        "" if "x-amz-date" in amz else view.headers.get("date", ""),
-        amz,
-        v2_resource(view),
+    check_v2_signature(
+        view,
+        creds,
+        access_key,
+        provided,
+        lambda resource: sigv2.string_to_sign(
+            view.method,
+            view.headers.get("content-md5", ""),
+            view.headers.get("content-type", ""),
+            "" if "x-amz-date" in amz else view.headers.get("date", ""),
+            amz,
+            resource,
+        ),
     )
-    if not hmac.compare_digest(sigv2.sign(creds.secret_key, to_sign).encode(), provided.encode("utf-8", "replace")):
-        raise signature_does_not_match(access_key, to_sign, provided)
 
 
 def check_header(view: RequestView, creds: Credentials, now: float) -> str | None:

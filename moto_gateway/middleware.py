@@ -15,6 +15,7 @@ from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
 
+from moto import settings as moto_settings
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
@@ -27,6 +28,8 @@ from moto_gateway.request import RequestView
 log = logging.getLogger("moto_gateway")
 
 MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico")
+# CORS preflights carry no credentials, even for a presigned URL: S3 answers them from the bucket's CORS rules.
+UNCHECKED_METHODS = frozenset({"OPTIONS"})
 
 
 def has_body(environ: dict) -> bool:
@@ -67,7 +70,7 @@ class ValidatingMiddleware:
         self.clock = clock
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS):
+        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in UNCHECKED_METHODS:
             return self.app(environ, start_response)
         view = RequestView.from_environ(environ)
         try:
@@ -157,6 +160,11 @@ class ValidatingMiddleware:
         log.info("refused %s %s: %s %s: %s", view.method, view.raw_path, error.status, error.code, error.message)
         body = error_xml(error, request_id)
         headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+        origin = view.headers.get("origin")
+        if origin and not moto_settings.DISABLE_GLOBAL_CORS:
+            # Moto answers every cross-origin request with this header; so do refusals, or a browser
+            # would see a network error instead of S3's answer.
+            headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
         if view.method == "HEAD":
             start_response(f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, ("Content-Length", "0")])
             return []

@@ -141,3 +141,34 @@ def test_bad_settings_exit_2_with_one_line(name, value):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and "Traceback" not in result.stderr
+
+
+def test_cors_preflight_passes_and_refusals_stay_readable_cross_origin(s3):
+    s3.create_bucket(Bucket="cors", CreateBucketConfiguration={"LocationConstraint": REGION})
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "cors", "Key": "k"})
+    origin = {"Origin": "http://localhost:8000"}
+    preflight = requests.options(url, headers={**origin, "Access-Control-Request-Method": "PUT"}, timeout=10)
+    assert preflight.status_code == 200
+    refused = requests.put(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), data=b"x", headers=origin, timeout=10)
+    assert refused.status_code == 403
+    assert refused.headers["Access-Control-Allow-Origin"] == "http://localhost:8000"
+
+
+def test_router_serves_only_underscore_paths_and_passes_the_rest():
+    from moto_gateway.router import Router
+
+    seen = []
+
+    def inner(environ, start_response):
+        seen.append(environ["PATH_INFO"])
+        start_response("204 No Content", [])
+        return []
+
+    router = Router(inner)
+    router.add("/_ping", lambda environ, start_response: start_response("200 OK", []) or [b"pong"])
+    with pytest.raises(ValueError):
+        router.add("/ping", inner)
+    assert router({"PATH_INFO": "/_ping"}, lambda status, headers: None) == [b"pong"]
+    router({"PATH_INFO": "/_unknown"}, lambda status, headers: None)
+    router({"PATH_INFO": "/bucket/_ping"}, lambda status, headers: None)
+    assert seen == ["/_unknown", "/bucket/_ping"]

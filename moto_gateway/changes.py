@@ -41,8 +41,8 @@ class Change:
 class ChangeLog:
     """Bounded, thread-safe and waitable: writers append, long-polling readers wait on a condition."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.boot_id = uuid.uuid4().hex
+    def __init__(self, capacity: int = 10_000, boot_id: str | None = None) -> None:
+        self.boot_id = boot_id or uuid.uuid4().hex
         self._events: deque[Change] = deque(maxlen=capacity)
         self._last_seq = 0
         self._changed = threading.Condition()

@@ -19,6 +19,7 @@ from moto import settings as moto_settings
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
+from moto_gateway.changes import POST_KEY_ENVIRON
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.post_form import CHUNK, scan_form
 from moto_gateway.post_policy import check_post_form
@@ -127,6 +128,7 @@ class ValidatingMiddleware:
             spool.close()
             raise
         put_back(environ, spool)
+        environ[POST_KEY_ENVIRON] = form.lookup().get("key")
         return ClosingIterator(self.app(environ, start_response), spool.close)
 
     def _with_payload_hash(

@@ -17,3 +17,6 @@ class GatewaySettings(AwsSettings):
     gateway_spool_memory_bytes: int = Field(
         8 * 1024 * 1024, ge=0, description="request bodies the gateway reads are kept in memory up to this size, then on disk"
     )
+    gateway_change_log_size: int = Field(
+        10_000, ge=0, le=10_000_000, description="events the change feed (/_changes) holds; 0 turns the feed off"
+    )

@@ -101,7 +101,7 @@ def run_loop(client, settings: ExporterSettings, stop: threading.Event) -> int:
     try:
         if not start(client, settings, stop):
             return 0
-        exporter = Exporter(settings, client, stop)
+        exporter = Exporter(settings, client, stop, status)
         log.info(
             "mirroring every bucket of %s into %s every %g s (delete sync %s)",
             settings.aws_endpoint_url or "AWS",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,19 +38,27 @@ class BucketRecord:
     objects: dict[str, Entry] = field(default_factory=dict)
     gone: bool = False
     """The bucket was missing from S3's listing: if it comes back, it is a new bucket (Moto restarted)."""
+    region: str | None = None
+    cors: list[dict[str, Any]] | None = None
+    """The bucket's CORS rules as get_bucket_cors returns them, so that a restore can put them back."""
 
 
 @dataclass
 class Manifest:
     buckets: dict[str, BucketRecord] = field(default_factory=dict)
+    boot_id: str | None = None
+    """The Moto instance the mirror was last synced with, where the endpoint tells (our gateway does)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
+            "boot_id": self.boot_id,
             "buckets": {
                 name: {
                     "created": record.created,
                     "gone": record.gone,
+                    "region": record.region,
+                    "cors": record.cors,
                     "objects": {key: asdict(entry) for key, entry in sorted(record.objects.items())},
                 }
                 for name, record in sorted(self.buckets.items())
@@ -81,10 +88,16 @@ class Manifest:
                     headers=dict(raw.get("headers") or {}),
                 )
                 objects[str(key)] = entry
+            cors = record.get("cors")
             buckets[str(name)] = BucketRecord(
-                created=record.get("created"), objects=objects, gone=bool(record.get("gone", False))
+                created=record.get("created"),
+                objects=objects,
+                gone=bool(record.get("gone", False)),
+                region=record.get("region"),
+                cors=cors if isinstance(cors, list) else None,
             )
-        return cls(buckets=buckets)
+        boot_id = data.get("boot_id")
+        return cls(buckets=buckets, boot_id=boot_id if isinstance(boot_id, str) else None)
 
 
 def manifest_path(export_dir: Path) -> Path:
@@ -111,9 +124,3 @@ def save_manifest(export_dir: Path, manifest: Manifest) -> None:
     data = json.dumps(manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
     atomic_write_bytes(manifest_path(export_dir), data, durable=True)
     log.debug("manifest written (%d bytes)", len(data))
-
-
-def is_inside(root: Path, candidate: Path) -> bool:
-    """True when `candidate` (made absolute without following links) stays within `root`."""
-    root_abs = os.path.abspath(root)
-    return os.path.commonpath([root_abs, os.path.abspath(candidate)]) == root_abs

@@ -15,6 +15,9 @@ class ExporterSettings(AwsSettings):
     export_interval: float = Field(15.0, gt=0, le=86400, description="seconds between passes")
     delete_sync: bool = Field(False, description="delete local files whose objects were deleted")
     required_buckets: CommaList = Field(["test-bucket", "report-bucket"], description="created at start")
+    restore_on_start: bool = Field(
+        True, description="when Moto comes back empty (at start or after a restart), restore it from the mirror"
+    )
     export_concurrency: int = Field(8, ge=1, le=64, description="parallel downloads")
     health_host: str = Field("127.0.0.1", min_length=1, description="address of /healthz and /status")
     health_port: int = Field(8081, ge=0, le=65535, description="port of /healthz and /status; 0 turns it off")

@@ -25,18 +25,20 @@ class PassStats:
     downloaded_bytes: int = 0
     moves: int = 0
     deletes: int = 0
+    restored: int = 0
     errors: int = 0
     complete: bool = True
     """False when a listing failed or the pass was interrupted: no delete happened then."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.downloads or self.moves or self.deletes or self.errors)
+        return bool(self.downloads or self.moves or self.deletes or self.restored or self.errors)
 
 
-def is_healthy(last_success: float | None, now: float, interval: float) -> bool:
-    """Healthy once a full pass succeeded, and only while the last success is at most 3 intervals old."""
-    return last_success is not None and now - last_success <= 3 * interval
+def is_healthy(state: str, last_success: float | None, now: float, interval: float) -> bool:
+    """Healthy once a full pass succeeded, while the last success is at most 3 intervals old, and not while
+    a restore runs (the mirror and S3 are not in step until it ends)."""
+    return state != "restoring" and last_success is not None and now - last_success <= 3 * interval
 
 
 class Status:
@@ -49,11 +51,16 @@ class Status:
         self._last_pass: PassStats | None = None
         self._last_success: float | None = None
         self._passes = 0
-        self._totals = {"downloads": 0, "deletes": 0, "errors": 0}
+        self._totals = {"downloads": 0, "deletes": 0, "restored": 0, "errors": 0}
+        self._restore: dict[str, Any] | None = None
 
     def set_state(self, state: str) -> None:
         with self._lock:
             self._state = state
+
+    def set_restore(self, progress: dict[str, Any]) -> None:
+        with self._lock:
+            self._restore = progress
 
     def record_pass(self, stats: PassStats) -> None:
         with self._lock:
@@ -61,25 +68,27 @@ class Status:
             self._last_pass = stats
             self._totals["downloads"] += stats.downloads
             self._totals["deletes"] += stats.deletes
+            self._totals["restored"] += stats.restored
             self._totals["errors"] += stats.errors
             if stats.complete and not stats.errors:
                 self._last_success = time.monotonic()
 
     def healthy(self) -> bool:
         with self._lock:
-            return is_healthy(self._last_success, time.monotonic(), self.interval)
+            return is_healthy(self._state, self._last_success, time.monotonic(), self.interval)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             last = self._last_pass
             since = None if self._last_success is None else round(time.monotonic() - self._last_success, 3)
             return {
-                "healthy": is_healthy(self._last_success, time.monotonic(), self.interval),
+                "healthy": is_healthy(self._state, self._last_success, time.monotonic(), self.interval),
                 "state": self._state,
                 "passes": self._passes,
                 "seconds_since_last_success": since,
                 "interval": self.interval,
                 "totals": dict(self._totals),
+                "last_restore": self._restore,
                 "last_pass": None
                 if last is None
                 else {

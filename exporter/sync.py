@@ -21,11 +21,13 @@ from exporter.files import (
     remove_file_and_empty_parents,
     remove_stale_temp_files,
 )
+from exporter.logtext import human_bytes, printable
 from exporter.manifest import BucketRecord, Entry, Manifest, load_manifest, manifest_path, save_manifest
 from exporter.naming import is_valid_bucket_name
 from exporter.plan import BucketPlan, Download, RemoteObject, plan_bucket
 from exporter.settings import ExporterSettings
-from exporter.status import PassStats
+from exporter.restore import Restore, fetch_boot_id, restart_reason
+from exporter.status import PassStats, Status
 
 log = logging.getLogger("exporter")
 
@@ -45,19 +47,6 @@ class DownloadResult:
     """None when the object was deleted between the listing and the download."""
 
 
-def printable(key: str) -> str:
-    """A key as it may appear in a log line: control characters escaped, so no key can forge a line."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in key)
-
-
-def human_bytes(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
-
-
 def restorable_headers(response: dict[str, Any]) -> dict[str, Any]:
     """The headers a restore needs to put the object back as it was, named as put_object names them."""
     headers = {name: response[name] for name in RESTORABLE_HEADERS if response.get(name)}
@@ -73,8 +62,11 @@ def creation_stamp(value: datetime | str | None) -> str | None:
 class Exporter:
     """Owns the mirror folder and its manifest; `run_pass` makes the mirror equal to S3 once."""
 
-    def __init__(self, settings: ExporterSettings, client: Any, stop: threading.Event) -> None:
+    def __init__(
+        self, settings: ExporterSettings, client: Any, stop: threading.Event, status: Status | None = None
+    ) -> None:
         self.settings = settings
+        self.status = status
         self.client = client
         self.stop = stop
         self.root = Path(settings.export_dir)
@@ -83,8 +75,9 @@ class Exporter:
         if removed:
             log.info("removed %d unfinished temp file(s) left by an earlier run", removed)
         self.manifest: Manifest = load_manifest(self.root)
-        self.pool = ThreadPoolExecutor(max_workers=settings.export_concurrency, thread_name_prefix="download")
+        self.pool = ThreadPoolExecutor(max_workers=settings.export_concurrency, thread_name_prefix="transfer")
         self._gone_warned: set[str] = set()
+        self._bucket_settings: dict[str, dict[str, Any]] = {}
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -120,6 +113,14 @@ class Exporter:
         stats = PassStats()
         started = time.monotonic()
         buckets = self.list_buckets()
+        boot_id = fetch_boot_id(self.settings.aws_endpoint_url)
+        reason = restart_reason(self.manifest, buckets, boot_id)
+        if reason and self.settings.restore_on_start:
+            log.warning("Moto restarted (%s): restoring buckets and objects from the mirror", reason)
+            self._restore(buckets, stats)
+            buckets = self.list_buckets()
+        elif reason:
+            log.warning("Moto restarted (%s); RESTORE_ON_START is off, so nothing is restored", reason)
         self._warn_about_gone_buckets(buckets)
         plans: dict[str, BucketPlan] = {}
         for name, created in sorted(buckets.items()):
@@ -134,6 +135,7 @@ class Exporter:
             stats.objects += len(remote)
             stats.bytes += sum(obj.size for obj in remote.values())
             plans[name] = self._plan(name, created, remote)
+            self._refresh_bucket_settings(name, created)
 
         for name, plan in plans.items():
             self._apply_moves(name, plan, stats)
@@ -152,7 +154,7 @@ class Exporter:
         elif any(plan.deletes for plan in plans.values()):
             log.warning("not deleting anything this pass: it had errors or was interrupted")
 
-        self._update_manifest(buckets, plans)
+        self._update_manifest(buckets, plans, boot_id)
         stats.duration = time.monotonic() - started
         self._log_summary(stats)
         return stats
@@ -173,6 +175,47 @@ class Exporter:
         return plan_bucket(
             remote, record.objects, sizes, delete_sync=self.settings.delete_sync and not recreated
         )
+
+    def _refresh_bucket_settings(self, bucket: str, created: str | None) -> None:
+        """Region (once per bucket) and CORS rules (every pass): what a restore needs besides objects."""
+        known = self._bucket_settings.get(bucket)
+        record = self.manifest.buckets.get(bucket, BucketRecord())
+        region = known["region"] if known and known.get("created") == created else None
+        try:
+            if region is None:
+                location = call_with_retries(lambda: self.client.get_bucket_location(Bucket=bucket))
+                region = location.get("LocationConstraint") or "us-east-1"
+            try:
+                cors = call_with_retries(lambda: self.client.get_bucket_cors(Bucket=bucket))["CORSRules"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                    raise
+                cors = None
+        except Exception as exc:  # noqa: BLE001 (keep what we knew; the next pass asks again)
+            log.warning("cannot read the settings of bucket %s: %s", bucket, describe_error(exc))
+            region, cors = record.region, record.cors
+        self._bucket_settings[bucket] = {"created": created, "region": region, "cors": cors}
+
+    def _restore(self, buckets: dict[str, str | None], stats: PassStats) -> None:
+        if self.status:
+            self.status.set_state("restoring")
+        restore = Restore(
+            self.client,
+            self.root,
+            self.pool,
+            self.settings,
+            self.stop,
+        )
+        if self.status:
+            restore.on_progress = lambda progress: self.status.set_restore(progress.as_dict())
+        updated = restore.run(self.manifest, buckets, lambda name: set(self.list_objects(name)))
+        for name, entries in updated.items():
+            self.manifest.buckets[name].objects.update(entries)
+        stats.restored = restore.progress.objects_done
+        stats.errors += restore.progress.errors
+        if self.status:
+            self.status.set_restore(restore.progress.as_dict())
+            self.status.set_state("syncing")
 
     def _warn_about_gone_buckets(self, buckets: dict[str, str | None]) -> None:
         for name, record in self.manifest.buckets.items():
@@ -277,13 +320,21 @@ class Exporter:
 
     # -- manifest and logs ---------------------------------------------------------------------------
 
-    def _update_manifest(self, buckets: dict[str, str | None], plans: dict[str, BucketPlan]) -> None:
-        new = Manifest(buckets={
-            name: record if name in buckets else replace(record, gone=True)
-            for name, record in self.manifest.buckets.items()
-        })
+    def _update_manifest(
+        self, buckets: dict[str, str | None], plans: dict[str, BucketPlan], boot_id: str | None
+    ) -> None:
+        new = Manifest(
+            buckets={
+                name: record if name in buckets else replace(record, gone=True)
+                for name, record in self.manifest.buckets.items()
+            },
+            boot_id=boot_id or self.manifest.boot_id,
+        )
         for name, plan in plans.items():
-            new.buckets[name] = BucketRecord(created=buckets[name], objects=plan.entries)
+            settings = self._bucket_settings.get(name, {})
+            new.buckets[name] = BucketRecord(
+                created=buckets[name], objects=plan.entries, region=settings.get("region"), cors=settings.get("cors")
+            )
         if new != self.manifest or not manifest_path(self.root).exists():
             save_manifest(self.root, new)
         self.manifest = new

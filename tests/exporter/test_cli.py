@@ -188,3 +188,41 @@ def test_sigterm_during_a_pass_stops_cleanly_and_leaves_no_partial_file(exporter
     finish = run_exporter(exporter_env, "--once")
     assert finish.returncode == 0
     assert len(list((export_dir / "busy-bucket").rglob("*.*"))) == 204
+
+
+def test_loop_restores_a_restarted_moto_and_reports_it_in_status(exporter_env, export_dir):
+    moto = MotoServer()
+    moto.start()
+    health_port = free_port()
+    env = {**exporter_env, "AWS_ENDPOINT_URL": moto.url, "EXPORT_INTERVAL": "0.5", "HEALTH_PORT": str(health_port),
+           "DELETE_SYNC": "true"}
+    from tests.conftest import make_test_client
+
+    client = make_test_client(moto.url)
+    client.create_bucket(Bucket="kept-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    for index in range(25):
+        client.put_object(Bucket="kept-bucket", Key=f"doc/{index}.txt", Body=f"doc {index}".encode())
+    process = exporter_process(env)
+    try:
+        wait_for(lambda: len(list((export_dir / "kept-bucket/doc").glob("*.txt"))) == 25, 60, "never mirrored")
+        moto.restart()
+        client = make_test_client(moto.url)
+
+        def restored():
+            try:
+                return client.list_objects_v2(Bucket="kept-bucket").get("KeyCount") == 25
+            except Exception:  # noqa: BLE001 (bucket not back yet)
+                return False
+
+        wait_for(restored, 60, "objects never restored")
+        wait_for(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 200, 20, "never healthy again")
+        status = get_json(f"http://127.0.0.1:{health_port}/status")[1]
+        assert status["last_restore"]["objects_done"] == 25 and status["last_restore"]["errors"] == 0
+        assert status["totals"]["restored"] == 25 and status["totals"]["deletes"] == 0
+        assert client.get_object(Bucket="kept-bucket", Key="doc/7.txt")["Body"].read() == b"doc 7"
+        assert len(list((export_dir / "kept-bucket/doc").glob("*.txt"))) == 25
+    finally:
+        stop_process(process)
+        moto.stop()
+    output = process.stdout.read()
+    assert "restoring buckets and objects from the mirror" in output and "restore: 25/25 object(s)" in output

@@ -137,7 +137,7 @@ def test_with_delete_sync_files_and_empty_folders_go(make_exporter, s3, bucket, 
 
 def test_missing_bucket_deletes_nothing_even_with_delete_sync(make_exporter, s3, bucket, export_dir, moto, caplog):
     s3.put_object(Bucket=bucket, Key="precious.txt", Body=b"data")
-    exporter = make_exporter(delete_sync=True)
+    exporter = make_exporter(delete_sync=True, restore_on_start=False)
     exporter.run_pass()
     moto.reset()
     stats = exporter.run_pass()

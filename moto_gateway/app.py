@@ -28,7 +28,8 @@ def create_app(settings: GatewaySettings) -> Router:
         health_handler(
             {
                 "validation": settings.gateway_validation,
-                "verify_header_signatures": settings.gateway_validation and settings.gateway_verify_header_signatures,
+                "verify_header_signatures": settings.gateway_validation
+                and settings.gateway_verify_header_signatures,
             }
         ),
     )

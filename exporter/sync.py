@@ -137,6 +137,52 @@ class Exporter:
             plans[name] = self._plan(name, created, remote)
             self._refresh_bucket_settings(name, created)
 
+        self._execute(plans, buckets, boot_id, stats, started)
+        return stats
+
+    def sync_changes(self, keys_by_bucket: dict[str, set[str]]) -> PassStats:
+        """Bring just these keys of known buckets in step (they came from the change feed).
+
+        Every other file is trusted to be as the manifest says; the periodic full pass checks them all.
+        """
+        stats = PassStats(kind="changes")
+        started = time.monotonic()
+        plans: dict[str, BucketPlan] = {}
+        for bucket, keys in sorted(keys_by_bucket.items()):
+            record = self.manifest.buckets[bucket]
+            remote = {
+                key: RemoteObject(key, entry.etag, entry.size)
+                for key, entry in record.objects.items()
+                if entry.in_s3 and key not in keys
+            }
+            for key in sorted(keys):
+                try:
+                    head = call_with_retries(lambda key=key: self.client.head_object(Bucket=bucket, Key=key))
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                        continue
+                    raise
+                remote[key] = RemoteObject(key, head.get("ETag", ""), int(head.get("ContentLength", 0)))
+            bucket_dir = self.root / bucket
+            sizes = {
+                entry.path: local_size(bucket_dir / entry.path) if key in keys else entry.size
+                for key, entry in record.objects.items()
+            }
+            plans[bucket] = plan_bucket(remote, record.objects, sizes, delete_sync=self.settings.delete_sync)
+        buckets = {name: record.created for name, record in self.manifest.buckets.items() if not record.gone}
+        self._execute(plans, buckets, self.manifest.boot_id, stats, started)
+        stats.objects = sum(len(record.objects) for record in self.manifest.buckets.values())
+        return stats
+
+    def _execute(
+        self,
+        plans: dict[str, BucketPlan],
+        buckets: dict[str, str | None],
+        boot_id: str | None,
+        stats: PassStats,
+        started: float,
+    ) -> None:
+        """Moves, then downloads in the pool, then (only after an error-free, complete pass) deletes."""
         for name, plan in plans.items():
             self._apply_moves(name, plan, stats)
         results = self._download_all(plans, stats)
@@ -157,7 +203,6 @@ class Exporter:
         self._update_manifest(buckets, plans, boot_id)
         stats.duration = time.monotonic() - started
         self._log_summary(stats)
-        return stats
 
     def _plan(self, bucket: str, created: str | None, remote: dict[str, RemoteObject]) -> BucketPlan:
         record = self.manifest.buckets.get(bucket, BucketRecord())
@@ -331,7 +376,8 @@ class Exporter:
             boot_id=boot_id or self.manifest.boot_id,
         )
         for name, plan in plans.items():
-            settings = self._bucket_settings.get(name, {})
+            old = self.manifest.buckets.get(name, BucketRecord())
+            settings = self._bucket_settings.get(name) or {"region": old.region, "cors": old.cors}
             new.buckets[name] = BucketRecord(
                 created=buckets[name], objects=plan.entries, region=settings.get("region"), cors=settings.get("cors")
             )
@@ -341,17 +387,19 @@ class Exporter:
 
     def _log_summary(self, stats: PassStats) -> None:
         level = logging.INFO if stats.changed else logging.DEBUG
+        counts = (
+            f"{stats.downloads} downloaded ({human_bytes(stats.downloaded_bytes)}), {stats.moves} moved, "
+            f"{stats.deletes} deleted, {stats.restored} restored, {stats.errors} error(s)"
+        )
+        if stats.kind == "changes":
+            log.log(level, "changes synced in %.2f s: %s", stats.duration, counts)
+            return
         log.log(
             level,
-            "pass %s in %.2f s: %d downloaded (%s), %d moved, %d deleted, %d error(s); %d object(s) (%s) in %d "
-            "bucket(s)",
+            "pass %s in %.2f s: %s; %d object(s) (%s) in %d bucket(s)",
             "done" if stats.complete else "incomplete",
             stats.duration,
-            stats.downloads,
-            human_bytes(stats.downloaded_bytes),
-            stats.moves,
-            stats.deletes,
-            stats.errors,
+            counts,
             stats.objects,
             human_bytes(stats.bytes),
             stats.buckets,

@@ -1,4 +1,4 @@
-"""`python -m sample_client seed|unseed [--bucket NAME]`: put or delete the sample objects, printing each step."""
+"""`python -m sample_client seed|unseed [--bucket NAME]`: put or delete the sample objects, printing each."""
 
 from __future__ import annotations
 
@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             unseed(s3, args.bucket, sample_keys())
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        print(f"sample_client: {args.command} failed: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
+        reason = f"{error.get('Code')}: {error.get('Message')}"
+        print(f"sample_client: {args.command} failed: {reason}", file=sys.stderr)
         return 1
     except BotoCoreError as exc:
         print(f"sample_client: {args.command} failed: {exc}", file=sys.stderr)

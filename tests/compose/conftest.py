@@ -34,7 +34,8 @@ FALLBACK_UID = 23456
 
 def compose_text() -> str:
     """docker-compose.yml without its comment lines."""
-    return "\n".join(line for line in COMPOSE_FILE.read_text().splitlines() if not line.lstrip().startswith("#"))
+    lines = COMPOSE_FILE.read_text().splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
 
 
 def compose_variables() -> list[str]:
@@ -120,7 +121,7 @@ class Stack:
         return make_test_client(self.moto_url)
 
     def services(self) -> dict[str, dict]:
-        """`docker compose ps --all` as {service: its JSON}: every container of the project, running or not."""
+        """`docker compose ps --all` as {service: its JSON}: every container, running or not."""
         output = self.compose("ps", "--all", "--format", "json").stdout
         rows = [json.loads(line) for line in output.splitlines() if line.strip()]
         return {row["Service"]: row for row in rows}
@@ -147,7 +148,9 @@ class Stack:
             )
 
     def down(self) -> subprocess.CompletedProcess:
-        return self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", tools=True, check=False)
+        return self.compose(
+            "down", "--volumes", "--remove-orphans", "--timeout", "20", tools=True, check=False
+        )
 
 
 @pytest.fixture(scope="session")
@@ -156,7 +159,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.skip("SKIP_DOCKER=1: the end-to-end tests of the Docker stack were skipped on request")
     problem = docker_problem()
     if problem:
-        pytest.fail(f"{problem}; these tests need a real Docker engine (SKIP_DOCKER=1 skips them)", pytrace=False)
+        pytest.fail(
+            f"{problem}; these tests need a real Docker engine (SKIP_DOCKER=1 skips them)", pytrace=False
+        )
 
     work = tmp_path_factory.mktemp("compose")
     export_dir = work / "moto_export"
@@ -189,5 +194,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         stack.down()
         # Images of this project that a rebuild replaced (untagged); the current ones stay for the next run.
-        run(["docker", "image", "prune", "--force", "--filter", f"label=com.docker.compose.project={stack.project}"],
-            check=False)
+        label = f"label=com.docker.compose.project={stack.project}"
+        run(["docker", "image", "prune", "--force", "--filter", label], check=False)

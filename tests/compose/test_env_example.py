@@ -9,7 +9,7 @@ from tests.moto_server import ROOT
 
 
 def compose_defaults() -> dict[str, str]:
-    """{NAME: default} for every ${NAME:-default} in docker-compose.yml; a default must be the same everywhere."""
+    """{NAME: default} for every ${NAME:-default} in docker-compose.yml (one default per NAME)."""
     defaults: dict[str, set[str]] = {}
     for name, default in re.findall(r"\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}", compose_text()):
         defaults.setdefault(name, set()).add(default)

@@ -43,7 +43,8 @@ def test_the_images_are_built_on_the_python_image_given(stack: Stack):
     """PYTHON_IMAGE reaches the build: the base image's layers are the first layers of every image."""
 
     def layers(image: str) -> list[str]:
-        return json.loads(run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image]).stdout)
+        inspect = ["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image]
+        return json.loads(run(inspect).stdout)
 
     base = layers(stack.env["PYTHON_IMAGE"])
     for service in ("moto", "exporter"):
@@ -57,7 +58,9 @@ def test_seeded_objects_appear_in_the_host_folder_with_their_bytes_and_owned_by_
     for key in sample_keys():
         expected = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
         path = mirrored(stack, BUCKET, key)
-        wait_until(lambda: path.is_file() and path.read_bytes() == expected, 30, f"{path} with the object's bytes")
+        wait_until(
+            lambda: path.is_file() and path.read_bytes() == expected, 30, f"{path} with the object's bytes"
+        )
         owner = path.stat()
         assert (owner.st_uid, owner.st_gid) == (stack.uid, stack.gid), key
     hello = mirrored(stack, BUCKET, "sample/hello.txt").read_text()
@@ -88,7 +91,8 @@ def test_a_separate_container_reaches_moto_with_only_the_endpoint_variable(stack
         stack.image("sample-client"), "seed", "--bucket", "users-own-bucket",
     ])
     assert "created bucket s3://users-own-bucket" in result.stdout
-    assert stack.s3().head_object(Bucket="users-own-bucket", Key="sample/hello.txt")["ContentType"] == "text/plain"
+    head = stack.s3().head_object(Bucket="users-own-bucket", Key="sample/hello.txt")
+    assert head["ContentType"] == "text/plain"
     path = mirrored(stack, "users-own-bucket", "sample/data.json")
     wait_until(path.is_file, 30, f"{path}")
 
@@ -105,8 +109,8 @@ def test_awscli_on_the_host_uses_the_published_endpoint(stack: Stack):
     endpoint = ["--endpoint-url", stack.moto_url]
     listing = run([str(AWS_CLI), *endpoint, "s3", "ls"], env=env).stdout
     assert BUCKET in listing.split() and "users-own-bucket" in listing.split()
-    objects = run([str(AWS_CLI), *endpoint, "s3", "ls", "--recursive", "s3://users-own-bucket/"], env=env).stdout
-    assert "sample/images/gradient.png" in objects
+    objects = run([str(AWS_CLI), *endpoint, "s3", "ls", "--recursive", "s3://users-own-bucket/"], env=env)
+    assert "sample/images/gradient.png" in objects.stdout
 
 
 def test_compose_restarts_the_exporter_when_it_exits(stack: Stack):

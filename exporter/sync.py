@@ -44,7 +44,8 @@ class DownloadResult:
     bucket: str
     key: str
     entry: Entry | None
-    """None when the object was deleted between the listing and the download."""
+    """None when the object was deleted between the listing and the download: a file it had before stays
+    in the manifest, so that the deletion is handled like any other (DELETE_SYNC decides)."""
 
 
 def restorable_headers(response: dict[str, Any]) -> dict[str, Any]:
@@ -187,11 +188,8 @@ class Exporter:
             self._apply_moves(name, plan, stats)
         results = self._download_all(plans, stats)
         for result in results:
-            record_entries = plans[result.bucket].entries
-            if result.entry is None:
-                record_entries.pop(result.key, None)
-            else:
-                record_entries[result.key] = result.entry
+            if result.entry is not None:
+                plans[result.bucket].entries[result.key] = result.entry
         if self.stop.is_set():
             stats.complete = False
         if stats.complete and not stats.errors:

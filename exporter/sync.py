@@ -118,8 +118,16 @@ class Exporter:
         reason = restart_reason(self.manifest, buckets, boot_id)
         if reason and self.settings.restore_on_start:
             log.warning("Moto restarted (%s): restoring buckets and objects from the mirror", reason)
-            self._restore(buckets, stats)
+            if not self._restore(buckets, stats):
+                log.error("the restore had %d error(s): it runs again next pass; no sync until it succeeds",
+                          stats.errors)
+                stats.complete = False
+                stats.duration = time.monotonic() - started
+                return stats
             buckets = self.list_buckets()
+            for name, record in self.manifest.buckets.items():
+                if name in buckets:
+                    record.created, record.gone = buckets[name], False
         elif reason:
             log.warning("Moto restarted (%s); RESTORE_ON_START is off, so nothing is restored", reason)
         self._warn_about_gone_buckets(buckets)
@@ -239,7 +247,8 @@ class Exporter:
             region, cors = record.region, record.cors
         self._bucket_settings[bucket] = {"created": created, "region": region, "cors": cors}
 
-    def _restore(self, buckets: dict[str, str | None], stats: PassStats) -> None:
+    def _restore(self, buckets: dict[str, str | None], stats: PassStats) -> bool:
+        """Put the mirror back into an empty Moto; True when every bucket and object made it."""
         if self.status:
             self.status.set_state("restoring")
         restore = Restore(
@@ -259,6 +268,7 @@ class Exporter:
         if self.status:
             self.status.set_restore(restore.progress.as_dict())
             self.status.set_state("syncing")
+        return restore.progress.errors == 0 and not self.stop.is_set()
 
     def _warn_about_gone_buckets(self, buckets: dict[str, str | None]) -> None:
         for name, record in self.manifest.buckets.items():

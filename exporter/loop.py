@@ -69,6 +69,7 @@ class SyncLoop:
         feed_possible = settings.change_feed and settings.aws_endpoint_url
         self.reader = FeedReader(FeedClient(settings.aws_endpoint_url), wake) if feed_possible else None
         self.position: FeedPage | None = None
+        self.boot_id: str | None = None
         self.next_full_pass = 0.0
         self._feed_trouble = False
 
@@ -97,11 +98,15 @@ class SyncLoop:
                      self.settings.export_interval)
             self.reader = None
             return
-        if self._feed_trouble or not self.position:
+        if self.boot_id is None or self._feed_trouble:
             log.info("following the change feed of %s (full pass every %g s as a backstop)",
                      self.settings.aws_endpoint_url, self.settings.feed_full_pass_interval)
+        if self.boot_id not in (None, page.boot_id):
+            log.info("change feed: Moto restarted, doing a full pass")
+            self.next_full_pass = 0.0
         self._feed_trouble = False
         self.position = page
+        self.boot_id = page.boot_id
 
     def _follow_once(self) -> None:
         longest = min(FEED_WAIT_SECONDS, self.settings.export_interval)
@@ -120,6 +125,7 @@ class SyncLoop:
             why = "Moto restarted" if page.boot_id != self.position.boot_id else "events were missed"
             log.info("change feed: %s, doing a full pass", why)
             self.position = page
+            self.boot_id = page.boot_id
             self.next_full_pass = 0.0
             return
         batch = batch_events(page.events, set(self.exporter.manifest.buckets))

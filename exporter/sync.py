@@ -44,7 +44,8 @@ class DownloadResult:
     bucket: str
     key: str
     entry: Entry | None
-    """None when the object was deleted between the listing and the download."""
+    """None when the object was deleted between the listing and the download: a file it had before stays
+    in the manifest, so that the deletion is handled like any other (DELETE_SYNC decides)."""
 
 
 def restorable_headers(response: dict[str, Any]) -> dict[str, Any]:
@@ -117,8 +118,16 @@ class Exporter:
         reason = restart_reason(self.manifest, buckets, boot_id)
         if reason and self.settings.restore_on_start:
             log.warning("Moto restarted (%s): restoring buckets and objects from the mirror", reason)
-            self._restore(buckets, stats)
+            if not self._restore(buckets, stats):
+                log.error("the restore had %d error(s): it runs again next pass; no sync until it succeeds",
+                          stats.errors)
+                stats.complete = False
+                stats.duration = time.monotonic() - started
+                return stats
             buckets = self.list_buckets()
+            for name, record in self.manifest.buckets.items():
+                if name in buckets:
+                    record.created, record.gone = buckets[name], False
         elif reason:
             log.warning("Moto restarted (%s); RESTORE_ON_START is off, so nothing is restored", reason)
         self._warn_about_gone_buckets(buckets)
@@ -187,11 +196,8 @@ class Exporter:
             self._apply_moves(name, plan, stats)
         results = self._download_all(plans, stats)
         for result in results:
-            record_entries = plans[result.bucket].entries
-            if result.entry is None:
-                record_entries.pop(result.key, None)
-            else:
-                record_entries[result.key] = result.entry
+            if result.entry is not None:
+                plans[result.bucket].entries[result.key] = result.entry
         if self.stop.is_set():
             stats.complete = False
         if stats.complete and not stats.errors:
@@ -241,7 +247,8 @@ class Exporter:
             region, cors = record.region, record.cors
         self._bucket_settings[bucket] = {"created": created, "region": region, "cors": cors}
 
-    def _restore(self, buckets: dict[str, str | None], stats: PassStats) -> None:
+    def _restore(self, buckets: dict[str, str | None], stats: PassStats) -> bool:
+        """Put the mirror back into an empty Moto; True when every bucket and object made it."""
         if self.status:
             self.status.set_state("restoring")
         restore = Restore(
@@ -261,6 +268,7 @@ class Exporter:
         if self.status:
             self.status.set_restore(restore.progress.as_dict())
             self.status.set_state("syncing")
+        return restore.progress.errors == 0 and not self.stop.is_set()
 
     def _warn_about_gone_buckets(self, buckets: dict[str, str | None]) -> None:
         for name, record in self.manifest.buckets.items():

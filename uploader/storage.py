@@ -1,0 +1,168 @@
+"""The uploader's S3 side: bucket and CORS set-up at start, presigning, and profile objects.
+
+Two clients: `internal` talks to S3 where this service reaches it (AWS_ENDPOINT_URL, e.g. http://moto:5000);
+`public` only signs, for the endpoint the browser reaches (S3_PUBLIC_ENDPOINT_URL), because a SigV4
+signature covers the host.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common.s3 import call_with_retries, make_s3_client, wait_for_s3
+from uploader import rules
+from uploader.settings import UploaderSettings
+
+log = logging.getLogger(__name__)
+
+CORS_METHODS = ["GET", "HEAD", "POST", "PUT"]
+CORS_HEADERS = ["content-type", "content-length", "x-amz-*"]
+CORS_EXPOSE = ["ETag", "Location"]
+
+
+def cors_rules(origins: list[str]) -> dict:
+    return {
+        "CORSRules": [
+            {
+                "AllowedOrigins": list(origins),
+                "AllowedMethods": CORS_METHODS,
+                "AllowedHeaders": CORS_HEADERS,
+                "ExposeHeaders": CORS_EXPOSE,
+                "MaxAgeSeconds": 600,
+            }
+        ]
+    }
+
+
+def is_missing(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 404 or error.get("Code") in ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
+
+
+def prepare_bucket(client: Any, settings: UploaderSettings) -> None:
+    """Wait for S3, create the bucket if missing, and (re)apply its CORS rules; raises S3Unreachable."""
+    wait_for_s3(client, settings.startup_timeout)
+    bucket = settings.s3_bucket
+    try:
+        call_with_retries(lambda: client.head_bucket(Bucket=bucket))
+        log.info("bucket %s exists", bucket)
+    except ClientError as exc:
+        if not is_missing(exc):
+            raise
+        create: dict[str, Any] = {"Bucket": bucket}
+        if settings.aws_region != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_region}
+        try:
+            call_with_retries(lambda: client.create_bucket(**create))
+            log.info("created bucket %s", bucket)
+        except ClientError as create_exc:
+            if create_exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                raise
+    call_with_retries(
+        lambda: client.put_bucket_cors(Bucket=bucket, CORSConfiguration=cors_rules(settings.cors_origins))
+    )
+    log.info("CORS on %s allows %s", bucket, ", ".join(settings.cors_origins))
+
+
+class Storage:
+    """Presigns for the browser and keeps profiles; S3 clients are made per process (gunicorn forks)."""
+
+    def __init__(self, settings: UploaderSettings):
+        self.settings = settings
+        self.bucket = settings.s3_bucket
+        self._pid: int | None = None
+        self._internal: Any = None
+        self._public: Any = None
+
+    def _clients(self) -> tuple[Any, Any]:
+        if self._pid != os.getpid():
+            self._internal = make_s3_client(self.settings)
+            self._public = make_s3_client(self.settings, endpoint_url=self.settings.s3_public_endpoint_url)
+            self._pid = os.getpid()
+        return self._internal, self._public
+
+    @property
+    def internal(self) -> Any:
+        return self._clients()[0]
+
+    @property
+    def public(self) -> Any:
+        return self._clients()[1]
+
+    def presigned_post(self, key: str, content_type: str) -> dict:
+        fields, conditions = rules.post_policy(
+            content_type, self.settings.upload_max_bytes, self.settings.upload_public_read
+        )
+        return self.public.generate_presigned_post(
+            self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=self.settings.upload_expires
+        )
+
+    def presigned_put(self, key: str, content_type: str, size: int) -> tuple[str, dict[str, str]]:
+        """A PUT URL whose signature covers Content-Type and Content-Length: S3 refuses any other file."""
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": size,
+        }
+        headers = {"Content-Type": content_type}
+        if self.settings.upload_public_read:
+            params["ACL"] = "public-read"
+            headers["x-amz-acl"] = "public-read"
+        url = self.public.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=self.settings.upload_expires
+        )
+        return url, headers
+
+    def display_url(self, key: str) -> str:
+        """Where a browser can see the object: a presigned GET, or the plain URL when uploads are public."""
+        if self.settings.upload_public_read:
+            return rules.object_url(self.settings.s3_public_endpoint_url, self.bucket, key)
+        return self.public.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": key},
+            ExpiresIn=self.settings.upload_display_expires,
+        )
+
+    def object_exists(self, key: str) -> bool:
+        try:
+            call_with_retries(lambda: self.internal.head_object(Bucket=self.bucket, Key=key))
+            return True
+        except ClientError as exc:
+            if is_missing(exc):
+                return False
+            raise
+
+    def save_profile(self, profile: rules.Profile, saved_at: str) -> None:
+        body = json.dumps(rules.profile_document(profile, saved_at), ensure_ascii=False, indent=2).encode()
+        call_with_retries(
+            lambda: self.internal.put_object(
+                Bucket=self.bucket,
+                Key=rules.profile_key(profile.username),
+                Body=body,
+                ContentType="application/json",
+            )
+        )
+
+    def load_profile(self, username: str) -> rules.Profile | None:
+        try:
+            response = call_with_retries(
+                lambda: self.internal.get_object(Bucket=self.bucket, Key=rules.profile_key(username))
+            )
+            body = response["Body"].read()
+        except ClientError as exc:
+            if is_missing(exc):
+                return None
+            raise
+        try:
+            document = json.loads(body)
+        except ValueError:
+            log.warning("profile %s is not JSON; treating it as missing", username)
+            return None
+        return rules.profile_from_document(document)

@@ -26,23 +26,22 @@ class StartupError(SystemExit):
     """S3 could not be prepared: gunicorn stops with this one-line reason instead of serving errors."""
 
 
-def create_app(settings: UploaderSettings | None = None, *, prepare: bool = True) -> Flask:
-    """Build the app; `settings` defaults to the environment, `prepare=False` skips the S3 set-up."""
+def create_app(settings: UploaderSettings | None = None) -> Flask:
+    """Build the app from `settings` (default: the environment) once S3 is ready for it."""
     if settings is None:
         settings = load_settings(UploaderSettings, "uploader")
     setup_logging(settings.log_level)
-    if prepare:
-        setup_client = make_s3_client(settings)
-        try:
-            prepare_bucket(setup_client, settings)
-        except S3Unreachable as exc:
-            log.error("uploader cannot start: %s", exc)
-            raise StartupError(1) from None
-        except (ClientError, BotoCoreError) as exc:
-            log.error("uploader cannot prepare bucket %s: %s", settings.s3_bucket, describe_error(exc))
-            raise StartupError(1) from None
-        finally:
-            setup_client.close()
+    setup_client = make_s3_client(settings)
+    try:
+        prepare_bucket(setup_client, settings)
+    except S3Unreachable as exc:
+        log.error("uploader cannot start: %s", exc)
+        raise StartupError(1) from None
+    except (ClientError, BotoCoreError) as exc:
+        log.error("uploader cannot prepare bucket %s: %s", settings.s3_bucket, describe_error(exc))
+        raise StartupError(1) from None
+    finally:
+        setup_client.close()
 
     app = Flask(__name__)
     app.config.update(

@@ -103,18 +103,17 @@ def sanitise_file_name(file_name: str) -> str:
     """A safe last path segment from whatever a client calls its file: `../../a b.PNG` -> `a-b.PNG`.
 
     Only the base name survives, reduced to ASCII letters, digits, `.`, `_` and `-`, at most 100
-    characters, keeping the extension; a name with nothing left becomes `file`.
+    characters, keeping the extension; a name with nothing left becomes `file` (`日本語.png` -> `file.png`).
     """
     base = re.split(r"[/\\]", file_name)[-1]
     ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name)
-    safe = re.sub(r"-{2,}", "-", safe).strip(".-_")
+    safe = re.sub(r"-{2,}", "-", safe)
     stem, dot, extension = safe.rpartition(".")
-    if dot and stem and 0 < len(extension) <= 10:
-        stem = stem[: MAX_SAFE_NAME_CHARS - len(extension) - 1].rstrip(".-_")
-        safe = f"{stem}.{extension}" if stem else extension
-    else:
-        safe = safe[:MAX_SAFE_NAME_CHARS].rstrip(".-_")
+    if dot and extension.isalnum() and len(extension) <= 10:
+        stem = stem.strip(".-_")[: MAX_SAFE_NAME_CHARS - len(extension) - 1].rstrip(".-_") or "file"
+        return f"{stem}.{extension}"
+    safe = safe.strip(".-_")[:MAX_SAFE_NAME_CHARS].rstrip(".-_")
     return safe or "file"
 
 

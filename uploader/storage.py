@@ -21,7 +21,7 @@ from uploader.settings import UploaderSettings
 log = logging.getLogger(__name__)
 
 CORS_METHODS = ["GET", "HEAD", "POST", "PUT"]
-CORS_HEADERS = ["content-type", "content-length", "x-amz-*"]
+CORS_HEADERS = ["content-type", "x-amz-acl"]
 CORS_EXPOSE = ["ETag", "Location"]
 
 
@@ -71,7 +71,11 @@ def prepare_bucket(client: Any, settings: UploaderSettings) -> None:
 
 
 class Storage:
-    """Presigns for the browser and keeps profiles; S3 clients are made per process (gunicorn forks)."""
+    """Presigns for the browser and keeps profiles; S3 clients are made per process (gunicorn forks).
+
+    Calls made while a request waits rely on the client's own retries (3 attempts), so that a person
+    sees an error page within seconds when S3 is down instead of waiting through start-up-length backoff.
+    """
 
     def __init__(self, settings: UploaderSettings):
         self.settings = settings
@@ -132,7 +136,7 @@ class Storage:
 
     def object_exists(self, key: str) -> bool:
         try:
-            call_with_retries(lambda: self.internal.head_object(Bucket=self.bucket, Key=key))
+            self.internal.head_object(Bucket=self.bucket, Key=key)
             return True
         except ClientError as exc:
             if is_missing(exc):
@@ -141,20 +145,13 @@ class Storage:
 
     def save_profile(self, profile: rules.Profile, saved_at: str) -> None:
         body = json.dumps(rules.profile_document(profile, saved_at), ensure_ascii=False, indent=2).encode()
-        call_with_retries(
-            lambda: self.internal.put_object(
-                Bucket=self.bucket,
-                Key=rules.profile_key(profile.username),
-                Body=body,
-                ContentType="application/json",
-            )
+        self.internal.put_object(
+            Bucket=self.bucket, Key=rules.profile_key(profile.username), Body=body, ContentType="application/json"
         )
 
     def load_profile(self, username: str) -> rules.Profile | None:
         try:
-            response = call_with_retries(
-                lambda: self.internal.get_object(Bucket=self.bucket, Key=rules.profile_key(username))
-            )
+            response = self.internal.get_object(Bucket=self.bucket, Key=rules.profile_key(username))
             body = response["Body"].read()
         except ClientError as exc:
             if is_missing(exc):

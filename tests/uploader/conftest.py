@@ -92,7 +92,7 @@ class Gunicorn:
 
     def __init__(self, env: dict[str, str], workers: int = 2):
         self.port = free_port()
-        self.env = {**os.environ, **env, "UPLOADER_WORKERS": str(workers)}
+        self.env = {**os.environ, "UPLOADER_WORKERS": str(workers), **env}
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"uploader-test-{self.port}.log"
         self.process: subprocess.Popen | None = None
 

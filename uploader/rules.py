@@ -136,7 +136,7 @@ def post_policy(content_type: str, max_bytes: int, public_read: bool) -> tuple[d
 
 def object_url(endpoint_url: str, bucket: str, key: str) -> str:
     """The plain, path-style URL of an object (public-read display URLs)."""
-    return f"{endpoint_url.rstrip('/')}/{bucket}/{quote(key, safe='/')}"
+    return f"{endpoint_url.rstrip('/')}/{bucket}/{quote(key, safe='/~')}"
 
 
 def key_from_display_url(url: str, endpoint_url: str, bucket: str) -> str | None:

@@ -1,7 +1,7 @@
 """The uploader's S3 side: bucket and CORS set-up at start, presigning, and profile objects.
 
-Two clients: `internal` talks to S3 where this service reaches it (AWS_ENDPOINT_URL, e.g. http://moto:5000);
-`public` only signs, for the endpoint the browser reaches (S3_PUBLIC_ENDPOINT_URL), because a SigV4
+The `internal` client talks to S3 where this service reaches it (AWS_ENDPOINT_URL, e.g. http://moto:5000);
+the presigner signs for the endpoint the browser reaches (S3_PUBLIC_ENDPOINT_URL), because a SigV4
 signature covers the host.
 """
 
@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from common.s3 import call_with_retries, make_s3_client, wait_for_s3
 from uploader import rules
+from uploader.presign import Presigner
 from uploader.settings import UploaderSettings
 
 log = logging.getLogger(__name__)
@@ -80,59 +81,44 @@ class Storage:
     def __init__(self, settings: UploaderSettings):
         self.settings = settings
         self.bucket = settings.s3_bucket
+        self.presigner = Presigner(
+            settings.s3_public_endpoint_url,
+            settings.s3_bucket,
+            settings.aws_region,
+            settings.aws_access_key_id,
+            settings.aws_secret_access_key.get_secret_value(),
+        )
         self._pid: int | None = None
         self._internal: Any = None
-        self._public: Any = None
-
-    def _clients(self) -> tuple[Any, Any]:
-        if self._pid != os.getpid():
-            self._internal = make_s3_client(self.settings)
-            self._public = make_s3_client(self.settings, endpoint_url=self.settings.s3_public_endpoint_url)
-            self._pid = os.getpid()
-        return self._internal, self._public
 
     @property
     def internal(self) -> Any:
-        return self._clients()[0]
-
-    @property
-    def public(self) -> Any:
-        return self._clients()[1]
+        if self._pid != os.getpid():
+            self._internal = make_s3_client(self.settings)
+            self._pid = os.getpid()
+        return self._internal
 
     def presigned_post(self, key: str, content_type: str) -> dict:
         fields, conditions = rules.post_policy(
             content_type, self.settings.upload_max_bytes, self.settings.upload_public_read
         )
-        return self.public.generate_presigned_post(
-            self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=self.settings.upload_expires
-        )
+        return self.presigner.post(key, fields, conditions, self.settings.upload_expires)
 
     def presigned_put(self, key: str, content_type: str, size: int) -> tuple[str, dict[str, str]]:
         """A PUT URL whose signature covers Content-Type and Content-Length: S3 refuses any other file."""
-        params: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Key": key,
-            "ContentType": content_type,
-            "ContentLength": size,
-        }
         headers = {"Content-Type": content_type}
         if self.settings.upload_public_read:
-            params["ACL"] = "public-read"
             headers["x-amz-acl"] = "public-read"
-        url = self.public.generate_presigned_url(
-            "put_object", Params=params, ExpiresIn=self.settings.upload_expires
+        url = self.presigner.url(
+            "PUT", key, self.settings.upload_expires, {**headers, "Content-Length": str(size)}
         )
         return url, headers
 
     def display_url(self, key: str) -> str:
         """Where a browser can see the object: a presigned GET, or the plain URL when uploads are public."""
         if self.settings.upload_public_read:
-            return rules.object_url(self.settings.s3_public_endpoint_url, self.bucket, key)
-        return self.public.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": key},
-            ExpiresIn=self.settings.upload_display_expires,
-        )
+            return self.presigner.object_url(key)
+        return self.presigner.url("GET", key, self.settings.upload_display_expires)
 
     def object_exists(self, key: str) -> bool:
         try:

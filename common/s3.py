@@ -127,3 +127,23 @@ def wait_for_s3(client: Any, timeout: float) -> None:
         raise S3Unreachable(
             f"cannot reach S3 at {endpoint} within {timeout:g} s: {describe_error(cause)}"
         ) from None
+
+
+def create_bucket_if_missing(client: Any, name: str, region: str) -> bool:
+    """Create `name` unless it exists; True when created. us-east-1 takes no LocationConstraint."""
+    try:
+        call_with_retries(lambda: client.head_bucket(Bucket=name))
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    kwargs: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        call_with_retries(lambda: client.create_bucket(**kwargs))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            return False
+        raise
+    return True

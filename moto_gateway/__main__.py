@@ -29,7 +29,13 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("Moto S3 listening on http://%s:%s", settings.gateway_host, settings.gateway_port)
+    log.info(
+        "Moto S3 listening on http://%s:%s (validation %s, header signatures %s)",
+        settings.gateway_host,
+        settings.gateway_port,
+        "on" if settings.gateway_validation else "off",
+        "verified" if settings.gateway_validation and settings.gateway_verify_header_signatures else "not verified",
+    )
     server.serve_forever()
     return 0
 

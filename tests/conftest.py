@@ -36,11 +36,11 @@ def aws_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     return env
 
 
-def make_test_client(endpoint_url: str):
+def make_test_client(endpoint_url: str, region: str = REGION):
     return boto3.session.Session().client(
         "s3",
         endpoint_url=endpoint_url,
-        region_name=REGION,
+        region_name=region,
         aws_access_key_id="test",
         aws_secret_access_key="test",
         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),

@@ -1,0 +1,1 @@
+"""Benchmarks: reproducible scripts that print a table beside the tools users would otherwise use."""

@@ -1,0 +1,1 @@
+"""The exporter: a diff-synced mirror of every S3 bucket as plain files under EXPORT_DIR/<bucket>/<key>."""

@@ -1,0 +1,87 @@
+"""File operations of the mirror: atomic writes, streamed downloads to disk, deletes that prune empty folders."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from exporter.naming import TEMP_PREFIX
+
+
+class Cancelled(Exception):
+    """The exporter is stopping: an unfinished write was abandoned (its temp file removed)."""
+
+
+def temp_path_for(target: Path) -> Path:
+    return target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+
+
+def atomic_write_chunks(
+    target: Path,
+    chunks: Iterable[bytes],
+    *,
+    durable: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Write chunks to a temp file beside `target`, then rename it over `target`: never a partial file."""
+    temp = temp_path_for(target)
+    written = 0
+    try:
+        try:
+            out = open(temp, "wb")  # noqa: SIM115 (closed by the with below)
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out = open(temp, "wb")  # noqa: SIM115
+        with out:
+            for chunk in chunks:
+                if should_stop():
+                    raise Cancelled(str(target))
+                out.write(chunk)
+                written += len(chunk)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def atomic_write_bytes(target: Path, data: bytes, *, durable: bool = False) -> None:
+    atomic_write_chunks(target, [data], durable=durable)
+
+
+def remove_file_and_empty_parents(path: Path, stop_at: Path) -> None:
+    """Delete a mirrored file, then every folder it leaves empty, up to (not including) `stop_at`."""
+    path.unlink(missing_ok=True)
+    folder = path.parent
+    while folder != stop_at and stop_at in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def local_size(path: Path) -> int | None:
+    """The size of a regular file, or None when there is none (deleted by hand, or a folder in the way)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def remove_stale_temp_files(root: Path) -> int:
+    """Temp files left by a crash; escaped and plain names never start with TEMP_PREFIX, so these are ours."""
+    removed = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(TEMP_PREFIX):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed

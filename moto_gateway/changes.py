@@ -1,0 +1,178 @@
+"""The change feed: every successful mutation Moto performs, numbered, in a bounded in-memory log.
+
+`ChangeRecorder` wraps Moto and appends an event after each successful PUT, POST upload, copy,
+CompleteMultipartUpload, DELETE, DeleteObjects, bucket create and bucket delete. `changes_handler` serves
+`GET /_changes?after=N&wait=S`: the events after N at once, or as soon as one arrives, or an empty list
+when S seconds pass. Every answer carries the boot id (new at each start) and the oldest sequence number
+still held, so that a client knows when it missed events ("gap") or Moto restarted.
+
+Requests are recognised in path style (`/bucket/key`), the style every client of this stack uses; a
+mutation sent in virtual-host style is not in the feed, and the exporter's periodic full pass finds it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from urllib.parse import parse_qs
+
+from moto_gateway.router import json_response
+
+MAX_WAIT_SECONDS = 30.0
+POST_KEY_ENVIRON = "motostack.post_key"
+"""Where the validating middleware leaves the key of a browser POST upload, once it has parsed the form."""
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    op: str
+    """put, delete, bucket-put (objects may have changed, key unknown), create-bucket, delete-bucket."""
+    bucket: str
+    key: str | None
+    time: float
+
+
+class ChangeLog:
+    """Bounded, thread-safe and waitable: writers append, long-polling readers wait on a condition."""
+
+    def __init__(self, capacity: int = 10_000, boot_id: str | None = None) -> None:
+        self.boot_id = boot_id or uuid.uuid4().hex
+        self._events: deque[Change] = deque(maxlen=capacity)
+        self._last_seq = 0
+        self._changed = threading.Condition()
+
+    def append(self, op: str, bucket: str, key: str | None = None) -> None:
+        with self._changed:
+            self._last_seq += 1
+            self._events.append(Change(self._last_seq, op, bucket, key, time.time()))
+            self._changed.notify_all()
+
+    def read(self, after: int, wait: float) -> dict:
+        """Events with seq > after, waiting up to `wait` seconds for the first one."""
+        deadline = time.monotonic() + wait
+        with self._changed:
+            while self._last_seq <= after and after >= 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or after > self._last_seq:
+                    break
+                self._changed.wait(remaining)
+            first_held = self._events[0].seq if self._events else self._last_seq + 1
+            gap = after > self._last_seq or after < first_held - 1
+            events = [asdict(event) for event in self._events if event.seq > after] if not gap else []
+            return {
+                "boot_id": self.boot_id,
+                "last_seq": self._last_seq,
+                "first_seq": first_held,
+                "gap": gap,
+                "events": events,
+            }
+
+
+def classify(method: str, path: str, query: dict[str, list[str]]) -> tuple[str, str, str | None] | None:
+    """(op, bucket, key) for a path-style request that mutates when it succeeds, else None."""
+    bucket, _, key = path.lstrip("/").partition("/")
+    if not bucket or bucket.startswith("_") or bucket == "moto-api":
+        return None
+    if not key:
+        if method == "PUT" and not query:
+            return ("create-bucket", bucket, None)
+        if method == "DELETE" and not query:
+            return ("delete-bucket", bucket, None)
+        if method == "POST" and "delete" in query:
+            return ("delete-objects", bucket, None)
+        if method == "POST" and not query:
+            return ("post-upload", bucket, None)
+        return None
+    if method == "PUT" and not ({"partNumber", "uploadId"} & query.keys()) and not (
+        query.keys() & {"tagging", "acl", "retention", "legal-hold"}
+    ):
+        return ("put", bucket, key)
+    if method == "POST" and "uploadId" in query:
+        return ("put", bucket, key)
+    if method == "DELETE" and "uploadId" not in query and "tagging" not in query:
+        return ("delete", bucket, key)
+    return None
+
+
+def deleted_keys(xml_body: bytes) -> list[str]:
+    """The keys a DeleteObjects response reports as deleted."""
+    try:
+        root = ET.fromstring(xml_body)
+    except ET.ParseError:
+        return []
+    return [
+        element.text or ""
+        for element in root.iter()
+        if element.tag.endswith("Key") and element.tag.rsplit("}", 1)[-1] == "Key"
+    ]
+
+
+class ChangeRecorder:
+    """WSGI middleware: passes every request to Moto unchanged and records the successful mutations."""
+
+    def __init__(self, app: Callable, log: ChangeLog) -> None:
+        self.app = app
+        self.log = log
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        raw_path = environ.get("PATH_INFO", "")
+        path = raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        found = classify(environ.get("REQUEST_METHOD", "GET"), path, query)
+        if found is None:
+            return self.app(environ, start_response)
+        op, bucket, key = found
+        status_holder: list[int] = []
+
+        def recording_start_response(status: str, headers: list, exc_info=None):
+            status_holder.append(int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, recording_start_response)
+        if op == "delete-objects":
+            chunks = list(body)
+            if hasattr(body, "close"):
+                body.close()
+            if status_holder and status_holder[0] < 300:
+                for deleted in deleted_keys(b"".join(chunks)):
+                    self.log.append("delete", bucket, deleted)
+            return chunks
+        status = status_holder[0] if status_holder else 500
+        if status < 300 or (op == "post-upload" and status == 303):
+            if op == "post-upload":
+                post_key = environ.get(POST_KEY_ENVIRON)
+                self.log.append("put" if post_key else "bucket-put", bucket, post_key)
+            else:
+                self.log.append(op, bucket, key)
+        return body
+
+
+def changes_handler(log: ChangeLog) -> Callable:
+    """GET /_changes?after=N&wait=S (S at most 30): the feed; 400 with a JSON message on bad parameters."""
+
+    def handle(environ: dict, start_response: Callable) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method != "GET":
+            return json_response(start_response, 405, {"error": "use GET"}, method)
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        try:
+            after = int(query.get("after", ["0"])[0])
+            wait = float(query.get("wait", ["0"])[0])
+            if after < 0 or not 0 <= wait <= MAX_WAIT_SECONDS:
+                raise ValueError
+        except ValueError:
+            return json_response(
+                start_response,
+                400,
+                {"error": f"after must be a whole number >= 0 and wait seconds from 0 to {MAX_WAIT_SECONDS:g}"},
+            )
+        return json_response(start_response, 200, log.read(after, wait))
+
+    return handle
+

@@ -1,0 +1,176 @@
+"""The validating layer: refuses what S3 would refuse, then hands Moto the request byte for byte.
+
+Imperative shell around the pure checks in presigned.py and post_policy.py. Bodies are only read when a
+check needs them (POST Object forms; header-signed requests with a hex payload hash when header signatures
+are verified); they are then spooled (memory up to a threshold, then disk) and put back as wsgi.input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from tempfile import SpooledTemporaryFile
+from typing import BinaryIO
+
+from moto import settings as moto_settings
+from werkzeug.http import parse_options_header
+from werkzeug.wsgi import ClosingIterator, get_input_stream
+
+from moto_gateway.changes import POST_KEY_ENVIRON
+from moto_gateway.errors import S3Error, error_xml, new_request_id
+from moto_gateway.post_form import CHUNK, scan_form
+from moto_gateway.post_policy import check_post_form
+from moto_gateway.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
+from moto_gateway.request import RequestView
+
+log = logging.getLogger("moto_gateway")
+
+MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico")
+# CORS preflights carry no credentials, even for a presigned URL: S3 answers them from the bucket's CORS rules.
+UNCHECKED_METHODS = frozenset({"OPTIONS"})
+
+
+def has_body(environ: dict) -> bool:
+    return bool(environ.get("CONTENT_LENGTH")) or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def drain(environ: dict) -> None:
+    """Reads what is left of the body so that the client sees our answer rather than a reset connection."""
+    stream = get_input_stream(environ)
+    while stream.read(CHUNK):
+        pass
+
+
+def put_back(environ: dict, spool: BinaryIO) -> None:
+    """Moto reads the spooled body as if it came from the socket; the length is the length read."""
+    size = spool.tell()
+    spool.seek(0)
+    environ["wsgi.input"] = spool
+    environ["CONTENT_LENGTH"] = str(size)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ.pop("wsgi.input_terminated", None)
+
+
+class ValidatingMiddleware:
+    def __init__(
+        self,
+        app: Callable,
+        credentials: Credentials,
+        *,
+        verify_header_signatures: bool = False,
+        spool_memory_bytes: int = 8 * 1024 * 1024,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.app = app
+        self.credentials = credentials
+        self.verify_header_signatures = verify_header_signatures
+        self.spool_memory_bytes = spool_memory_bytes
+        self.clock = clock
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in UNCHECKED_METHODS:
+            return self.app(environ, start_response)
+        view = RequestView.from_environ(environ)
+        try:
+            kind = auth_kind(view)
+            if kind == "query-v4":
+                check_query_v4(view, self.credentials, self.clock())
+            elif kind == "query-v2":
+                check_query_v2(view, self.credentials, self.clock())
+            elif kind == "header":
+                if self.verify_header_signatures:
+                    payload_hash = check_header(view, self.credentials, self.clock())
+                    if payload_hash and has_body(environ):
+                        return self._with_payload_hash(environ, view, payload_hash, start_response)
+            elif view.method == "POST" and not view.raw_query and view.is_bucket_root():
+                return self._post_object(environ, view, start_response)
+        except S3Error as error:
+            drain(environ)
+            return self.refuse(view, error, start_response)
+        return self.app(environ, start_response)
+
+    def _spool(self) -> SpooledTemporaryFile:
+        return SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
+
+    def _post_object(self, environ: dict, view: RequestView, start_response: Callable) -> Iterable[bytes]:
+        mimetype, options = parse_options_header(environ.get("CONTENT_TYPE", ""))
+        if mimetype != "multipart/form-data":
+            raise S3Error(
+                412,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+                [("Condition", "Bucket POST must be of the enclosure-type multipart/form-data")],
+            )
+        boundary = options.get("boundary")
+        if not boundary:
+            raise S3Error(
+                400, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data."
+            )
+        if not has_body(environ):
+            raise S3Error(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+        spool = self._spool()
+        try:
+            form = scan_form(get_input_stream(environ), boundary.encode("latin-1", "replace"), spool)
+            check_post_form(
+                form,
+                view.addressing.bucket or "",
+                self.credentials.access_key,
+                self.credentials.secret_key,
+                self.clock(),
+            )
+        except S3Error as error:
+            spool.close()
+            return self.refuse(view, error, start_response)
+        except BaseException:
+            spool.close()
+            raise
+        put_back(environ, spool)
+        environ[POST_KEY_ENVIRON] = form.lookup().get("key")
+        return ClosingIterator(self.app(environ, start_response), spool.close)
+
+    def _with_payload_hash(
+        self, environ: dict, view: RequestView, expected: str, start_response: Callable
+    ) -> Iterable[bytes]:
+        spool = self._spool()
+        digest = hashlib.sha256()
+        try:
+            stream = get_input_stream(environ)
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                spool.write(chunk)
+        except BaseException:
+            spool.close()
+            raise
+        if digest.hexdigest() != expected:
+            spool.close()
+            error = S3Error(
+                400,
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                [("ClientComputedContentSHA256", expected), ("S3ComputedContentSHA256", digest.hexdigest())],
+            )
+            return self.refuse(view, error, start_response)
+        put_back(environ, spool)
+        return ClosingIterator(self.app(environ, start_response), spool.close)
+
+    @staticmethod
+    def refuse(view: RequestView, error: S3Error, start_response: Callable) -> list[bytes]:
+        request_id = new_request_id()
+        log.info("refused %s %s: %s %s: %s", view.method, view.raw_path, error.status, error.code, error.message)
+        body = error_xml(error, request_id)
+        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+        origin = view.headers.get("origin")
+        if origin and not moto_settings.DISABLE_GLOBAL_CORS:
+            # Moto answers every cross-origin request with this header; so do refusals, or a browser
+            # would see a network error instead of S3's answer.
+            headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        if view.method == "HEAD":
+            start_response(f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, ("Content-Length", "0")])
+            return []
+        start_response(
+            f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, ("Content-Length", str(len(body)))]
+        )
+        return [body]

@@ -1,0 +1,51 @@
+"""The gateway's own endpoints, under paths starting with `/_` (no bucket name can contain '_')."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+def json_response(start_response: Callable, status: int, payload: object, method: str = "GET") -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")],
+    )
+    return [] if method == "HEAD" else [body]
+
+
+class Router:
+    """Serves registered `/_...` paths itself and hands every other request to the wrapped app unchanged."""
+
+    def __init__(self, app: WsgiApp, routes: dict[str, WsgiApp] | None = None):
+        self.app = app
+        self.routes: dict[str, WsgiApp] = dict(routes or {})
+
+    def add(self, path: str, handler: WsgiApp) -> None:
+        if not path.startswith("/_"):
+            raise ValueError(f"gateway routes start with /_ so that they can never be a bucket: {path}")
+        self.routes[path] = handler
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_"):
+            handler = self.routes.get(path.rstrip("/") or path)
+            if handler is not None:
+                return handler(environ, start_response)
+        return self.app(environ, start_response)
+
+
+def health_handler(status: dict) -> WsgiApp:
+    """GET/HEAD /_health: 200 with the gateway's mode; the compose healthcheck probes it."""
+
+    def handle(environ: dict, start_response: Callable) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            return json_response(start_response, 405, {"error": "use GET"}, method)
+        return json_response(start_response, 200, {"status": "ok", **status}, method)
+
+    return handle

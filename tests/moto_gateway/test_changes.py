@@ -1,0 +1,120 @@
+"""The change feed: which requests it records, its long poll, gaps and boot id, through a real gateway."""
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import requests
+
+from moto_gateway.changes import ChangeLog, classify, deleted_keys
+from tests.moto_server import MotoServer
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("PUT", "/b1/k", {}, ("put", "b1", "k")),
+        ("PUT", "/b1/dir/k", {"x-id": ["PutObject"]}, ("put", "b1", "dir/k")),
+        ("PUT", "/b1/k", {"partNumber": ["1"], "uploadId": ["u"]}, None),
+        ("PUT", "/b1/k", {"tagging": [""]}, None),
+        ("POST", "/b1/k", {"uploadId": ["u"]}, ("put", "b1", "k")),
+        ("POST", "/b1/k", {"uploads": [""]}, None),
+        ("DELETE", "/b1/k", {}, ("delete", "b1", "k")),
+        ("DELETE", "/b1/k", {"uploadId": ["u"]}, None),
+        ("PUT", "/b1", {}, ("create-bucket", "b1", None)),
+        ("PUT", "/b1", {"cors": [""]}, None),
+        ("DELETE", "/b1", {}, ("delete-bucket", "b1", None)),
+        ("POST", "/b1", {"delete": [""]}, ("delete-objects", "b1", None)),
+        ("POST", "/b1", {}, ("post-upload", "b1", None)),
+        ("GET", "/b1/k", {}, None),
+        ("POST", "/moto-api/reset", {}, None),
+        ("GET", "/_changes", {}, None),
+    ],
+)
+def test_classify(method, path, query, expected):
+    assert classify(method, path, query) == expected
+
+
+def test_deleted_keys_come_from_the_response():
+    body = (b'<?xml version="1.0"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            b"<Deleted><Key>a/b</Key></Deleted><Deleted><Key>c</Key></Deleted>"
+            b"<Error><Key>x</Key><Code>AccessDenied</Code></Error></DeleteResult>")
+    assert deleted_keys(body)[:2] == ["a/b", "c"]
+    assert deleted_keys(b"not xml") == []
+
+
+def test_log_is_bounded_and_reports_gaps():
+    log = ChangeLog(capacity=3, boot_id="boot")
+    for index in range(5):
+        log.append("put", "b1", f"k{index}")
+    page = log.read(after=2, wait=0)
+    assert page["gap"] is False and [e["key"] for e in page["events"]] == ["k2", "k3", "k4"]
+    assert log.read(after=1, wait=0)["gap"] is True, "events 2.. were dropped: the reader missed one"
+    assert log.read(after=9, wait=0)["gap"] is True, "a sequence number from another boot"
+    assert log.read(after=5, wait=0) == {"boot_id": "boot", "last_seq": 5, "first_seq": 3, "gap": False, "events": []}
+
+
+def test_long_poll_returns_as_soon_as_an_event_arrives():
+    log = ChangeLog()
+    threading.Timer(0.3, log.append, ("put", "b1", "late")).start()
+    started = time.monotonic()
+    page = log.read(after=0, wait=10)
+    assert [e["key"] for e in page["events"]] == ["late"]
+    assert 0.2 < time.monotonic() - started < 5
+
+
+def feed(url, after=0, wait=0):
+    with urllib.request.urlopen(f"{url}/_changes?after={after}&wait={wait}", timeout=wait + 10) as response:
+        return json.loads(response.read())
+
+
+def test_gateway_records_every_successful_mutation(moto, s3):
+    start = feed(moto.url)["last_seq"]
+    s3.create_bucket(Bucket="feed-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3.put_object(Bucket="feed-bucket", Key="a b/ü+x", Body=b"1")
+    s3.copy_object(Bucket="feed-bucket", Key="copy", CopySource={"Bucket": "feed-bucket", "Key": "a b/ü+x"})
+    s3.delete_objects(Bucket="feed-bucket", Delete={"Objects": [{"Key": "copy"}]})
+    upload = s3.create_multipart_upload(Bucket="feed-bucket", Key="mp")
+    part = s3.upload_part(Bucket="feed-bucket", Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"x")
+    s3.complete_multipart_upload(Bucket="feed-bucket", Key="mp", UploadId=upload["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    post = s3.generate_presigned_post("feed-bucket", "posted.txt")
+    assert requests.post(post["url"], data=post["fields"], files={"file": ("p.txt", b"hi")}).status_code == 204
+    s3.delete_object(Bucket="feed-bucket", Key="mp")
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket="feed-bucket", Key="nope")
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.put_object(Bucket="no-such-bucket", Key="k", Body=b"1")
+    s3.delete_object(Bucket="feed-bucket", Key="posted.txt")
+    s3.delete_object(Bucket="feed-bucket", Key="a b/ü+x")
+    s3.delete_bucket(Bucket="feed-bucket")
+    events = [(e["op"], e["key"]) for e in feed(moto.url, after=start)["events"]]
+    assert events == [
+        ("create-bucket", None), ("put", "a b/ü+x"), ("put", "copy"), ("delete", "copy"), ("put", "mp"),
+        ("put", "posted.txt"), ("delete", "mp"), ("delete", "posted.txt"), ("delete", "a b/ü+x"),
+        ("delete-bucket", None),
+    ]
+
+
+def test_boot_id_is_in_health_and_feed_and_changes_with_a_restart():
+    server = MotoServer()
+    server.start()
+    try:
+        with urllib.request.urlopen(f"{server.url}/_health") as response:
+            health = json.loads(response.read())
+        assert health["boot_id"] == feed(server.url)["boot_id"] and health["change_feed"] is True
+        server.restart()
+        assert feed(server.url)["boot_id"] != health["boot_id"]
+    finally:
+        server.stop()
+
+
+def test_bad_feed_parameters_are_a_400_with_a_message(moto):
+    for query in ("after=x", "after=-1", "wait=31", "wait=soon"):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"{moto.url}/_changes?{query}")
+        assert error.value.code == 400
+        assert "after must be" in json.loads(error.value.read())["error"]

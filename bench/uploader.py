@@ -69,7 +69,7 @@ def wait_for(url: str, timeout: float = 120) -> None:
 
 
 def check_answer(base_url: str) -> None:
-    """The endpoint under test must really sign (a 200 with the reference shape), or the figures mean nothing."""
+    """The endpoint must really sign (200, the reference shape), or the figures mean nothing."""
     with urllib.request.urlopen(base_url + SIGN_PATH, timeout=5) as response:
         body = json.load(response)
     if set(body) != {"data", "url"} or "fields" not in body["data"]:
@@ -79,7 +79,14 @@ def check_answer(base_url: str) -> None:
 def run_wrk(base_url: str, args: argparse.Namespace) -> dict:
     check_answer(base_url)
     subprocess.run(["wrk", "-t1", "-c2", "-d2s", base_url + SIGN_PATH], capture_output=True, check=True)
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency", base_url + SIGN_PATH]
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        base_url + SIGN_PATH,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return parse_wrk(result.stdout)
 
@@ -110,7 +117,10 @@ def bench_reference(moto: MotoServer, args) -> dict:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.uploader_reference", str(port), moto.url, BUCKET],
-        cwd=ROOT, env={**os.environ, **uploader_env(moto.url)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, **uploader_env(moto.url)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(f"http://127.0.0.1:{port}{SIGN_PATH}", 60)
@@ -123,8 +133,18 @@ def bench_venv_gunicorn(moto: MotoServer, args) -> dict:
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(gunicorn), "-c", "uploader/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "uploader:create_app()"],
-        cwd=ROOT, env={**os.environ, **uploader_env(moto.url)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(gunicorn),
+            "-c",
+            "uploader/gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "uploader:create_app()",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **uploader_env(moto.url)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", 60)
@@ -136,24 +156,50 @@ def bench_venv_gunicorn(moto: MotoServer, args) -> dict:
 def python_image() -> str:
     if os.environ.get("PYTHON_IMAGE"):
         return os.environ["PYTHON_IMAGE"]
-    result = subprocess.run([str(ROOT / "scripts/ensure-docker.sh")], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [str(ROOT / "scripts/ensure-docker.sh")], capture_output=True, text=True, check=True
+    )
     return result.stdout.strip()
 
 
 def bench_container(moto: MotoServer, args) -> dict:
-    """The image as compose runs it; host networking so that wrk measures gunicorn, not Docker's port proxy."""
+    """The image as compose runs it; host networking, so wrk measures gunicorn, not Docker's port proxy."""
     subprocess.run(
-        ["docker", "build", "-q", "--build-arg", f"PYTHON_IMAGE={python_image()}", "-t", IMAGE,
-         "-f", "uploader/Dockerfile", "."],
-        cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+        [
+            "docker",
+            "build",
+            "-q",
+            "--build-arg",
+            f"PYTHON_IMAGE={python_image()}",
+            "-t",
+            IMAGE,
+            "-f",
+            "uploader/Dockerfile",
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     port = free_port()
     name = f"motostack-bench-uploader-{port}"
     env_args = [f"--env={name}={value}" for name, value in uploader_env(moto.url).items()]
     subprocess.run(
-        ["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
-         f"--env=GUNICORN_CMD_ARGS=--bind=127.0.0.1:{port}", *env_args, IMAGE],
-        check=True, stdout=subprocess.DEVNULL,
+        [
+            "docker",
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            "host",
+            f"--env=GUNICORN_CMD_ARGS=--bind=127.0.0.1:{port}",
+            *env_args,
+            IMAGE,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", 120)
@@ -163,7 +209,11 @@ def bench_container(moto: MotoServer, args) -> dict:
 
 
 def print_table(rows: list[tuple[str, float, float | None, float | None]], args) -> None:
-    print(f"\nGET {SIGN_PATH}   wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\nGET {SIGN_PATH}   wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
+    print(
+        f"{os.cpu_count()} CPUs, load average at the end {load} (other work lowers every figure)"
+    )
     print(f"{'setup':<78} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     print("-" * 106)
     for label, rate, p50, p99 in rows:
@@ -202,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
             measured.append(("measured: uploader image, gunicorn 2 sync workers, all validation", result))
         else:
             result = bench_venv_gunicorn(moto, args)
-            measured.append(("measured: uploader from the venv, gunicorn 2 sync workers, all validation", result))
+            measured.append(
+                ("measured: uploader from the venv, gunicorn 2 sync workers, all validation", result)
+            )
     finally:
         moto.stop()
     for label, result in measured:

@@ -1,4 +1,4 @@
-"""The reference design, kept only as the benchmark's baseline: a new S3 client per request, Flask's dev server.
+"""The reference design, only as the benchmark's baseline: a new S3 client per request, Flask's dev server.
 
 `python -m bench.uploader_reference PORT S3_URL BUCKET` serves GET /sign_s3/ the way the original tutorial
 app does (no validation, client-chosen key). Never deploy this.

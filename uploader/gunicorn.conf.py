@@ -7,7 +7,9 @@ import sys
 def positive_int(name: str, default: str) -> int:
     raw = os.environ.get(name, default)
     if not raw.strip().isdigit() or int(raw) < 1:
-        print(f"uploader: invalid configuration: {name}={raw!r}: expected a whole number >= 1", file=sys.stderr)
+        print(
+            f"uploader: invalid configuration: {name}={raw!r}: expected a whole number >= 1", file=sys.stderr
+        )
         raise SystemExit(2)
     return int(raw)
 
@@ -24,6 +26,5 @@ accesslog = os.environ.get("UPLOADER_ACCESS_LOG") or None
 errorlog = "-"
 log_level = os.environ.get("LOG_LEVEL", "info").strip().lower()
 loglevel = log_level if log_level in ("debug", "info", "warning", "error", "critical") else "info"
-forwarded_allow_ips = "127.0.0.1"
 # No runtime control socket: nothing here uses it, and parallel instances would share its path.
 control_socket_disable = True

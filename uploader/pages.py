@@ -1,4 +1,4 @@
-"""The pages: `/account/` (upload an avatar, fill in the form), `POST /submit_form/`, `/profile/<username>/`."""
+"""The pages: `/account/` (upload an avatar, fill in the form), `/submit_form/`, `/profile/<username>/`."""
 
 from __future__ import annotations
 
@@ -47,9 +47,11 @@ def render_account(status: int = 200, errors: list[str] | None = None, form=None
     form = form or {}
     config = settings()
     avatar_url = form.get("avatar-url", "")
-    preview_url = avatar_url if rules.key_from_display_url(
-        avatar_url, config.s3_public_endpoint_url, config.s3_bucket
-    ) else ""
+    preview_url = (
+        avatar_url
+        if rules.key_from_display_url(avatar_url, config.s3_public_endpoint_url, config.s3_bucket)
+        else ""
+    )
     token = csrf_token()
     response = current_app.make_response(
         (
@@ -91,7 +93,7 @@ def account():
 
 @bp.post("/submit_form/")
 def submit_form():
-    """Validate, store `profiles/<username>.json`, and redirect to the profile; on any refusal nothing is stored."""
+    """Validate, store `profiles/<username>.json`, redirect to the profile; a refusal stores nothing."""
     if not csrf_ok():
         return render_account(
             403,
@@ -112,7 +114,10 @@ def submit_form():
         log.error("cannot save profile %s: %s", profile.username, describe_error(exc))
         return render_account(
             503,
-            ["The profile could not be saved right now (S3 did not answer); nothing was saved. Please try again."],
+            [
+                "The profile could not be saved right now (S3 did not answer); nothing was saved. "
+                "Please try again."
+            ],
             request.form,
         )
     log.info("saved profile %s", profile.username)
@@ -128,7 +133,10 @@ def profile(username: str):
         avatar_url = storage().display_url(found.avatar_key) if found and found.avatar_key else None
     except (ClientError, BotoCoreError) as exc:
         log.error("cannot load profile %s: %s", username, describe_error(exc))
-        abort(503, description="The profile could not be loaded right now (S3 did not answer). Please try again.")
+        abort(
+            503,
+            description="The profile could not be loaded right now (S3 did not answer). Please try again.",
+        )
     if found is None:
         abort(404, description=f"There is no profile called {username!r}.")
     return render_template("profile.html", profile=found, avatar_url=avatar_url)

@@ -9,6 +9,7 @@ client would use; tests check the result against boto3's and against a validatin
 from __future__ import annotations
 
 import datetime
+
 from botocore.auth import ISO8601, S3SigV4PostAuth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials

@@ -64,7 +64,7 @@ def human_size(size: int) -> str:
 def parse_upload_request(
     args: Mapping[str, str], rules: UploadRules, *, size_required: bool = False
 ) -> UploadRequest | Refusal:
-    """Check `file_name`, `file_type` and the optional (or, for PUT, required) `file_size` of a sign request."""
+    """Check `file_name`, `file_type` and the optional (required for PUT) `file_size` of a sign request."""
     file_name = args.get("file_name", "")
     if not file_name.strip():
         return Refusal(400, "file_name is required")
@@ -150,7 +150,7 @@ def key_from_display_url(url: str, endpoint_url: str, bucket: str) -> str | None
     prefix = f"{endpoint.path}/{bucket}/"
     if not parts.path.startswith(prefix):
         return None
-    key = unquote(parts.path[len(prefix):])
+    key = unquote(parts.path[len(prefix) :])
     return key if UPLOAD_KEY.match(key) else None
 
 
@@ -171,7 +171,8 @@ def parse_profile_form(
         errors.append("Username is required.")
     elif not USERNAME.match(username):
         errors.append(
-            "Username must be 3 to 32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit."
+            "Username must be 3 to 32 characters: letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit."
         )
     if not full_name:
         errors.append("Full name is required.")

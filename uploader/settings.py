@@ -33,7 +33,9 @@ def check_http_url(value: object) -> object:
 class UploaderSettings(AwsSettings):
     """Where uploads go, what may be uploaded, and the addresses a browser uses to reach S3 and us."""
 
-    s3_bucket: str = Field("uploads", description="bucket for uploads and profiles; created at start if missing")
+    s3_bucket: str = Field(
+        "uploads", description="bucket for uploads and profiles; created at start if missing"
+    )
     s3_public_endpoint_url: str = Field(
         "http://localhost:9876",
         description="S3 endpoint as the browser reaches it; presigned URLs are signed for this host",
@@ -42,7 +44,8 @@ class UploaderSettings(AwsSettings):
         "http://localhost:8000", description="this service as the browser reaches it (default CORS origin)"
     )
     upload_cors_origins: CommaList = Field(
-        default_factory=list, description="origins allowed to upload to the bucket; empty = UPLOADER_PUBLIC_URL"
+        default_factory=list,
+        description="origins allowed to upload to the bucket; empty = UPLOADER_PUBLIC_URL",
     )
     upload_allowed_types: CommaList = Field(default_factory=lambda: list(DEFAULT_ALLOWED_TYPES))
     upload_max_bytes: int = Field(5 * 1024 * 1024, gt=0, le=5 * 1024**3)

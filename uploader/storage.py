@@ -132,7 +132,10 @@ class Storage:
     def save_profile(self, profile: rules.Profile, saved_at: str) -> None:
         body = json.dumps(rules.profile_document(profile, saved_at), ensure_ascii=False, indent=2).encode()
         self.internal.put_object(
-            Bucket=self.bucket, Key=rules.profile_key(profile.username), Body=body, ContentType="application/json"
+            Bucket=self.bucket,
+            Key=rules.profile_key(profile.username),
+            Body=body,
+            ContentType="application/json",
         )
 
     def load_profile(self, username: str) -> rules.Profile | None:

@@ -1,4 +1,4 @@
-"""Fixtures for the uploader: its environment against the test's Moto server, the app, and a gunicorn process."""
+"""Fixtures for the uploader: its environment against the test's Moto server, the app, a gunicorn process."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def shared_settings(moto_url: str):
 
 @pytest.fixture(scope="module")
 def shared_app(moto_server):
-    """One app per module (building boto3 clients costs ~0.3 s each); `client` restores its bucket per test."""
+    """One app per module (a boto3 client costs ~0.3 s to build); `client` restores its bucket per test."""
     from uploader import create_app
 
     return create_app(shared_settings(moto_server.url))
@@ -88,7 +88,7 @@ def client(shared_app, moto_server, s3):
 
 
 class Gunicorn:
-    """The uploader served the production way (gunicorn with uploader/gunicorn.conf.py) on a free loopback port."""
+    """The uploader served as in production (gunicorn, uploader/gunicorn.conf.py) on a free loopback port."""
 
     def __init__(self, env: dict[str, str], workers: int = 2):
         self.port = free_port()
@@ -102,12 +102,19 @@ class Gunicorn:
 
     def command(self) -> list[str]:
         return [
-            str(GUNICORN), "-c", "uploader/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}", "uploader:create_app()"
+            str(GUNICORN),
+            "-c",
+            "uploader/gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "uploader:create_app()",
         ]
 
     def start(self, timeout: float = 30) -> None:
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -135,7 +142,7 @@ class Gunicorn:
 
 
 def policy_checks_enforced(s3, bucket: str) -> bool:
-    """Does the S3 endpoint refuse a POST that breaks its policy? Moto alone does not; our gateway (issue 6) does."""
+    """Does S3 refuse a POST that breaks its policy? Moto alone does not; our gateway (issue 6) does."""
     import requests
 
     key = "uploads/probe-policy-enforcement"

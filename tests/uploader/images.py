@@ -4,11 +4,18 @@ import struct
 import zlib
 
 
-def png_bytes(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (47, 111, 222), padding: int = 0) -> bytes:
+def png_bytes(
+    width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (47, 111, 222), padding: int = 0
+) -> bytes:
     """A valid RGB PNG of one colour; `padding` adds an uncompressed text chunk to make the file bigger."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     row = b"\x00" + bytes(rgb) * width
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)

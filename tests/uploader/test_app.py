@@ -54,7 +54,10 @@ def test_the_factory_keeps_an_existing_bucket_and_reapplies_cors(uploader_env, s
     monkeypatch.setenv("UPLOAD_CORS_ORIGINS", "http://a.example,http://b.example:81")
     create_app()
     assert s3.get_object(Bucket=BUCKET, Key="kept.txt")["Body"].read() == b"kept"
-    assert s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"][0]["AllowedOrigins"] == ["http://a.example", "http://b.example:81"]
+    assert s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"][0]["AllowedOrigins"] == [
+        "http://a.example",
+        "http://b.example:81",
+    ]
 
 
 def test_the_factory_stops_with_a_clear_reason_when_s3_never_answers(monkeypatch, capsys):
@@ -155,7 +158,9 @@ def test_public_read_uploads_get_the_acl_and_a_plain_display_url(uploader_env, m
     assert post_to_s3(signed, content).status_code == 204
     key = signed["data"]["fields"]["key"]
     grants = s3.get_object_acl(Bucket=BUCKET, Key=key)["Grants"]
-    assert [g for g in grants if g["Grantee"].get("URI", "").endswith("AllUsers") and g["Permission"] == "READ"]
+    assert [
+        g for g in grants if g["Grantee"].get("URI", "").endswith("AllUsers") and g["Permission"] == "READ"
+    ]
     assert requests.get(signed["url"], timeout=10).content == content
 
 
@@ -167,7 +172,11 @@ def test_public_read_uploads_get_the_acl_and_a_plain_display_url(uploader_env, m
         ({"file_name": "me.png", "file_type": "nonsense"}, 400, "not a media type"),
         ({"file_name": "notes.txt", "file_type": "text/plain"}, 415, "text/plain are not accepted"),
         ({"file_name": "x.html", "file_type": "text/html"}, 415, "not accepted"),
-        ({"file_name": "me.png", "file_type": "image/png", "file_size": str(MAX_BYTES + 1)}, 413, "too large"),
+        (
+            {"file_name": "me.png", "file_type": "image/png", "file_size": str(MAX_BYTES + 1)},
+            413,
+            "too large",
+        ),
         ({"file_name": "me.png", "file_type": "image/png", "file_size": "lots"}, 400, "whole number"),
     ],
 )
@@ -188,7 +197,9 @@ def test_unknown_routes_and_methods_on_the_api_answer_json(client):
 
 def test_a_signed_put_uploads_with_exactly_the_signed_headers(client, s3):
     content = png_bytes(4, 4, (200, 10, 10))
-    status, signed = sign(client, "/sign_s3_put/", file_name="red.png", file_type="image/png", file_size=len(content))
+    status, signed = sign(
+        client, "/sign_s3_put/", file_name="red.png", file_type="image/png", file_size=len(content)
+    )
     assert status == 200
     assert set(signed) == {"url", "method", "headers", "display_url"}
     assert signed["method"] == "PUT" and signed["headers"] == {"Content-Type": "image/png"}
@@ -212,12 +223,16 @@ def test_put_signing_needs_the_size(client):
 def test_the_bucket_answers_cors_preflights_for_our_origin_only(client, moto_server):
     bucket_url = f"{moto_server.url}/{BUCKET}"
     ours = requests.options(
-        bucket_url, headers={"Origin": "http://127.0.0.1:8000", "Access-Control-Request-Method": "POST"}, timeout=10
+        bucket_url,
+        headers={"Origin": "http://127.0.0.1:8000", "Access-Control-Request-Method": "POST"},
+        timeout=10,
     )
     assert ours.status_code == 200
     assert ours.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8000"
     theirs = requests.options(
-        bucket_url, headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}, timeout=10
+        bucket_url,
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+        timeout=10,
     )
     assert theirs.status_code == 403  # a browser gives up on any preflight that is not 2xx
 
@@ -226,8 +241,17 @@ def test_the_account_page_has_the_reference_elements(client):
     response = client.get("/account/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    for element in ('id="file_input"', 'id="status"', 'id="preview"', 'id="avatar-url"', 'name="avatar-url"',
-                    'name="username"', 'name="full-name"', 'action="/submit_form/"', "default-avatar.svg"):
+    for element in (
+        'id="file_input"',
+        'id="status"',
+        'id="preview"',
+        'id="avatar-url"',
+        'name="avatar-url"',
+        'name="username"',
+        'name="full-name"',
+        'action="/submit_form/"',
+        "default-avatar.svg",
+    ):
         assert element in page
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
@@ -251,7 +275,12 @@ def upload_avatar(client) -> tuple[str, bytes]:
 
 def test_submitting_the_form_stores_the_profile_and_shows_it(client, s3):
     avatar_url, content = upload_avatar(client)
-    form = {"username": "ada", "full-name": "Ada Lovelace", "avatar-url": avatar_url, "csrf_token": form_token(client)}
+    form = {
+        "username": "ada",
+        "full-name": "Ada Lovelace",
+        "avatar-url": avatar_url,
+        "csrf_token": form_token(client),
+    }
     response = client.post("/submit_form/", data=form)
     assert response.status_code == 303
     assert response.headers["Location"] == "/profile/ada/"
@@ -273,7 +302,10 @@ def test_submitting_the_form_stores_the_profile_and_shows_it(client, s3):
         ({"username": "ada", "full-name": ""}, "Full name is required."),
         ({"username": "a/b", "full-name": "Ada"}, "Username must be 3 to 32"),
         ({"username": "ada", "full-name": "A" * 200}, "at most 100 characters"),
-        ({"username": "ada", "full-name": "Ada", "avatar-url": "http://evil.example/x.png"}, "uploaded on this page"),
+        (
+            {"username": "ada", "full-name": "Ada", "avatar-url": "http://evil.example/x.png"},
+            "uploaded on this page",
+        ),
     ],
 )
 def test_bad_forms_come_back_with_the_error_and_nothing_is_stored(client, s3, form, error):
@@ -287,7 +319,12 @@ def test_bad_forms_come_back_with_the_error_and_nothing_is_stored(client, s3, fo
 
 def test_an_avatar_url_of_ours_that_was_never_uploaded_is_refused(client, s3):
     _, signed = sign(client, file_name="ghost.png", file_type="image/png")
-    form = {"username": "ada", "full-name": "Ada", "avatar-url": signed["url"], "csrf_token": form_token(client)}
+    form = {
+        "username": "ada",
+        "full-name": "Ada",
+        "avatar-url": signed["url"],
+        "csrf_token": form_token(client),
+    }
     response = client.post("/submit_form/", data=form)
     assert response.status_code == 400
     assert "was not found in S3" in response.get_data(as_text=True)
@@ -296,7 +333,9 @@ def test_an_avatar_url_of_ours_that_was_never_uploaded_is_refused(client, s3):
 
 def test_a_form_without_its_token_is_refused_and_nothing_is_stored(client, s3):
     form_token(client)
-    response = client.post("/submit_form/", data={"username": "ada", "full-name": "Ada", "csrf_token": "x" * 43})
+    response = client.post(
+        "/submit_form/", data={"username": "ada", "full-name": "Ada", "csrf_token": "x" * 43}
+    )
     assert response.status_code == 403
     assert "This form expired or was not sent from this page" in response.get_data(as_text=True)
     fresh = client.application.test_client()
@@ -322,7 +361,9 @@ def test_s3_going_away_gives_a_clear_page_and_keeps_the_form(uploader_env, monke
     finally:
         own.kill()
     started = time.monotonic()
-    response = client.post("/submit_form/", data={"username": "ada", "full-name": "Ada Lovelace", "csrf_token": token})
+    response = client.post(
+        "/submit_form/", data={"username": "ada", "full-name": "Ada Lovelace", "csrf_token": token}
+    )
     assert response.status_code == 503
     page = response.get_data(as_text=True)
     assert "could not be saved right now" in page and 'value="Ada Lovelace"' in page

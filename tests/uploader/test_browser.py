@@ -20,8 +20,12 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 BUCKET = "browser-avatars"
 MAX_BYTES = 4096
@@ -180,7 +184,9 @@ def test_an_oversized_file_that_skips_the_size_check_is_refused_by_the_policy(pa
 
 
 def test_a_bucket_without_cors_for_this_page_gives_a_clear_message(browser, moto_server, s3):
-    server = start_uploader(moto_server.url, "browser-no-cors", UPLOAD_CORS_ORIGINS="http://elsewhere.example")
+    server = start_uploader(
+        moto_server.url, "browser-no-cors", UPLOAD_CORS_ORIGINS="http://elsewhere.example"
+    )
     try:
         context = browser.new_context()
         page = context.new_page()

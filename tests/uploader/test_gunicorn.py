@@ -34,10 +34,15 @@ def test_gunicorn_serves_the_factory_and_stops_on_sigterm(moto_server, s3):
         with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
             assert json.load(response) == {"status": "ok", "bucket": BUCKET}
         content = png_bytes()
-        signed = requests.get(f"{server.url}/sign_s3/", params={"file_name": "g.png", "file_type": "image/png"}, timeout=5)
+        signed = requests.get(
+            f"{server.url}/sign_s3/", params={"file_name": "g.png", "file_type": "image/png"}, timeout=5
+        )
         body = signed.json()
         posted = requests.post(
-            body["data"]["url"], data=body["data"]["fields"], files={"file": ("g.png", content, "image/png")}, timeout=10
+            body["data"]["url"],
+            data=body["data"]["fields"],
+            files={"file": ("g.png", content, "image/png")},
+            timeout=10,
         )
         assert posted.status_code == 204
         assert s3.get_object(Bucket=BUCKET, Key=body["data"]["fields"]["key"])["Body"].read() == content
@@ -52,20 +57,28 @@ def test_gunicorn_serves_the_factory_and_stops_on_sigterm(moto_server, s3):
 
 def run_to_exit(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     server = Gunicorn(env)
-    return subprocess.run(server.command(), cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        server.command(), cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_a_bad_variable_stops_gunicorn_with_one_line_naming_it(moto_server):
     result = run_to_exit(server_env(moto_server.url, UPLOAD_MAX_BYTES="lots"))
     assert result.returncode != 0
-    assert "uploader: invalid configuration: UPLOAD_MAX_BYTES='lots': Input should be a valid integer" in result.stderr
+    assert (
+        "uploader: invalid configuration: UPLOAD_MAX_BYTES='lots': Input should be a valid integer"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
 def test_a_bad_worker_count_stops_gunicorn_with_one_line(moto_server):
     result = run_to_exit(server_env(moto_server.url, UPLOADER_WORKERS="many"))
     assert result.returncode == 2
-    assert result.stderr.strip() == "uploader: invalid configuration: UPLOADER_WORKERS='many': expected a whole number >= 1"
+    assert (
+        result.stderr.strip()
+        == "uploader: invalid configuration: UPLOADER_WORKERS='many': expected a whole number >= 1"
+    )
 
 
 def test_unreachable_s3_stops_gunicorn_with_the_reason_instead_of_serving(moto_server):

@@ -12,7 +12,9 @@ KEY = "uploads/0123456789abcdef0123456789abcdef/a~b.png"
 
 @pytest.fixture
 def both():
-    settings = AwsSettings(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG", aws_region="eu-west-3")
+    settings = AwsSettings(
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG", aws_region="eu-west-3"
+    )
     client = make_s3_client(settings, endpoint_url=ENDPOINT)
     return Presigner(ENDPOINT + "/", "bkt", "eu-west-3", "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG"), client
 
@@ -32,7 +34,9 @@ def test_post_matches_boto3(both):
     conditions = [{"Content-Type": "image/png"}, ["content-length-range", 1, 10], {"acl": "public-read"}]
     ours, theirs = same_second(
         lambda: presigner.post(KEY, dict(fields), list(conditions), 300),
-        lambda: client.generate_presigned_post("bkt", KEY, Fields=dict(fields), Conditions=list(conditions), ExpiresIn=300),
+        lambda: client.generate_presigned_post(
+            "bkt", KEY, Fields=dict(fields), Conditions=list(conditions), ExpiresIn=300
+        ),
     )
     assert ours == theirs
     assert ours["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
@@ -42,11 +46,19 @@ def test_get_and_put_urls_match_boto3(both):
     presigner, client = both
     ours, theirs = same_second(
         lambda: presigner.url("GET", KEY, 3600),
-        lambda: client.generate_presigned_url("get_object", Params={"Bucket": "bkt", "Key": KEY}, ExpiresIn=3600),
+        lambda: client.generate_presigned_url(
+            "get_object", Params={"Bucket": "bkt", "Key": KEY}, ExpiresIn=3600
+        ),
     )
     assert ours == theirs
     headers = {"Content-Type": "image/png", "x-amz-acl": "public-read", "Content-Length": "12"}
-    params = {"Bucket": "bkt", "Key": KEY, "ContentType": "image/png", "ACL": "public-read", "ContentLength": 12}
+    params = {
+        "Bucket": "bkt",
+        "Key": KEY,
+        "ContentType": "image/png",
+        "ACL": "public-read",
+        "ContentLength": 12,
+    }
     ours, theirs = same_second(
         lambda: presigner.url("PUT", KEY, 300, headers),
         lambda: client.generate_presigned_url("put_object", Params=params, ExpiresIn=300),

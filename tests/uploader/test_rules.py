@@ -1,6 +1,5 @@
 """The uploader's pure decisions: request parsing, key choice, policies, display URLs, profile forms."""
 
-import base64
 import json
 
 import pytest
@@ -16,7 +15,9 @@ def test_a_good_request_is_accepted_with_or_without_size():
     assert rules.parse_upload_request({"file_name": "me.png", "file_type": "image/png"}, RULES) == (
         rules.UploadRequest("me.png", "image/png", None)
     )
-    parsed = rules.parse_upload_request({"file_name": "me.jpg", "file_type": " Image/JPEG ", "file_size": "1000"}, RULES)
+    parsed = rules.parse_upload_request(
+        {"file_name": "me.jpg", "file_type": " Image/JPEG ", "file_size": "1000"}, RULES
+    )
     assert parsed == rules.UploadRequest("me.jpg", "image/jpeg", 1000)
 
 
@@ -30,14 +31,22 @@ def test_a_good_request_is_accepted_with_or_without_size():
         ({"file_name": "a.png"}, 400, "file_type is required"),
         ({"file_name": "a.png", "file_type": "png"}, 400, "is not a media type"),
         ({"file_name": "a.png", "file_type": "image/png\r\nX: y"}, 400, "is not a media type"),
-        ({"file_name": "a.txt", "file_type": "text/plain"}, 415, "text/plain are not accepted; allowed types: image/png"),
+        (
+            {"file_name": "a.txt", "file_type": "text/plain"},
+            415,
+            "text/plain are not accepted; allowed types: image/png",
+        ),
         ({"file_name": "a.svg", "file_type": "image/svg+xml"}, 415, "not accepted"),
         ({"file_name": "a.png", "file_type": "image/png", "file_size": "-1"}, 400, "whole number"),
         ({"file_name": "a.png", "file_type": "image/png", "file_size": "1e3"}, 400, "whole number"),
         ({"file_name": "a.png", "file_type": "image/png", "file_size": "٣"}, 400, "whole number"),
         ({"file_name": "a.png", "file_type": "image/png", "file_size": "9" * 30}, 400, "whole number"),
         ({"file_name": "a.png", "file_type": "image/png", "file_size": "0"}, 400, "empty"),
-        ({"file_name": "a.png", "file_type": "image/png", "file_size": "1001"}, 413, "too large (1001 bytes); the limit is 1000 bytes"),
+        (
+            {"file_name": "a.png", "file_type": "image/png", "file_size": "1001"},
+            413,
+            "too large (1001 bytes); the limit is 1000 bytes",
+        ),
     ],
 )
 def test_bad_requests_are_refused_with_a_status_and_a_reason(args, status, words):
@@ -48,7 +57,9 @@ def test_bad_requests_are_refused_with_a_status_and_a_reason(args, status, words
 
 
 def test_put_requests_must_say_their_size():
-    refusal = rules.parse_upload_request({"file_name": "a.png", "file_type": "image/png"}, RULES, size_required=True)
+    refusal = rules.parse_upload_request(
+        {"file_name": "a.png", "file_type": "image/png"}, RULES, size_required=True
+    )
     assert refusal == rules.Refusal(400, "file_size is required (the exact size of the file in bytes)")
 
 
@@ -128,7 +139,10 @@ def test_a_profile_without_avatar_is_fine():
         ({"username": "ada"}, "Full name is required."),
         ({"username": "ada", "full-name": "x" * 101}, "at most 100 characters"),
         ({"username": "ada", "full-name": "Ada\u202eevil"}, "control characters"),
-        ({"username": "ada", "full-name": "Ada", "avatar-url": "http://evil.example/x.png"}, "uploaded on this page"),
+        (
+            {"username": "ada", "full-name": "Ada", "avatar-url": "http://evil.example/x.png"},
+            "uploaded on this page",
+        ),
     ],
 )
 def test_bad_profile_forms_are_refused_with_reasons(form, error):

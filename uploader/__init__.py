@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from common.s3 import S3Unreachable, describe_error, make_s3_client
 from common.settings import load_settings, setup_logging
 from uploader.settings import UploaderSettings, origin_of
-from uploader.storage import Storage, prepare_bucket
+from uploader.storage import BucketKeeper, Storage, prepare_bucket
 
 log = logging.getLogger("uploader")
 
@@ -52,6 +52,9 @@ def create_app(settings: UploaderSettings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.uploader_public_url.startswith("https://"),
     )
     app.extensions["uploader.storage"] = Storage(settings)
+    keeper = BucketKeeper(settings)
+    app.extensions["uploader.bucket_keeper"] = keeper
+    app.before_request(keeper.ensure_running)
 
     from uploader import health, pages, sign
 

@@ -54,6 +54,9 @@ class UploaderSettings(AwsSettings):
         3600, ge=1, le=604800, description="seconds a presigned display (GET) URL stays valid"
     )
     upload_public_read: bool = Field(False, description="upload objects public-read and display plain URLs")
+    s3_bucket_check_interval: float = Field(
+        30.0, ge=0, description="seconds between checks that the bucket and its CORS still exist; 0 = off"
+    )
 
     @field_validator("s3_bucket", mode="before")
     @classmethod

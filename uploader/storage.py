@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from common.s3 import call_with_retries, make_s3_client, wait_for_s3
+from common.s3 import call_with_retries, describe_error, make_s3_client, wait_for_s3
 from uploader import rules
 from uploader.presign import Presigner
 from uploader.settings import UploaderSettings
@@ -46,29 +47,105 @@ def is_missing(exc: ClientError) -> bool:
     return status == 404 or error.get("Code") in ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
 
 
-def prepare_bucket(client: Any, settings: UploaderSettings) -> None:
-    """Wait for S3, create the bucket if missing, and (re)apply its CORS rules; raises S3Unreachable."""
-    wait_for_s3(client, settings.startup_timeout)
+def ensure_bucket(client: Any, settings: UploaderSettings) -> bool:
+    """Create the bucket if it is missing; True when it had to be created."""
     bucket = settings.s3_bucket
     try:
         call_with_retries(lambda: client.head_bucket(Bucket=bucket))
-        log.info("bucket %s exists", bucket)
+        return False
     except ClientError as exc:
         if not is_missing(exc):
             raise
-        create: dict[str, Any] = {"Bucket": bucket}
-        if settings.aws_region != "us-east-1":
-            create["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_region}
-        try:
-            call_with_retries(lambda: client.create_bucket(**create))
-            log.info("created bucket %s", bucket)
-        except ClientError as create_exc:
-            if create_exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
-                raise
+    create: dict[str, Any] = {"Bucket": bucket}
+    if settings.aws_region != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_region}
+    try:
+        call_with_retries(lambda: client.create_bucket(**create))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+            raise
+    return True
+
+
+def cors_is_current(client: Any, settings: UploaderSettings) -> bool:
+    """Does the bucket carry exactly our CORS rules (a restarted S3 or a hand edit may have dropped them)?"""
+    try:
+        rules_now = client.get_bucket_cors(Bucket=settings.s3_bucket)["CORSRules"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration" or is_missing(exc):
+            return False
+        raise
+    fields = ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposeHeaders", "MaxAgeSeconds")
+    wanted = cors_rules(settings.cors_origins)["CORSRules"]
+    return [{f: rule.get(f) for f in fields} for rule in rules_now] == [
+        {f: rule.get(f) for f in fields} for rule in wanted
+    ]
+
+
+def apply_cors(client: Any, settings: UploaderSettings) -> None:
     call_with_retries(
-        lambda: client.put_bucket_cors(Bucket=bucket, CORSConfiguration=cors_rules(settings.cors_origins))
+        lambda: client.put_bucket_cors(
+            Bucket=settings.s3_bucket, CORSConfiguration=cors_rules(settings.cors_origins)
+        )
     )
-    log.info("CORS on %s allows %s", bucket, ", ".join(settings.cors_origins))
+
+
+def prepare_bucket(client: Any, settings: UploaderSettings) -> None:
+    """Wait for S3, create the bucket if missing, and (re)apply its CORS rules; raises S3Unreachable."""
+    wait_for_s3(client, settings.startup_timeout)
+    created = ensure_bucket(client, settings)
+    log.info("%s bucket %s", "created" if created else "using existing", settings.s3_bucket)
+    apply_cors(client, settings)
+    log.info("CORS on %s allows %s", settings.s3_bucket, ", ".join(settings.cors_origins))
+
+
+def repair_bucket(client: Any, settings: UploaderSettings) -> str | None:
+    """Put back the bucket and its CORS rules if S3 lost them; says what was repaired, or None."""
+    if ensure_bucket(client, settings):
+        apply_cors(client, settings)
+        return f"bucket {settings.s3_bucket} and its CORS rules"
+    if not cors_is_current(client, settings):
+        apply_cors(client, settings)
+        return f"the CORS rules of bucket {settings.s3_bucket}"
+    return None
+
+
+class BucketKeeper:
+    """Checks every S3_BUCKET_CHECK_INTERVAL seconds that the bucket and its CORS rules still exist.
+
+    A restarted Moto forgets every bucket; without this, uploads would fail until the uploader restarts.
+    One daemon thread per process, started on the first request (threads do not survive gunicorn's fork).
+    """
+
+    def __init__(self, settings: UploaderSettings):
+        self.settings = settings
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+
+    def ensure_running(self) -> None:
+        if self._pid == os.getpid() or self.settings.s3_bucket_check_interval <= 0:
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="bucket-keeper", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        client = make_s3_client(self.settings)
+        bucket = self.settings.s3_bucket
+        while not self._stopped.wait(self.settings.s3_bucket_check_interval):
+            try:
+                repaired = repair_bucket(client, self.settings)
+            except (ClientError, BotoCoreError) as exc:
+                log.warning("cannot check bucket %s: %s", bucket, describe_error(exc))
+                continue
+            if repaired:
+                log.warning("restored %s: S3 had lost them (was it restarted?)", repaired)
 
 
 class Storage:

@@ -28,6 +28,7 @@ def uploader_env(aws_env, monkeypatch) -> dict[str, str]:
         "UPLOADER_PUBLIC_URL": "http://127.0.0.1:8000",
         "UPLOAD_MAX_BYTES": str(MAX_BYTES),
         "STARTUP_TIMEOUT": "10",
+        "S3_BUCKET_CHECK_INTERVAL": "0",
     }
     for name in ("UPLOAD_CORS_ORIGINS", "UPLOAD_ALLOWED_TYPES", "UPLOAD_PUBLIC_READ", "UPLOAD_EXPIRES"):
         monkeypatch.delenv(name, raising=False)
@@ -64,6 +65,7 @@ def shared_settings(moto_url: str):
         upload_expires=300,
         upload_public_read=False,
         startup_timeout=10,
+        s3_bucket_check_interval=0,
     )
 
 

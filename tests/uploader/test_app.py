@@ -11,7 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
+from tests.conftest import make_test_client
 from tests.moto_server import MotoServer, free_port
 from tests.uploader.conftest import BUCKET, MAX_BYTES, policy_checks_enforced
 from tests.uploader.images import png_bytes
@@ -86,6 +88,47 @@ def test_the_factory_waits_for_s3_that_comes_up_late(uploader_env, monkeypatch):
     finally:
         starter.join()
         late.stop()
+
+
+def wait_until(condition, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def cors_origins(s3, bucket):
+    try:
+        return s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]["AllowedOrigins"]
+    except ClientError:
+        return None
+
+
+def test_a_restarted_s3_gets_the_bucket_and_cors_back_without_restarting_the_uploader(
+    uploader_env, monkeypatch
+):
+    own = MotoServer()
+    own.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", own.url)
+    monkeypatch.setenv("S3_PUBLIC_ENDPOINT_URL", own.url)
+    monkeypatch.setenv("S3_BUCKET_CHECK_INTERVAL", "0.5")
+    app = create_app()
+    keeper = app.extensions["uploader.bucket_keeper"]
+    try:
+        s3 = make_test_client(own.url)
+        app.test_client().get("/healthz")  # the first request starts the keeper in this process
+        own.restart()  # a new, empty Moto on the same port
+        assert wait_until(lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000"])
+        s3.delete_bucket_cors(Bucket=BUCKET)
+        assert wait_until(lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000"])
+        content = png_bytes()
+        _, signed = sign(app.test_client(), file_name="after.png", file_type="image/png")
+        assert post_to_s3(signed, content).status_code == 204
+    finally:
+        keeper.stop()
+        own.stop()
 
 
 def test_healthz_is_cheap_json(client):

@@ -35,6 +35,7 @@ def test_defaults_match_the_docs():
     assert settings.upload_expires == 300
     assert settings.upload_display_expires == 3600
     assert settings.upload_public_read is False
+    assert settings.s3_bucket_check_interval == 30
 
 
 def test_values_from_the_environment(monkeypatch):
@@ -66,6 +67,7 @@ def test_values_from_the_environment(monkeypatch):
         ("UPLOADER_PUBLIC_URL", "ftp://x", "http:// or https://"),
         ("S3_BUCKET", "Bad_Bucket", "S3 bucket name"),
         ("UPLOAD_PUBLIC_READ", "maybe", "valid boolean"),
+        ("S3_BUCKET_CHECK_INTERVAL", "-1", "greater than or equal to 0"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_and_exit_2(monkeypatch, capsys, name, value, words):

@@ -211,9 +211,7 @@ def bench_container(moto: MotoServer, args) -> dict:
 def print_table(rows: list[tuple[str, float, float | None, float | None]], args) -> None:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\nGET {SIGN_PATH}   wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
-    print(
-        f"{os.cpu_count()} CPUs, load average at the end {load} (other work lowers every figure)"
-    )
+    print(f"{os.cpu_count()} CPUs, load average at the end {load} (other work lowers every figure)")
     print(f"{'setup':<78} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     print("-" * 106)
     for label, rate, p50, p99 in rows:

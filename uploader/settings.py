@@ -20,6 +20,16 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def loopback_aliases(origin: str) -> list[str]:
+    """`http://localhost:8000` -> [`http://127.0.0.1:8000`] and back: one page, two names a browser may use."""
+    parts = urlsplit(origin)
+    other = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}.get(parts.hostname or "")
+    if other is None:
+        return []
+    port = f":{parts.port}" if parts.port else ""
+    return [f"{parts.scheme}://{other}{port}"]
+
+
 def check_http_url(value: object) -> object:
     if not isinstance(value, str):
         return value
@@ -45,7 +55,7 @@ class UploaderSettings(AwsSettings):
     )
     upload_cors_origins: CommaList = Field(
         default_factory=list,
-        description="origins allowed to upload to the bucket; empty = UPLOADER_PUBLIC_URL",
+        description="origins allowed to upload to the bucket; empty = UPLOADER_PUBLIC_URL's origin",
     )
     upload_allowed_types: CommaList = Field(default_factory=lambda: list(DEFAULT_ALLOWED_TYPES))
     upload_max_bytes: int = Field(5 * 1024 * 1024, gt=0, le=5 * 1024**3)
@@ -97,4 +107,8 @@ class UploaderSettings(AwsSettings):
 
     @property
     def cors_origins(self) -> list[str]:
-        return self.upload_cors_origins or [origin_of(self.uploader_public_url)]
+        """UPLOAD_CORS_ORIGINS, or this service's own origin (both loopback names when it is local)."""
+        if self.upload_cors_origins:
+            return self.upload_cors_origins
+        origin = origin_of(self.uploader_public_url)
+        return [origin, *loopback_aliases(origin)]

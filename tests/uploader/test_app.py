@@ -45,7 +45,7 @@ def test_the_factory_creates_the_bucket_with_cors_for_our_origin_only(uploader_e
     app = create_app()
     assert app.name == "uploader"
     rules = s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
-    assert rules[0]["AllowedOrigins"] == ["http://127.0.0.1:8000"]
+    assert rules[0]["AllowedOrigins"] == ["http://127.0.0.1:8000", "http://localhost:8000"]
     assert set(rules[0]["AllowedMethods"]) >= {"POST", "PUT", "GET"}
     assert "*" not in json.dumps(rules)
 
@@ -120,9 +120,13 @@ def test_a_restarted_s3_gets_the_bucket_and_cors_back_without_restarting_the_upl
         s3 = make_test_client(own.url)
         app.test_client().get("/healthz")  # the first request starts the keeper in this process
         own.restart()  # a new, empty Moto on the same port
-        assert wait_until(lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000"])
+        assert wait_until(
+            lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000", "http://localhost:8000"]
+        )
         s3.delete_bucket_cors(Bucket=BUCKET)
-        assert wait_until(lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000"])
+        assert wait_until(
+            lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000", "http://localhost:8000"]
+        )
         content = png_bytes()
         _, signed = sign(app.test_client(), file_name="after.png", file_type="image/png")
         assert post_to_s3(signed, content).status_code == 204

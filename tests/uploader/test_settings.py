@@ -29,7 +29,7 @@ def test_defaults_match_the_docs():
     assert settings.s3_bucket == "uploads"
     assert settings.s3_public_endpoint_url == "http://localhost:9876"
     assert settings.uploader_public_url == "http://localhost:8000"
-    assert settings.cors_origins == ["http://localhost:8000"]
+    assert settings.cors_origins == ["http://localhost:8000", "http://127.0.0.1:8000"]
     assert settings.upload_allowed_types == ["image/png", "image/jpeg", "image/gif", "image/webp"]
     assert settings.upload_max_bytes == 5 * 1024 * 1024
     assert settings.upload_expires == 300

@@ -21,7 +21,7 @@ def origin_of(url: str) -> str:
 
 
 def loopback_aliases(origin: str) -> list[str]:
-    """`http://localhost:8000` -> [`http://127.0.0.1:8000`] and back: one page, two names a browser may use."""
+    """`http://localhost:8000` -> [`http://127.0.0.1:8000`] and back: two names of one page."""
     parts = urlsplit(origin)
     other = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}.get(parts.hostname or "")
     if other is None:

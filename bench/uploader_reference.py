@@ -1,10 +1,10 @@
-"""The reference design, only as the benchmark's baseline: a new S3 client per request, Flask's dev server.
+"""The issue's faster baseline, for the benchmark only: the reference design's /sign_s3/ with one reused
+client under gunicorn (2 workers), no validation, client-chosen key, no display URL. Never deploy this.
 
-`python -m bench.uploader_reference PORT S3_URL BUCKET` serves GET /sign_s3/ the way the original tutorial
-app does (no validation, client-chosen key). Never deploy this.
+    BENCH_S3_URL=http://127.0.0.1:5000 BENCH_BUCKET=b gunicorn -w 2 'bench.uploader_reference:create_app()'
 """
 
-import sys
+import os
 
 from flask import Flask, jsonify, request
 
@@ -12,12 +12,13 @@ from common.s3 import make_s3_client
 from common.settings import AwsSettings
 
 
-def create_reference_app(s3_url: str, bucket: str) -> Flask:
+def create_app() -> Flask:
+    s3_url, bucket = os.environ["BENCH_S3_URL"], os.environ["BENCH_BUCKET"]
+    s3 = make_s3_client(AwsSettings(aws_endpoint_url=s3_url))
     app = Flask(__name__)
 
     @app.get("/sign_s3/")
     def sign_s3():
-        s3 = make_s3_client(AwsSettings(aws_endpoint_url=s3_url))
         file_name = request.args.get("file_name", "")
         file_type = request.args.get("file_type", "")
         post = s3.generate_presigned_post(
@@ -30,8 +31,3 @@ def create_reference_app(s3_url: str, bucket: str) -> Flask:
         return jsonify(data=post, url=f"{s3_url}/{bucket}/{file_name}")
 
     return app
-
-
-if __name__ == "__main__":
-    port, s3_url, bucket = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    create_reference_app(s3_url, bucket).run(host="127.0.0.1", port=port, threaded=True)

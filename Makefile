@@ -6,9 +6,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP_VERSION := 26.0.1
 COMPOSE ?= docker compose
+# Compose reads .env itself; the Makefile needs it only to know where the mirror goes (KEY=value lines).
+-include .env
 EXPORT_DIR_HOST ?= ./moto_export
+# The exporter runs as whoever runs make, so the mirror's files are theirs.
 export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
+# The base image for builds: PYTHON_IMAGE if set, else python:3.12-slim, else a local one (see the script).
+WITH_BASE_IMAGE = PYTHON_IMAGE=$$(scripts/ensure-docker.sh) && export PYTHON_IMAGE &&
 
 .PHONY: help  ## list the targets
 help:
@@ -27,12 +32,17 @@ venv: $(VENV)/.installed
 engine:
 	@scripts/ensure-docker.sh >/dev/null
 
-$(EXPORT_DIR_HOST):
-	mkdir -p $@
+.PHONY: mirror-dir  ## create the mirror folder (EXPORT_DIR_HOST) as the current user, check it is writable
+mirror-dir:
+	@mkdir -p "$(EXPORT_DIR_HOST)"
+	@if [ ! -w "$(EXPORT_DIR_HOST)" ]; then \
+		echo "error: $(EXPORT_DIR_HOST) belongs to uid $$(stat -c %u "$(EXPORT_DIR_HOST)") and you (uid $(HOST_UID)) cannot write it; fix: sudo chown -R $(HOST_UID):$(HOST_GID) $(EXPORT_DIR_HOST)" >&2; \
+		exit 1; \
+	fi
 
 .PHONY: up  ## build and start the stack, wait until every service is healthy
-up: | $(EXPORT_DIR_HOST)
-	PYTHON_IMAGE=$$(scripts/ensure-docker.sh) $(COMPOSE) up -d --build --wait
+up: mirror-dir
+	@$(WITH_BASE_IMAGE) $(COMPOSE) up -d --build --wait
 
 .PHONY: down  ## stop the stack (the mirror in ./moto_export stays)
 down:
@@ -40,11 +50,11 @@ down:
 
 .PHONY: seed  ## put the sample objects into test-bucket
 seed:
-	$(COMPOSE) run --rm --build sample-client seed
+	@$(WITH_BASE_IMAGE) $(COMPOSE) run --rm --build sample-client seed
 
 .PHONY: unseed  ## delete exactly the sample objects that seed put
 unseed:
-	$(COMPOSE) run --rm --build sample-client unseed
+	@$(WITH_BASE_IMAGE) $(COMPOSE) run --rm --build sample-client unseed
 
 .PHONY: logs  ## follow the logs of every service
 logs:
@@ -59,7 +69,7 @@ test: $(VENV)/.installed browser
 	@if [ "$${SKIP_DOCKER:-0}" = 1 ]; then \
 		$(PY) -m pytest $(PYTEST_ARGS); \
 	else \
-		PYTHON_IMAGE=$$(scripts/ensure-docker.sh) && export PYTHON_IMAGE && $(PY) -m pytest $(PYTEST_ARGS); \
+		$(WITH_BASE_IMAGE) $(PY) -m pytest $(PYTEST_ARGS); \
 	fi
 
 .PHONY: test-fast  ## run the tests that need no Docker and no browser

@@ -12,6 +12,7 @@ import threading
 from common.s3 import S3Unreachable, create_bucket_if_missing, describe_error, make_s3_client, wait_for_s3
 from common.settings import load_settings, setup_logging
 from exporter.settings import ExporterSettings
+from exporter.loop import SyncLoop
 from exporter.status import Status, serve_status
 from exporter.sync import Exporter
 
@@ -44,11 +45,12 @@ def ensure_required_buckets(client, settings: ExporterSettings) -> None:
             log.info("created required bucket %s (region %s)", name, settings.aws_region)
 
 
-def install_stop_handlers(stop: threading.Event) -> None:
+def install_stop_handlers(stop: threading.Event, wake: threading.Event) -> None:
     def handle(signum: int, _frame: object) -> None:
         if not stop.is_set():
             log.info("received %s: finishing the current step, then stopping", signal.Signals(signum).name)
         stop.set()
+        wake.set()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
@@ -93,7 +95,7 @@ def run_once(client, settings: ExporterSettings, stop: threading.Event) -> int:
     return 0
 
 
-def run_loop(client, settings: ExporterSettings, stop: threading.Event) -> int:
+def run_loop(client, settings: ExporterSettings, stop: threading.Event, wake: threading.Event) -> int:
     status = Status(settings.export_interval)
     server = serve_status(status, settings.health_host, settings.health_port) if settings.health_port else None
     if server:
@@ -103,22 +105,14 @@ def run_loop(client, settings: ExporterSettings, stop: threading.Event) -> int:
             return 0
         exporter = Exporter(settings, client, stop, status)
         log.info(
-            "mirroring every bucket of %s into %s every %g s (delete sync %s)",
+            "mirroring every bucket of %s into %s, full pass every %g s (delete sync %s)",
             settings.aws_endpoint_url or "AWS",
             settings.export_dir,
             settings.export_interval,
             "on" if settings.delete_sync else "off",
         )
         try:
-            while not stop.is_set():
-                status.set_state("syncing")
-                try:
-                    status.record_pass(exporter.run_pass())
-                except Exception as exc:  # noqa: BLE001 (log, keep looping)
-                    log.error("pass failed: %s", describe_error(exc))
-                    log.debug("pass failure", exc_info=True)
-                status.set_state("idle")
-                stop.wait(settings.export_interval)
+            SyncLoop(exporter, settings, status, stop, wake).run()
         finally:
             exporter.close()
         log.info("stopped")
@@ -136,13 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"exporter: {problem}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    install_stop_handlers(stop)
+    stop, wake = threading.Event(), threading.Event()
+    install_stop_handlers(stop, wake)
     client = make_s3_client(settings, max_pool_connections=settings.export_concurrency + 2)
     if args.once:
         return run_once(client, settings, stop)
     try:
-        return run_loop(client, settings, stop)
+        return run_loop(client, settings, stop, wake)
     except OSError as exc:
         print(f"exporter: cannot serve health on {settings.health_host}:{settings.health_port}: {exc.strerror}",
               file=sys.stderr)

@@ -18,6 +18,12 @@ class ExporterSettings(AwsSettings):
     restore_on_start: bool = Field(
         True, description="when Moto comes back empty (at start or after a restart), restore it from the mirror"
     )
+    change_feed: bool = Field(
+        True, description="follow the gateway's change feed (/_changes) when the endpoint has one"
+    )
+    feed_full_pass_interval: float = Field(
+        300.0, gt=0, le=86400, description="seconds between full passes while following a change feed"
+    )
     export_concurrency: int = Field(8, ge=1, le=64, description="parallel downloads")
     health_host: str = Field("127.0.0.1", min_length=1, description="address of /healthz and /status")
     health_port: int = Field(8081, ge=0, le=65535, description="port of /healthz and /status; 0 turns it off")

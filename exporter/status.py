@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PassStats:
+    kind: str = "full"
+    """"full": every bucket listed; "changes": only keys named by the change feed."""
     started: float = field(default_factory=time.time)
     duration: float = 0.0
     buckets: int = 0
@@ -53,6 +55,7 @@ class Status:
         self._passes = 0
         self._totals = {"downloads": 0, "deletes": 0, "restored": 0, "errors": 0}
         self._restore: dict[str, Any] | None = None
+        self._last_error: dict[str, str] | None = None
 
     def set_state(self, state: str) -> None:
         with self._lock:
@@ -73,6 +76,17 @@ class Status:
             if stats.complete and not stats.errors:
                 self._last_success = time.monotonic()
 
+    def record_failure(self, message: str) -> None:
+        """A pass that could not even start (S3 unreachable): counted, and shown in /status."""
+        with self._lock:
+            self._totals["errors"] += 1
+            self._last_error = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "message": message}
+
+    def mark_in_step(self) -> None:
+        """The change feed said nothing changed: the mirror is as fresh as after a successful pass."""
+        with self._lock:
+            self._last_success = time.monotonic()
+
     def healthy(self) -> bool:
         with self._lock:
             return is_healthy(self._state, self._last_success, time.monotonic(), self.interval)
@@ -89,6 +103,7 @@ class Status:
                 "interval": self.interval,
                 "totals": dict(self._totals),
                 "last_restore": self._restore,
+                "last_error": self._last_error,
                 "last_pass": None
                 if last is None
                 else {

@@ -44,7 +44,8 @@ class DownloadResult:
     bucket: str
     key: str
     entry: Entry | None
-    """None when the object was deleted between the listing and the download."""
+    """None when the object was deleted between the listing and the download: a file it had before stays
+    in the manifest, so that the deletion is handled like any other (DELETE_SYNC decides)."""
 
 
 def restorable_headers(response: dict[str, Any]) -> dict[str, Any]:
@@ -117,8 +118,16 @@ class Exporter:
         reason = restart_reason(self.manifest, buckets, boot_id)
         if reason and self.settings.restore_on_start:
             log.warning("Moto restarted (%s): restoring buckets and objects from the mirror", reason)
-            self._restore(buckets, stats)
+            if not self._restore(buckets, stats):
+                log.error("the restore had %d error(s): it runs again next pass; no sync until it succeeds",
+                          stats.errors)
+                stats.complete = False
+                stats.duration = time.monotonic() - started
+                return stats
             buckets = self.list_buckets()
+            for name, record in self.manifest.buckets.items():
+                if name in buckets:
+                    record.created, record.gone = buckets[name], False
         elif reason:
             log.warning("Moto restarted (%s); RESTORE_ON_START is off, so nothing is restored", reason)
         self._warn_about_gone_buckets(buckets)
@@ -137,15 +146,58 @@ class Exporter:
             plans[name] = self._plan(name, created, remote)
             self._refresh_bucket_settings(name, created)
 
+        self._execute(plans, buckets, boot_id, stats, started)
+        return stats
+
+    def sync_changes(self, keys_by_bucket: dict[str, set[str]]) -> PassStats:
+        """Bring just these keys of known buckets in step (they came from the change feed).
+
+        Every other file is trusted to be as the manifest says; the periodic full pass checks them all.
+        """
+        stats = PassStats(kind="changes")
+        started = time.monotonic()
+        plans: dict[str, BucketPlan] = {}
+        for bucket, keys in sorted(keys_by_bucket.items()):
+            record = self.manifest.buckets[bucket]
+            remote = {
+                key: RemoteObject(key, entry.etag, entry.size)
+                for key, entry in record.objects.items()
+                if entry.in_s3 and key not in keys
+            }
+            for key in sorted(keys):
+                try:
+                    head = call_with_retries(lambda key=key: self.client.head_object(Bucket=bucket, Key=key))
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                        continue
+                    raise
+                remote[key] = RemoteObject(key, head.get("ETag", ""), int(head.get("ContentLength", 0)))
+            bucket_dir = self.root / bucket
+            sizes = {
+                entry.path: local_size(bucket_dir / entry.path) if key in keys else entry.size
+                for key, entry in record.objects.items()
+            }
+            plans[bucket] = plan_bucket(remote, record.objects, sizes, delete_sync=self.settings.delete_sync)
+        buckets = {name: record.created for name, record in self.manifest.buckets.items() if not record.gone}
+        self._execute(plans, buckets, self.manifest.boot_id, stats, started)
+        stats.objects = sum(len(record.objects) for record in self.manifest.buckets.values())
+        return stats
+
+    def _execute(
+        self,
+        plans: dict[str, BucketPlan],
+        buckets: dict[str, str | None],
+        boot_id: str | None,
+        stats: PassStats,
+        started: float,
+    ) -> None:
+        """Moves, then downloads in the pool, then (only after an error-free, complete pass) deletes."""
         for name, plan in plans.items():
             self._apply_moves(name, plan, stats)
         results = self._download_all(plans, stats)
         for result in results:
-            record_entries = plans[result.bucket].entries
-            if result.entry is None:
-                record_entries.pop(result.key, None)
-            else:
-                record_entries[result.key] = result.entry
+            if result.entry is not None:
+                plans[result.bucket].entries[result.key] = result.entry
         if self.stop.is_set():
             stats.complete = False
         if stats.complete and not stats.errors:
@@ -157,7 +209,6 @@ class Exporter:
         self._update_manifest(buckets, plans, boot_id)
         stats.duration = time.monotonic() - started
         self._log_summary(stats)
-        return stats
 
     def _plan(self, bucket: str, created: str | None, remote: dict[str, RemoteObject]) -> BucketPlan:
         record = self.manifest.buckets.get(bucket, BucketRecord())
@@ -196,7 +247,8 @@ class Exporter:
             region, cors = record.region, record.cors
         self._bucket_settings[bucket] = {"created": created, "region": region, "cors": cors}
 
-    def _restore(self, buckets: dict[str, str | None], stats: PassStats) -> None:
+    def _restore(self, buckets: dict[str, str | None], stats: PassStats) -> bool:
+        """Put the mirror back into an empty Moto; True when every bucket and object made it."""
         if self.status:
             self.status.set_state("restoring")
         restore = Restore(
@@ -216,6 +268,7 @@ class Exporter:
         if self.status:
             self.status.set_restore(restore.progress.as_dict())
             self.status.set_state("syncing")
+        return restore.progress.errors == 0 and not self.stop.is_set()
 
     def _warn_about_gone_buckets(self, buckets: dict[str, str | None]) -> None:
         for name, record in self.manifest.buckets.items():
@@ -331,7 +384,8 @@ class Exporter:
             boot_id=boot_id or self.manifest.boot_id,
         )
         for name, plan in plans.items():
-            settings = self._bucket_settings.get(name, {})
+            old = self.manifest.buckets.get(name, BucketRecord())
+            settings = self._bucket_settings.get(name) or {"region": old.region, "cors": old.cors}
             new.buckets[name] = BucketRecord(
                 created=buckets[name], objects=plan.entries, region=settings.get("region"), cors=settings.get("cors")
             )
@@ -341,17 +395,19 @@ class Exporter:
 
     def _log_summary(self, stats: PassStats) -> None:
         level = logging.INFO if stats.changed else logging.DEBUG
+        counts = (
+            f"{stats.downloads} downloaded ({human_bytes(stats.downloaded_bytes)}), {stats.moves} moved, "
+            f"{stats.deletes} deleted, {stats.restored} restored, {stats.errors} error(s)"
+        )
+        if stats.kind == "changes":
+            log.log(level, "changes synced in %.2f s: %s", stats.duration, counts)
+            return
         log.log(
             level,
-            "pass %s in %.2f s: %d downloaded (%s), %d moved, %d deleted, %d error(s); %d object(s) (%s) in %d "
-            "bucket(s)",
+            "pass %s in %.2f s: %s; %d object(s) (%s) in %d bucket(s)",
             "done" if stats.complete else "incomplete",
             stats.duration,
-            stats.downloads,
-            human_bytes(stats.downloaded_bytes),
-            stats.moves,
-            stats.deletes,
-            stats.errors,
+            counts,
             stats.objects,
             human_bytes(stats.bytes),
             stats.buckets,

@@ -18,7 +18,9 @@ def main() -> int:
     setup_logging(settings.log_level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        server = make_server(settings.gateway_host, settings.gateway_port, create_app(settings), threaded=True)
+        server = make_server(
+            settings.gateway_host, settings.gateway_port, create_app(settings), threaded=True
+        )
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", settings.gateway_host, settings.gateway_port, exc.strerror)
         return 1
@@ -34,7 +36,9 @@ def main() -> int:
         settings.gateway_host,
         settings.gateway_port,
         "on" if settings.gateway_validation else "off",
-        "verified" if settings.gateway_validation and settings.gateway_verify_header_signatures else "not verified",
+        "verified"
+        if settings.gateway_validation and settings.gateway_verify_header_signatures
+        else "not verified",
     )
     server.serve_forever()
     return 0

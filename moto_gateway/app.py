@@ -37,7 +37,8 @@ def create_app(settings: GatewaySettings) -> Router:
                 "boot_id": boot_id,
                 "change_feed": change_log is not None,
                 "validation": settings.gateway_validation,
-                "verify_header_signatures": settings.gateway_validation and settings.gateway_verify_header_signatures,
+                "verify_header_signatures": settings.gateway_validation
+                and settings.gateway_verify_header_signatures,
             }
         ),
     )

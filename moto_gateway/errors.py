@@ -52,7 +52,10 @@ def signature_does_not_match(
         ("StringToSignBytes", hex_bytes(string_to_sign)),
     ]
     if canonical_request is not None:
-        details += [("CanonicalRequest", canonical_request), ("CanonicalRequestBytes", hex_bytes(canonical_request))]
+        details += [
+            ("CanonicalRequest", canonical_request),
+            ("CanonicalRequestBytes", hex_bytes(canonical_request)),
+        ]
     return S3Error(
         403,
         "SignatureDoesNotMatch",

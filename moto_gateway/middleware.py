@@ -29,12 +29,14 @@ from moto_gateway.request import RequestView
 log = logging.getLogger("moto_gateway")
 
 MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico")
-# CORS preflights carry no credentials, even for a presigned URL: S3 answers them from the bucket's CORS rules.
+# CORS preflights carry no credentials, even for a presigned URL: S3 answers them from the CORS rules.
 UNCHECKED_METHODS = frozenset({"OPTIONS"})
 
 
 def has_body(environ: dict) -> bool:
-    return bool(environ.get("CONTENT_LENGTH")) or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return (
+        bool(environ.get("CONTENT_LENGTH")) or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    )
 
 
 def drain(environ: dict) -> None:
@@ -71,7 +73,10 @@ class ValidatingMiddleware:
         self.clock = clock
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in UNCHECKED_METHODS:
+        if (
+            environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS)
+            or environ.get("REQUEST_METHOD") in UNCHECKED_METHODS
+        ):
             return self.app(environ, start_response)
         view = RequestView.from_environ(environ)
         try:
@@ -107,7 +112,9 @@ class ValidatingMiddleware:
         boundary = options.get("boundary")
         if not boundary:
             raise S3Error(
-                400, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data."
+                400,
+                "MalformedPOSTRequest",
+                "The body of your POST request is not well-formed multipart/form-data.",
             )
         if not has_body(environ):
             raise S3Error(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
@@ -159,7 +166,9 @@ class ValidatingMiddleware:
     @staticmethod
     def refuse(view: RequestView, error: S3Error, start_response: Callable) -> list[bytes]:
         request_id = new_request_id()
-        log.info("refused %s %s: %s %s: %s", view.method, view.raw_path, error.status, error.code, error.message)
+        log.info(
+            "refused %s %s: %s %s: %s", view.method, view.raw_path, error.status, error.code, error.message
+        )
         body = error_xml(error, request_id)
         headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
         origin = view.headers.get("origin")
@@ -168,9 +177,12 @@ class ValidatingMiddleware:
             # would see a network error instead of S3's answer.
             headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
         if view.method == "HEAD":
-            start_response(f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, ("Content-Length", "0")])
+            start_response(
+                f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, ("Content-Length", "0")]
+            )
             return []
         start_response(
-            f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, ("Content-Length", str(len(body)))]
+            f"{error.status} {HTTPStatus(error.status).phrase}",
+            [*headers, ("Content-Length", str(len(body)))],
         )
         return [body]

@@ -102,7 +102,7 @@ def parse_condition(raw: object) -> Condition:
             raise invalid_policy(
                 "Invalid Simple-Condition: Simple-Conditions must have exactly one property specified."
             )
-        (name, value), = raw.items()
+        ((name, value),) = raw.items()
         if value is None:
             raise invalid_policy("Invalid JSON.")
         if not isinstance(value, str):
@@ -128,7 +128,9 @@ def parse_condition(raw: object) -> Condition:
         name, operand = raw[1], raw[2]
         if not isinstance(name, str) or not isinstance(operand, str):
             raise invalid_policy("Invalid JSON.")
-        return Condition(op, name.removeprefix("$").lower(), operand, raw=raw, has_dollar=name.startswith("$"))
+        return Condition(
+            op, name.removeprefix("$").lower(), operand, raw=raw, has_dollar=name.startswith("$")
+        )
     raise invalid_policy("Invalid condition test: must be a List or Object.")
 
 
@@ -206,7 +208,9 @@ def check_condition(condition: Condition, fields: dict[str, str], bucket: str, f
         raise condition_failed(condition)
 
 
-def extra_fields(form_fields: Sequence[tuple[str, str]], conditions: Sequence[Condition], exempt: set[str]) -> list[str]:
+def extra_fields(
+    form_fields: Sequence[tuple[str, str]], conditions: Sequence[Condition], exempt: set[str]
+) -> list[str]:
     """Fields no condition names (AWS: every field but file, policy, the signature and x-ignore-*)."""
     covered = {condition.name for condition in conditions if condition.name}
     extra = []
@@ -220,14 +224,15 @@ def extra_fields(form_fields: Sequence[tuple[str, str]], conditions: Sequence[Co
 
 def missing_field(name: str) -> S3Error:
     return invalid_argument(
-        f"Bucket POST must contain a field named '{name}'.  If it is specified, please check the order of the fields.",
+        f"Bucket POST must contain a field named '{name}'.  "
+        "If it is specified, please check the order of the fields.",
         name,
         "",
     )
 
 
 def verify_signature(fields: dict[str, str], policy: str, access_key: str, secret_key: str) -> set[str]:
-    """Checks the SigV4 or SigV2 signature of the policy; returns the signature fields exempt from coverage."""
+    """Checks the policy's SigV4 or SigV2 signature; returns the signature fields exempt from coverage."""
     if any(name.lower() in fields for name in V4_FIELDS):
         for name in V4_FIELDS:
             if name.lower() not in fields:
@@ -271,7 +276,9 @@ def check_post_form(form: PostForm, bucket: str, access_key: str, secret_key: st
     """Raises the S3Error AWS would answer this POST Object with; returns when S3 would accept it."""
     if form.malformed:
         raise S3Error(
-            400, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data."
+            400,
+            "MalformedPOSTRequest",
+            "The body of your POST request is not well-formed multipart/form-data.",
         )
     if form.pre_file_too_large:
         raise S3Error(

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hmac
 import re
-from calendar import timegm
+from calendar import monthrange, timegm
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from time import strptime
 
 from moto_gateway import sigv2, sigv4
 from moto_gateway.errors import (
@@ -25,7 +24,14 @@ from moto_gateway.errors import (
 )
 from moto_gateway.request import RequestView
 
-V4_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires")
+V4_PARAMS = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "X-Amz-Date",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Expires",
+)
 V2_PARAMS = ("AWSAccessKeyId", "Signature", "Expires")
 MAX_EXPIRES = 604800
 MAX_SKEW_SECONDS = 900
@@ -55,12 +61,27 @@ def query_error(message: str) -> S3Error:
 
 
 def parse_amz_date(value: str) -> float | None:
+    """`20260101T000000Z` -> epoch seconds, or None when it is not a valid ISO 8601 basic UTC time."""
     if not sigv4.AMZ_DATE_RE.match(value):
         return None
-    try:
-        return float(timegm(strptime(value, "%Y%m%dT%H%M%SZ")))
-    except ValueError:
+    fields = (
+        int(value[0:4]),
+        int(value[4:6]),
+        int(value[6:8]),
+        int(value[9:11]),
+        int(value[11:13]),
+        int(value[13:15]),
+    )
+    year, month, day, hour, minute, second = fields
+    if not (
+        1 <= month <= 12
+        and 1 <= day <= monthrange(year, month)[1]
+        and hour < 24
+        and minute < 60
+        and second < 61
+    ):
         return None
+    return float(timegm((*fields, 0, 0, 0)))
 
 
 def auth_kind(view: RequestView) -> str | None:
@@ -69,7 +90,11 @@ def auth_kind(view: RequestView) -> str | None:
     Only S3's own mechanisms count: SigV2 query auth of other services carries SignatureVersion.
     """
     kinds = []
-    params = view.params if ("X-Amz-" in view.raw_query or "Signature" in view.raw_query or "AWSAccessKeyId" in view.raw_query) else {}
+    params = (
+        view.params
+        if ("X-Amz-" in view.raw_query or "Signature" in view.raw_query or "AWSAccessKeyId" in view.raw_query)
+        else {}
+    )
     if any(name in params for name in V4_PARAMS):
         kinds.append("query-v4")
     if ("Signature" in params or "AWSAccessKeyId" in params) and "SignatureVersion" not in params:
@@ -78,8 +103,8 @@ def auth_kind(view: RequestView) -> str | None:
         kinds.append("header")
     if len(kinds) > 1:
         raise invalid_argument(
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string "
-            "parameter or the Authorization header should be specified",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+            "Signature query string parameter or the Authorization header should be specified",
             "Authorization",
             view.headers.get("authorization", ""),
         )
@@ -155,7 +180,11 @@ def check_query_v4(view: RequestView, creds: Credentials, now: float) -> None:
     if now > signed_at + expires:
         raise access_denied(
             "Request has expired",
-            [("X-Amz-Expires", expires), ("Expires", iso_time(signed_at + expires)), ("ServerTime", iso_time(now))],
+            [
+                ("X-Amz-Expires", expires),
+                ("Expires", iso_time(signed_at + expires)),
+                ("ServerTime", iso_time(now)),
+            ],
         )
 
 
@@ -176,7 +205,9 @@ def check_v2_signature(
     """Accepts the signature if it matches the string to sign built for any candidate resource."""
     candidates = [build(resource) for resource in v2_resources(view)]
     for to_sign in candidates:
-        if hmac.compare_digest(sigv2.sign(creds.secret_key, to_sign).encode(), provided.encode("utf-8", "replace")):
+        if hmac.compare_digest(
+            sigv2.sign(creds.secret_key, to_sign).encode(), provided.encode("utf-8", "replace")
+        ):
             return
     raise signature_does_not_match(access_key, candidates[0], provided)
 
@@ -184,7 +215,9 @@ def check_v2_signature(
 def check_query_v2(view: RequestView, creds: Credentials, now: float) -> None:
     params = view.params
     if not all(name in params for name in V2_PARAMS):
-        raise access_denied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+        raise access_denied(
+            "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"
+        )
     try:
         expires = int(params["Expires"])
     except ValueError:
@@ -209,7 +242,9 @@ def check_query_v2(view: RequestView, creds: Credentials, now: float) -> None:
         ),
     )
     if now > expires:
-        raise access_denied("Request has expired", [("Expires", iso_time(expires)), ("ServerTime", iso_time(now))])
+        raise access_denied(
+            "Request has expired", [("Expires", iso_time(expires)), ("ServerTime", iso_time(now))]
+        )
 
 
 def request_time(view: RequestView) -> float | None:
@@ -232,22 +267,33 @@ def check_clock(view: RequestView, now: float) -> None:
             403,
             "RequestTimeTooSkewed",
             "The difference between the request time and the current time is too large.",
-            [("RequestTime", iso_time(signed_at)), ("ServerTime", iso_time(now)), ("MaxAllowedSkewMilliseconds", MAX_SKEW_SECONDS * 1000)],
+            [
+                ("RequestTime", iso_time(signed_at)),
+                ("ServerTime", iso_time(now)),
+                ("MaxAllowedSkewMilliseconds", MAX_SKEW_SECONDS * 1000),
+            ],
         )
 
 
 def check_header_v4(view: RequestView, authorization: str, creds: Credentials, now: float) -> str | None:
-    """Verifies a SigV4 Authorization header; returns the hex payload hash the body must still match, if any."""
+    """Verifies a SigV4 Authorization header; returns the hex payload hash the body must match, if any."""
     match = AUTH_V4_RE.match(authorization)
     if match is None:
-        raise S3Error(400, "AuthorizationHeaderMalformed", "The authorization header is malformed; the authorization header requires three components: Credential, SignedHeaders, and Signature.")
+        raise S3Error(
+            400,
+            "AuthorizationHeaderMalformed",
+            "The authorization header is malformed; the authorization header requires three components: "
+            "Credential, SignedHeaders, and Signature.",
+        )
     raw_credential, signed_headers, provided = match.groups()
     credential = sigv4.split_credential(raw_credential)
     if credential is not None and credential.service != "s3":
         return None
     problem = sigv4.credential_problem(credential)
     if problem or credential is None:
-        raise S3Error(400, "AuthorizationHeaderMalformed", f"The authorization header is malformed; {problem}")
+        raise S3Error(
+            400, "AuthorizationHeaderMalformed", f"The authorization header is malformed; {problem}"
+        )
     if credential.access_key != creds.access_key:
         raise invalid_access_key(credential.access_key)
     check_clock(view, now)

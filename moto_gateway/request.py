@@ -14,7 +14,7 @@ from moto_gateway import sigv4
 
 
 def raw_path_of(environ: dict) -> str:
-    """The path exactly as the client percent-encoded it (RAW_URI / REQUEST_URI), else rebuilt from PATH_INFO."""
+    """The path as the client percent-encoded it (RAW_URI / REQUEST_URI), else rebuilt from PATH_INFO."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         if raw.startswith(("http://", "https://")):

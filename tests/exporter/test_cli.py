@@ -144,6 +144,9 @@ def test_loop_waits_for_moto_then_mirrors_and_reports_health(exporter_env, expor
         late_moto.kill()
         wait_for(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 503, 20,
                  "still healthy 3 intervals after S3 went away")
+        wait_for(lambda: get_json(f"http://127.0.0.1:{health_port}/status")[1]["last_error"], 60,
+                 "a failed pass never showed in /status")
+        assert "Could not connect" in get_json(f"http://127.0.0.1:{health_port}/status")[1]["last_error"]["message"]
         assert process.poll() is None, "the exporter keeps running while S3 is away"
     finally:
         stop_process(process)

@@ -20,7 +20,14 @@ def aws_error(response: requests.Response) -> dict[str, str]:
     return {"status": response.status_code, **{child.tag: child.text or "" for child in root}}
 
 
-def client(url: str, *, signature_version: str = "s3v4", addressing: str = "path", key: str = "test", secret: str = "test"):
+def client(
+    url: str,
+    *,
+    signature_version: str = "s3v4",
+    addressing: str = "path",
+    key: str = "test",
+    secret: str = "test",
+):
     return boto3.session.Session().client(
         "s3",
         endpoint_url=url,

@@ -1,4 +1,4 @@
-"""A real browser on another origin uses presigned URLs and a presigned POST: preflights pass, S3's answers are readable."""
+"""A browser on another origin uses presigned URLs and POSTs: preflights pass, refusals stay readable."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ from tests.conftest import REGION
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 class AppPage(BaseHTTPRequestHandler):
@@ -70,11 +76,15 @@ FETCH_POST = """async ([url, fields, size]) => {
 
 def test_browser_presigned_put_and_post(page, s3):
     s3.create_bucket(Bucket="browser", CreateBucketConfiguration={"LocationConstraint": REGION})
-    url = s3.generate_presigned_url("put_object", Params={"Bucket": "browser", "Key": "a b.txt", "ContentType": "text/plain"})
+    url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "browser", "Key": "a b.txt", "ContentType": "text/plain"}
+    )
     assert page.evaluate(FETCH_PUT, [url, "text/plain", "from the browser"])[0] == 200
     status, body = page.evaluate(FETCH_PUT, [url, "text/html", "<p>"])
     assert status == 403 and "<Code>SignatureDoesNotMatch</Code>" in body
-    presigned = s3.generate_presigned_post("browser", "uploads/${filename}", Conditions=[["content-length-range", 1, 100]])
+    presigned = s3.generate_presigned_post(
+        "browser", "uploads/${filename}", Conditions=[["content-length-range", 1, 100]]
+    )
     status, body = page.evaluate(FETCH_POST, [presigned["url"], presigned["fields"], 101])
     assert status == 400 and "<Code>EntityTooLarge</Code>" in body
     assert page.evaluate(FETCH_POST, [presigned["url"], presigned["fields"], 100])[0] == 204

@@ -1,4 +1,4 @@
-"""Ordinary boto3 traffic through the gateway in each mode, the health path, Moto's own API and config errors."""
+"""Ordinary boto3 traffic through the gateway in each mode; the health path, Moto's own API, config errors."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from tests.moto_server import ROOT, MotoServer
 
 @pytest.fixture(scope="module")
 def verifying_server():
-    server = MotoServer(env={"GATEWAY_VERIFY_HEADER_SIGNATURES": "true", "GATEWAY_SPOOL_MEMORY_BYTES": "65536"})
+    server = MotoServer(
+        env={"GATEWAY_VERIFY_HEADER_SIGNATURES": "true", "GATEWAY_SPOOL_MEMORY_BYTES": "65536"}
+    )
     server.start()
     yield server
     server.stop()
@@ -39,20 +41,28 @@ def plain_server():
 def everyday_traffic(s3) -> None:
     """What applications do all day: every call must work exactly as on plain Moto."""
     s3.create_bucket(Bucket="daily", CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_object(Bucket="daily", Key="notes/a b+c ü.txt", Body=b"hello", ContentType="text/plain", Metadata={"k": "v"})
+    s3.put_object(
+        Bucket="daily", Key="notes/a b+c ü.txt", Body=b"hello", ContentType="text/plain", Metadata={"k": "v"}
+    )
     assert s3.get_object(Bucket="daily", Key="notes/a b+c ü.txt")["Body"].read() == b"hello"
     assert s3.head_object(Bucket="daily", Key="notes/a b+c ü.txt")["Metadata"] == {"k": "v"}
     s3.copy_object(Bucket="daily", Key="copy.txt", CopySource={"Bucket": "daily", "Key": "notes/a b+c ü.txt"})
     s3.put_object_tagging(Bucket="daily", Key="copy.txt", Tagging={"TagSet": [{"Key": "t", "Value": "1"}]})
     assert s3.get_object_tagging(Bucket="daily", Key="copy.txt")["TagSet"] == [{"Key": "t", "Value": "1"}]
     body = os.urandom(6 * 1024 * 1024 + 17)
-    s3.upload_fileobj(io.BytesIO(body), "daily", "multi.bin",
-                      Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+    s3.upload_fileobj(
+        io.BytesIO(body),
+        "daily",
+        "multi.bin",
+        Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024),
+    )
     assert s3.get_object(Bucket="daily", Key="multi.bin")["Body"].read() == body
     listed = s3.list_objects_v2(Bucket="daily", Prefix="notes/", Delimiter="/")
     assert [item["Key"] for item in listed["Contents"]] == ["notes/a b+c ü.txt"]
     s3.delete_object(Bucket="daily", Key="copy.txt")
-    s3.delete_objects(Bucket="daily", Delete={"Objects": [{"Key": "multi.bin"}, {"Key": "notes/a b+c ü.txt"}]})
+    s3.delete_objects(
+        Bucket="daily", Delete={"Objects": [{"Key": "multi.bin"}, {"Key": "notes/a b+c ü.txt"}]}
+    )
     assert "Contents" not in s3.list_objects_v2(Bucket="daily")
     s3.delete_bucket(Bucket="daily")
 
@@ -92,7 +102,9 @@ def test_header_signature_failures_when_verified(verifying_server, monkeypatch):
 
 def test_payload_hash_mismatch_when_verified(verifying_server):
     verifying_server.reset()
-    client(verifying_server.url).create_bucket(Bucket="guarded", CreateBucketConfiguration={"LocationConstraint": REGION})
+    client(verifying_server.url).create_bucket(
+        Bucket="guarded", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
     url = f"{verifying_server.url}/guarded/k"
     request = AWSRequest(method="PUT", url=url, data=b"signed body")
     S3SigV4Auth(BotoCredentials("test", "test"), "s3", REGION).add_auth(request)
@@ -110,17 +122,25 @@ def test_validation_off_is_plain_moto(plain_server, monkeypatch):
     shift_botocore_clock(monkeypatch, -7200)
     expired = s3.generate_presigned_url("get_object", Params={"Bucket": "plain", "Key": "k"}, ExpiresIn=60)
     assert requests.get(expired, timeout=10).status_code == 200
-    assert requests.get(f"{plain_server.url}/_health", timeout=5).json() == {
-        "status": "ok", "validation": False, "verify_header_signatures": False}
+    health = requests.get(f"{plain_server.url}/_health", timeout=5).json()
+    assert len(health.pop("boot_id")) == 32
+    assert health == {"status": "ok", "validation": False, "verify_header_signatures": False, "change_feed": True}
 
 
 def test_health_path(moto):
     response = requests.get(f"{moto.url}/_health", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "validation": True, "verify_header_signatures": False}
+    health = response.json()
+    assert len(health.pop("boot_id")) == 32
+    assert health == {"status": "ok", "validation": True, "verify_header_signatures": False, "change_feed": True}
     assert requests.head(f"{moto.url}/_health", timeout=5).status_code == 200
     assert requests.post(f"{moto.url}/_health", timeout=5).status_code == 405
-    probe = subprocess.run([sys.executable, "-m", "common.probe", f"{moto.url}/_health"], cwd=ROOT, capture_output=True, timeout=30)
+    probe = subprocess.run(
+        [sys.executable, "-m", "common.probe", f"{moto.url}/_health"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=30,
+    )
     assert probe.returncode == 0, probe.stderr
 
 
@@ -128,16 +148,27 @@ def test_moto_api_is_untouched(moto, s3):
     s3.create_bucket(Bucket="gone-soon", CreateBucketConfiguration={"LocationConstraint": REGION})
     assert requests.post(f"{moto.url}/moto-api/reset", timeout=10).status_code == 200
     assert s3.list_buckets()["Buckets"] == []
-    assert requests.get(f"{moto.url}/moto-api/data.json", params={"X-Amz-Signature": "junk"}, timeout=10).status_code == 200
+    assert (
+        requests.get(
+            f"{moto.url}/moto-api/data.json", params={"X-Amz-Signature": "junk"}, timeout=10
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("GATEWAY_VALIDATION", "perhaps"), ("GATEWAY_VERIFY_HEADER_SIGNATURES", "sometimes"), ("GATEWAY_SPOOL_MEMORY_BYTES", "-1")],
+    [
+        ("GATEWAY_VALIDATION", "perhaps"),
+        ("GATEWAY_VERIFY_HEADER_SIGNATURES", "sometimes"),
+        ("GATEWAY_SPOOL_MEMORY_BYTES", "-1"),
+    ],
 )
 def test_bad_settings_exit_2_with_one_line(name, value):
     env = {**os.environ, name: value}
-    result = subprocess.run([sys.executable, "-m", "moto_gateway"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "moto_gateway"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and "Traceback" not in result.stderr
@@ -149,7 +180,9 @@ def test_cors_preflight_passes_and_refusals_stay_readable_cross_origin(s3):
     origin = {"Origin": "http://localhost:8000"}
     preflight = requests.options(url, headers={**origin, "Access-Control-Request-Method": "PUT"}, timeout=10)
     assert preflight.status_code == 200
-    refused = requests.put(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), data=b"x", headers=origin, timeout=10)
+    refused = requests.put(
+        url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), data=b"x", headers=origin, timeout=10
+    )
     assert refused.status_code == 403
     assert refused.headers["Access-Control-Allow-Origin"] == "http://localhost:8000"
 

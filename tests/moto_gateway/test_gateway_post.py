@@ -25,7 +25,9 @@ def keys(s3) -> list[str]:
     return [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
 
 
-def post(presigned: dict, content: bytes, filename: str = "photo.jpg", **extra_fields: str) -> requests.Response:
+def post(
+    presigned: dict, content: bytes, filename: str = "photo.jpg", **extra_fields: str
+) -> requests.Response:
     fields = {**presigned["fields"], **extra_fields}
     return requests.post(presigned["url"], data=fields, files={"file": (filename, content)}, timeout=30)
 
@@ -64,17 +66,28 @@ def test_filename_placeholder_names_the_object(s3, bucket):
 def test_content_length_range_is_enforced(s3, bucket, size, code, limit_element, limit):
     presigned = s3.generate_presigned_post(bucket, "k", Conditions=[["content-length-range", 5, 10]])
     error = aws_error(post(presigned, b"x" * size))
-    assert (error["status"], error["Code"], error["ProposedSize"], error[limit_element]) == (400, code, str(size), limit)
+    assert (error["status"], error["Code"], error["ProposedSize"], error[limit_element]) == (
+        400,
+        code,
+        str(size),
+        limit,
+    )
     assert keys(s3) == []
 
 
 def test_forbidden_content_type_is_refused(s3, bucket):
     presigned = s3.generate_presigned_post(
-        bucket, "k", Fields={"Content-Type": "image/png"}, Conditions=[["starts-with", "$Content-Type", "image/"]]
+        bucket,
+        "k",
+        Fields={"Content-Type": "image/png"},
+        Conditions=[["starts-with", "$Content-Type", "image/"]],
     )
     error = aws_error(post(presigned, b"<html>", **{"Content-Type": "text/html"}))
     assert (error["status"], error["Code"]) == (403, "AccessDenied")
-    assert error["Message"] == 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", "image/"]'
+    assert (
+        error["Message"]
+        == 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", "image/"]'
+    )
     assert keys(s3) == []
 
 
@@ -82,7 +95,10 @@ def test_expired_policy_is_refused(s3, bucket):
     presigned = s3.generate_presigned_post(bucket, "k", ExpiresIn=-5)
     error = aws_error(post(presigned, b"late"))
     assert (error["status"], error["Code"], error["Message"]) == (
-        403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        403,
+        "AccessDenied",
+        "Invalid according to Policy: Policy expired.",
+    )
     assert keys(s3) == []
 
 
@@ -109,7 +125,10 @@ def test_key_the_policy_does_not_name_is_refused(s3, bucket):
     presigned = s3.generate_presigned_post(bucket, "allowed.txt")
     error = aws_error(post(presigned, b"x", key="elsewhere.txt"))
     assert (error["status"], error["Code"], error["Message"]) == (
-        403, "AccessDenied", 'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "allowed.txt"]')
+        403,
+        "AccessDenied",
+        'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "allowed.txt"]',
+    )
     assert keys(s3) == []
 
 
@@ -117,26 +136,40 @@ def test_field_no_condition_covers_is_refused(s3, bucket):
     presigned = s3.generate_presigned_post(bucket, "k")
     error = aws_error(post(presigned, b"x", **{"x-amz-meta-note": "hi", "x-ignore-ui": "fine"}))
     assert (error["status"], error["Code"], error["Message"]) == (
-        403, "AccessDenied", "Invalid according to Policy: Extra input fields: x-amz-meta-note")
+        403,
+        "AccessDenied",
+        "Invalid according to Policy: Extra input fields: x-amz-meta-note",
+    )
 
 
 def test_missing_signature_field_is_named(s3, bucket):
     presigned = s3.generate_presigned_post(bucket, "k")
     del presigned["fields"]["x-amz-signature"]
     error = aws_error(post(presigned, b"x"))
-    assert (error["status"], error["Code"], error["ArgumentName"]) == (400, "InvalidArgument", "X-Amz-Signature")
+    assert (error["status"], error["Code"], error["ArgumentName"]) == (
+        400,
+        "InvalidArgument",
+        "X-Amz-Signature",
+    )
 
 
 def test_post_to_another_bucket_is_refused(s3, bucket):
-    s3.create_bucket(Bucket="other-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3.create_bucket(
+        Bucket="other-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
     presigned = s3.generate_presigned_post(bucket, "k")
     presigned["url"] = presigned["url"].replace(f"/{bucket}", "/other-bucket")
     error = aws_error(post(presigned, b"x"))
-    assert error["Message"] == f'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "{bucket}"]'
+    assert (
+        error["Message"]
+        == f'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "{bucket}"]'
+    )
 
 
 def test_form_without_policy_is_anonymous_and_denied(moto, bucket):
-    response = requests.post(f"{moto.url}/{bucket}", data={"key": "k"}, files={"file": ("f", b"x")}, timeout=10)
+    response = requests.post(
+        f"{moto.url}/{bucket}", data={"key": "k"}, files={"file": ("f", b"x")}, timeout=10
+    )
     assert aws_error(response)["Code"] == "AccessDenied"
 
 
@@ -152,7 +185,10 @@ def test_key_after_the_file_is_ignored_like_s3(s3, bucket):
 def test_non_multipart_post_to_a_bucket_is_a_failed_precondition(moto, bucket):
     error = aws_error(requests.post(f"{moto.url}/{bucket}", data={"key": "k"}, timeout=10))
     assert (error["status"], error["Code"], error["Condition"]) == (
-        412, "PreconditionFailed", "Bucket POST must be of the enclosure-type multipart/form-data")
+        412,
+        "PreconditionFailed",
+        "Bucket POST must be of the enclosure-type multipart/form-data",
+    )
 
 
 def test_sigv2_policy_is_verified(moto, s3, bucket):
@@ -170,12 +206,18 @@ def test_wrong_secret_is_a_signature_mismatch_and_unknown_key_is_refused(moto, b
     assert aws_error(post(wrong_secret, b"x"))["Code"] == "SignatureDoesNotMatch"
     wrong_key = client(moto.url, key="AKIAOTHER").generate_presigned_post(bucket, "k")
     error = aws_error(post(wrong_key, b"x"))
-    assert (error["status"], error["Code"], error["AWSAccessKeyId"]) == (403, "InvalidAccessKeyId", "AKIAOTHER")
+    assert (error["status"], error["Code"], error["AWSAccessKeyId"]) == (
+        403,
+        "InvalidAccessKeyId",
+        "AKIAOTHER",
+    )
 
 
 def test_large_upload_is_spooled_and_stored_intact(s3, bucket):
     content = os.urandom(3 * 1024 * 1024) * 4  # 12 MiB: past the 8 MiB in-memory spool
-    presigned = s3.generate_presigned_post(bucket, "big.bin", Conditions=[["content-length-range", 1, 64 * 1024 * 1024]])
+    presigned = s3.generate_presigned_post(
+        bucket, "big.bin", Conditions=[["content-length-range", 1, 64 * 1024 * 1024]]
+    )
     assert post(presigned, content, filename="big.bin").status_code == 204
     stored = s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read()
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(content).hexdigest()
@@ -185,7 +227,11 @@ def test_virtual_hosted_post(moto, s3, bucket):
     presigned = s3.generate_presigned_post(bucket, "vhost.txt")
     host = f"{bucket}.localhost.test:{moto.port}"
     response = requests.post(
-        f"{moto.url}/", data=presigned["fields"], files={"file": ("f", b"v")}, headers={"Host": host}, timeout=10
+        f"{moto.url}/",
+        data=presigned["fields"],
+        files={"file": ("f", b"v")},
+        headers={"Host": host},
+        timeout=10,
     )
     assert response.status_code == 204, response.text
     assert keys(s3) == ["vhost.txt"]

@@ -41,11 +41,17 @@ def test_presigned_get_and_put_work_for_awkward_keys(s3, bucket, key):
 @pytest.mark.parametrize("key", ["with space.txt", "plus+sign.txt", "ünïcødé/日本語.txt"])
 def test_presigned_sigv2_get_and_put(moto, s3, bucket, key):
     v2 = client(moto.url, signature_version="s3")
-    put_url = v2.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key, "ContentType": "text/plain"})
+    put_url = v2.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": "text/plain"}
+    )
     assert "AWSAccessKeyId=" in put_url
-    assert requests.put(put_url, data=b"v2", headers={"Content-Type": "text/plain"}, timeout=10).status_code == 200
+    assert (
+        requests.put(put_url, data=b"v2", headers={"Content-Type": "text/plain"}, timeout=10).status_code
+        == 200
+    )
     get_url = v2.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": key, "ResponseContentDisposition": 'attachment; filename="a b.txt"'}
+        "get_object",
+        Params={"Bucket": bucket, "Key": key, "ResponseContentDisposition": 'attachment; filename="a b.txt"'},
     )
     response = requests.get(get_url, timeout=10)
     assert (response.status_code, response.content) == (200, b"v2")
@@ -55,7 +61,9 @@ def test_presigned_sigv2_get_and_put(moto, s3, bucket, key):
 
 
 def test_content_type_signed_put_needs_that_content_type(s3, bucket):
-    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "doc.txt", "ContentType": "text/plain"})
+    url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "doc.txt", "ContentType": "text/plain"}
+    )
     wrong = requests.put(url, data=b"<p>", headers={"Content-Type": "text/html"}, timeout=10)
     error = aws_error(wrong)
     assert (error["status"], error["Code"]) == (403, "SignatureDoesNotMatch")
@@ -72,7 +80,11 @@ def test_expired_presigned_get_is_refused(s3, bucket, monkeypatch):
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=3600)
     error = aws_error(requests.get(url, timeout=10))
     assert (error["status"], error["Code"], error["Message"], error["X-Amz-Expires"]) == (
-        403, "AccessDenied", "Request has expired", "3600")
+        403,
+        "AccessDenied",
+        "Request has expired",
+        "3600",
+    )
     assert error["Expires"] < error["ServerTime"]
 
 
@@ -125,14 +137,21 @@ def test_wrong_secret_and_unknown_access_key(moto, s3, bucket):
     assert aws_error(requests.get(wrong_secret, timeout=10))["Code"] == "SignatureDoesNotMatch"
     unknown = client(moto.url, key="AKIAUNKNOWN").generate_presigned_url("get_object", Params=params)
     error = aws_error(requests.get(unknown, timeout=10))
-    assert (error["status"], error["Code"], error["AWSAccessKeyId"]) == (403, "InvalidAccessKeyId", "AKIAUNKNOWN")
+    assert (error["status"], error["Code"], error["AWSAccessKeyId"]) == (
+        403,
+        "InvalidAccessKeyId",
+        "AKIAUNKNOWN",
+    )
 
 
 def test_expiry_longer_than_a_week_is_a_parameter_error(s3, bucket):
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604801)
     error = aws_error(requests.get(url, timeout=10))
     assert (error["status"], error["Code"], error["Message"]) == (
-        400, "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is; 604800")
+        400,
+        "AuthorizationQueryParametersError",
+        "X-Amz-Expires must be less than a week (in seconds) that is; 604800",
+    )
 
 
 def test_unsigned_amz_header_on_presigned_put_is_refused(s3, bucket):
@@ -151,7 +170,12 @@ def test_presigned_bucket_listing_and_multipart_upload(s3, bucket):
     for number, chunk in enumerate([b"a" * 5 * 1024 * 1024, b"tail"], start=1):
         url = s3.generate_presigned_url(
             "upload_part",
-            Params={"Bucket": bucket, "Key": "parts.bin", "UploadId": upload["UploadId"], "PartNumber": number},
+            Params={
+                "Bucket": bucket,
+                "Key": "parts.bin",
+                "UploadId": upload["UploadId"],
+                "PartNumber": number,
+            },
         )
         response = requests.put(url, data=chunk, timeout=30)
         assert response.status_code == 200, response.text
@@ -184,6 +208,8 @@ def test_two_auth_mechanisms_at_once_are_refused(moto, s3, bucket):
 def test_presigned_sigv2_bucket_listing(moto, s3, bucket):
     """botocore signs bucket-level SigV2 requests for `/bucket/` while the URL path is `/bucket`."""
     s3.put_object(Bucket=bucket, Key="x", Body=b"1")
-    url = client(moto.url, signature_version="s3").generate_presigned_url("list_objects", Params={"Bucket": bucket})
+    url = client(moto.url, signature_version="s3").generate_presigned_url(
+        "list_objects", Params={"Bucket": bucket}
+    )
     response = requests.get(url, timeout=10)
     assert response.status_code == 200 and b"<Key>x</Key>" in response.content

@@ -8,7 +8,7 @@ from calendar import timegm
 
 import pytest
 
-from moto_gateway import sigv4
+from moto_gateway import sigv2, sigv4
 from moto_gateway.errors import S3Error
 from moto_gateway.post_form import FormScanner
 from moto_gateway.post_policy import PostForm, check_post_form, expand_filename, parse_policy
@@ -72,33 +72,56 @@ def test_aws_signed_example_is_accepted():
 def test_aws_example_with_a_tampered_field_fails_its_condition():
     error = refusal(aws_example_form(**{"Content-Type": "text/html"}))
     assert (error.status, error.code) == (403, "AccessDenied")
-    assert error.message == 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", "image/"]'
+    assert (
+        error.message
+        == 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", "image/"]'
+    )
 
 
 def test_aws_example_on_another_bucket_fails_the_bucket_condition():
     error = refusal(aws_example_form(), bucket="otherbucket")
-    assert error.message == 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "sigv4examplebucket"]'
+    assert (
+        error.message
+        == 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "sigv4examplebucket"]'
+    )
 
 
 def test_aws_example_with_a_truncated_policy_is_a_signature_mismatch():
     error = refusal(aws_example_form(Policy=AWS_POLICY[:-2]))
     assert (error.status, error.code) == (403, "SignatureDoesNotMatch")
     assert error.detail("StringToSign") == AWS_POLICY[:-2]
-    assert error.detail("SignatureProvided") == "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
+    assert (
+        error.detail("SignatureProvided")
+        == "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
+    )
 
 
 def test_aws_example_after_expiry():
     form = aws_example_form()
     with pytest.raises(S3Error) as caught:
-        check_post_form(form, "sigv4examplebucket", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                        float(timegm((2015, 12, 30, 12, 0, 1))))
+        check_post_form(
+            form,
+            "sigv4examplebucket",
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            float(timegm((2015, 12, 30, 12, 0, 1))),
+        )
     assert (caught.value.status, caught.value.code, caught.value.message) == (
-        403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        403,
+        "AccessDenied",
+        "Invalid according to Policy: Policy expired.",
+    )
 
 
-def signed_form(policy: dict, fields: dict, file_size: int = 5, filename: str | None = "photo.jpg") -> PostForm:
+def signed_form(
+    policy: dict, fields: dict, file_size: int = 5, filename: str | None = "photo.jpg"
+) -> PostForm:
     conditions = list(policy.get("conditions", []))
-    conditions += [{"x-amz-algorithm": "AWS4-HMAC-SHA256"}, {"x-amz-credential": CREDENTIAL}, {"x-amz-date": DATE}]
+    conditions += [
+        {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+        {"x-amz-credential": CREDENTIAL},
+        {"x-amz-date": DATE},
+    ]
     document = {**policy, "conditions": conditions}
     encoded = base64.b64encode(json.dumps(document).encode()).decode()
     key = sigv4.signing_key("test", "20260101", "ap-northeast-1", "s3")
@@ -124,9 +147,14 @@ def policy(*conditions, expiration: str = "2026-01-01T01:00:00Z") -> dict:
 def test_filename_is_expanded_before_conditions():
     check(signed_form(policy(["starts-with", "$key", "uploads/photo"]), {"key": "uploads/${filename}"}))
     error = refusal(
-        signed_form(policy(["eq", "$key", "uploads/${filename}"]), {"key": "uploads/${filename}"}), "bkt", check
+        signed_form(policy(["eq", "$key", "uploads/${filename}"]), {"key": "uploads/${filename}"}),
+        "bkt",
+        check,
     )
-    assert error.message == 'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "uploads/${filename}"]'
+    assert (
+        error.message
+        == 'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "uploads/${filename}"]'
+    )
 
 
 def test_filename_without_path_and_kept_literally_without_filename():
@@ -146,44 +174,83 @@ def test_filename_without_path_and_kept_literally_without_filename():
 def test_content_length_range_bounds_are_inclusive(size, code, details):
     check(signed_form(policy({"key": "k"}, ["content-length-range", 5, 10]), {"key": "k"}, file_size=5))
     check(signed_form(policy({"key": "k"}, ["content-length-range", "5", "10"]), {"key": "k"}, file_size=10))
-    error = refusal(signed_form(policy({"key": "k"}, ["content-length-range", 5, 10]), {"key": "k"}, size), "bkt", check)
+    error = refusal(
+        signed_form(policy({"key": "k"}, ["content-length-range", 5, 10]), {"key": "k"}, size), "bkt", check
+    )
     assert (error.status, error.code, list(error.details)) == (400, code, details)
 
 
 def test_content_length_range_with_words_fails_as_a_condition():
-    error = refusal(signed_form(policy({"key": "k"}, ["content-length-range", "test", "10"]), {"key": "k"}), "bkt", check)
-    assert error.message == 'Invalid according to Policy: Policy Condition failed: ["content-length-range", "test", "10"]'
+    error = refusal(
+        signed_form(policy({"key": "k"}, ["content-length-range", "test", "10"]), {"key": "k"}), "bkt", check
+    )
+    assert (
+        error.message
+        == 'Invalid according to Policy: Policy Condition failed: ["content-length-range", "test", "10"]'
+    )
 
 
 def test_content_type_starts_with_checks_every_listed_type():
     cond = ["starts-with", "$Content-Type", "image/"]
     check(signed_form(policy({"key": "k"}, cond), {"key": "k", "Content-Type": "image/jpg,image/png"}))
-    error = refusal(signed_form(policy({"key": "k"}, cond), {"key": "k", "Content-Type": "image/jpg,text/plain"}), "bkt", check)
+    error = refusal(
+        signed_form(policy({"key": "k"}, cond), {"key": "k", "Content-Type": "image/jpg,text/plain"}),
+        "bkt",
+        check,
+    )
     assert error.code == "AccessDenied"
 
 
 def test_field_names_are_case_insensitive_values_are_not():
-    check(signed_form(policy({"key": "k"}, ["eq", "$content-type", "text/plain"]), {"key": "k", "Content-Type": "text/plain"}))
-    error = refusal(signed_form(policy({"key": "k"}, {"acl": "private"}), {"key": "k", "ACL": "PRIVATE"}), "bkt", check)
+    check(
+        signed_form(
+            policy({"key": "k"}, ["eq", "$content-type", "text/plain"]),
+            {"key": "k", "Content-Type": "text/plain"},
+        )
+    )
+    error = refusal(
+        signed_form(policy({"key": "k"}, {"acl": "private"}), {"key": "k", "ACL": "PRIVATE"}), "bkt", check
+    )
     assert error.message == 'Invalid according to Policy: Policy Condition failed: ["eq", "$acl", "private"]'
 
 
 def test_a_condition_on_an_absent_field_fails_even_when_empty():
-    error = refusal(signed_form(policy({"key": "k"}, ["starts-with", "$Content-Type", ""]), {"key": "k"}), "bkt", check)
-    assert error.message == 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", ""]'
+    error = refusal(
+        signed_form(policy({"key": "k"}, ["starts-with", "$Content-Type", ""]), {"key": "k"}), "bkt", check
+    )
+    assert (
+        error.message
+        == 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", ""]'
+    )
 
 
 def test_a_condition_name_without_dollar_fails():
-    error = refusal(signed_form(policy({"key": "k"}, ["eq", "success_action_status", "201"]),
-                                {"key": "k", "success_action_status": "201"}), "bkt", check)
-    assert error.message == 'Invalid according to Policy: Policy Condition failed: ["eq", "success_action_status", "201"]'
+    error = refusal(
+        signed_form(
+            policy({"key": "k"}, ["eq", "success_action_status", "201"]),
+            {"key": "k", "success_action_status": "201"},
+        ),
+        "bkt",
+        check,
+    )
+    assert (
+        error.message
+        == 'Invalid according to Policy: Policy Condition failed: ["eq", "success_action_status", "201"]'
+    )
 
 
 def test_every_field_must_be_covered_except_the_exempt_ones():
     check(signed_form(policy({"key": "k"}), {"key": "k", "x-ignore-tracking": "1"}))
-    error = refusal(signed_form(policy({"key": "k"}), {"key": "k", "Content-Type": "a/b", "x-amz-meta-note": "n"}), "bkt", check)
+    error = refusal(
+        signed_form(policy({"key": "k"}), {"key": "k", "Content-Type": "a/b", "x-amz-meta-note": "n"}),
+        "bkt",
+        check,
+    )
     assert (error.status, error.code, error.message) == (
-        403, "AccessDenied", "Invalid according to Policy: Extra input fields: Content-Type, x-amz-meta-note")
+        403,
+        "AccessDenied",
+        "Invalid according to Policy: Extra input fields: Content-Type, x-amz-meta-note",
+    )
 
 
 @pytest.mark.parametrize(
@@ -192,53 +259,110 @@ def test_every_field_must_be_covered_except_the_exempt_ones():
         ("not base64!", "Invalid Policy: invalid Base64 encoding."),
         (base64.b64encode(b"{nope").decode(), "Invalid Policy: Invalid JSON."),
         (base64.b64encode(b'{"conditions": []}').decode(), "Invalid Policy: Policy missing expiration."),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z"}').decode(), "Invalid Policy: Policy missing conditions."),
-        (base64.b64encode(b'{"expiration": "2026-01-01 01:00:00 UTC", "conditions": []}').decode(),
-         "Invalid Policy: Invalid 'expiration' value: '2026-01-01 01:00:00 UTC'"),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00+02:00", "conditions": []}').decode(),
-         "Invalid Policy: Invalid 'expiration' value: '2026-01-01T01:00:00+02:00'"),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": {}}').decode(),
-         "Invalid Policy: Invalid 'conditions' value: must be a List."),
-        (base64.b64encode(b'{"Statement": [], "expiration": "2026-01-01T01:00:00Z", "conditions": []}').decode(),
-         "Invalid Policy: Unexpected: 'statement'"),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [{"a": "1", "b": "2"}]}').decode(),
-         "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified."),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [{"a": 1}]}').decode(),
-         "Invalid Policy: Invalid Simple-Condition: value must be a string."),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [[]]}').decode(),
-         "Invalid Policy: Invalid Condition: missing operation identifier."),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [["ends-with", "$key", "x"]]}').decode(),
-         "Invalid Policy: Invalid Condition: unknown operation 'ends-with'."),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [["content-length-range", 0]]}').decode(),
-         "Invalid Policy: Invalid content-length-range: wrong number of arguments."),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [["content-length-range", 0, 512.0]]}').decode(),
-         "Invalid Policy: Invalid JSON."),
-        (base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": ["key"]}').decode(),
-         "Invalid Policy: Invalid condition test: must be a List or Object."),
+        (
+            base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z"}').decode(),
+            "Invalid Policy: Policy missing conditions.",
+        ),
+        (
+            base64.b64encode(b'{"expiration": "2026-01-01 01:00:00 UTC", "conditions": []}').decode(),
+            "Invalid Policy: Invalid 'expiration' value: '2026-01-01 01:00:00 UTC'",
+        ),
+        (
+            base64.b64encode(b'{"expiration": "2026-01-01T01:00:00+02:00", "conditions": []}').decode(),
+            "Invalid Policy: Invalid 'expiration' value: '2026-01-01T01:00:00+02:00'",
+        ),
+        (
+            base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": {}}').decode(),
+            "Invalid Policy: Invalid 'conditions' value: must be a List.",
+        ),
+        (
+            base64.b64encode(
+                b'{"Statement": [], "expiration": "2026-01-01T01:00:00Z", "conditions": []}'
+            ).decode(),
+            "Invalid Policy: Unexpected: 'statement'",
+        ),
+        (
+            base64.b64encode(
+                b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [{"a": "1", "b": "2"}]}'
+            ).decode(),
+            "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.",
+        ),
+        (
+            base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [{"a": 1}]}').decode(),
+            "Invalid Policy: Invalid Simple-Condition: value must be a string.",
+        ),
+        (
+            base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [[]]}').decode(),
+            "Invalid Policy: Invalid Condition: missing operation identifier.",
+        ),
+        (
+            base64.b64encode(
+                b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [["ends-with", "$key", "x"]]}'
+            ).decode(),
+            "Invalid Policy: Invalid Condition: unknown operation 'ends-with'.",
+        ),
+        (
+            base64.b64encode(
+                b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [["content-length-range", 0]]}'
+            ).decode(),
+            "Invalid Policy: Invalid content-length-range: wrong number of arguments.",
+        ),
+        (
+            base64.b64encode(
+                b'{"expiration": "2026-01-01T01:00:00Z", "conditions": [["content-length-range", 0, 512.0]]}'
+            ).decode(),
+            "Invalid Policy: Invalid JSON.",
+        ),
+        (
+            base64.b64encode(b'{"expiration": "2026-01-01T01:00:00Z", "conditions": ["key"]}').decode(),
+            "Invalid Policy: Invalid condition test: must be a List or Object.",
+        ),
     ],
 )
 def test_malformed_policies_are_invalid_policy_documents(document, message):
     with pytest.raises(S3Error) as caught:
         parse_policy(document)
-    assert (caught.value.status, caught.value.code, caught.value.message) == (400, "InvalidPolicyDocument", message)
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        400,
+        "InvalidPolicyDocument",
+        message,
+    )
 
 
 def test_policy_accepts_both_expiration_formats():
-    assert parse_policy(base64.b64encode(b'{"expiration": "2026-01-01T00:00:00.500Z", "conditions": []}').decode()).expiration == NOW + 0.5
-    assert parse_policy(base64.b64encode(b'{"expiration": "2026-01-01T00:00:00Z", "conditions": []}').decode()).expiration == NOW
+    assert (
+        parse_policy(
+            base64.b64encode(b'{"expiration": "2026-01-01T00:00:00.500Z", "conditions": []}').decode()
+        ).expiration
+        == NOW + 0.5
+    )
+    assert (
+        parse_policy(
+            base64.b64encode(b'{"expiration": "2026-01-01T00:00:00Z", "conditions": []}').decode()
+        ).expiration
+        == NOW
+    )
 
 
 @pytest.mark.parametrize(
     ("drop", "missing"),
-    [("key", "key"), ("x-amz-signature", "X-Amz-Signature"), ("x-amz-algorithm", "X-Amz-Algorithm"),
-     ("x-amz-date", "X-Amz-Date"), ("x-amz-credential", "X-Amz-Credential")],
+    [
+        ("key", "key"),
+        ("x-amz-signature", "X-Amz-Signature"),
+        ("x-amz-algorithm", "X-Amz-Algorithm"),
+        ("x-amz-date", "X-Amz-Date"),
+        ("x-amz-credential", "X-Amz-Credential"),
+    ],
 )
 def test_missing_fields_are_named(drop, missing):
     form = signed_form(policy({"key": "k"}), {"key": "k"})
     form.fields = [(name, value) for name, value in form.fields if name != drop]
     error = refusal(form, "bkt", check)
     assert (error.status, error.code) == (400, "InvalidArgument")
-    assert error.message == f"Bucket POST must contain a field named '{missing}'.  If it is specified, please check the order of the fields."
+    assert (
+        error.message
+        == f"Bucket POST must contain a field named '{missing}'.  If it is specified, please check the order of the fields."
+    )
     assert error.detail("ArgumentName") == missing
 
 
@@ -247,37 +371,58 @@ def test_no_file_and_anonymous_forms():
     form.has_file = False
     error = refusal(form, "bkt", check)
     assert (error.code, error.message, error.detail("ArgumentName"), error.detail("ArgumentValue")) == (
-        "InvalidArgument", "POST requires exactly one file upload per request.", "file", "0")
+        "InvalidArgument",
+        "POST requires exactly one file upload per request.",
+        "file",
+        "0",
+    )
     anonymous = PostForm(fields=[("key", "k")], has_file=True)
     assert refusal(anonymous, "bkt", check).message == "Access Denied"
     policy_only = PostForm(fields=[("key", "k"), ("policy", "e30=")], has_file=True)
-    assert (refusal(policy_only, "bkt", check).status, refusal(policy_only, "bkt", check).code) == (403, "AccessDenied")
+    assert (refusal(policy_only, "bkt", check).status, refusal(policy_only, "bkt", check).code) == (
+        403,
+        "AccessDenied",
+    )
 
 
 def test_wrong_credential_and_date_formats():
     form = signed_form(policy({"key": "k"}), {"key": "k"})
-    form.fields = [(n, "someone/20260101/ap-northeast-1/s3/aws4_request" if n == "x-amz-credential" else v) for n, v in form.fields]
+    form.fields = [
+        (n, "someone/20260101/ap-northeast-1/s3/aws4_request" if n == "x-amz-credential" else v)
+        for n, v in form.fields
+    ]
     assert refusal(form, "bkt", check).code == "InvalidAccessKeyId"
     form = signed_form(policy({"key": "k"}), {"key": "k"})
     form.fields = [(n, "2026-01-01" if n == "x-amz-date" else v) for n, v in form.fields]
     error = refusal(form, "bkt", check)
-    assert (error.code, error.message) == ("InvalidArgument", "X-Amz-Date must be formated via ISO8601 Long format")
+    assert (error.code, error.message) == (
+        "InvalidArgument",
+        "X-Amz-Date must be formated via ISO8601 Long format",
+    )
 
 
 def test_sigv2_policy_signature_is_verified():
     document = base64.b64encode(json.dumps(policy({"key": "k"})).encode()).decode()
-    from moto_gateway import sigv2
-
-    fields = [("key", "k"), ("AWSAccessKeyId", "test"), ("policy", document), ("signature", sigv2.sign("test", document))]
+    fields = [
+        ("key", "k"),
+        ("AWSAccessKeyId", "test"),
+        ("policy", document),
+        ("signature", sigv2.sign("test", document)),
+    ]
     check(PostForm(fields=fields, has_file=True, filename="f", file_size=1))
     fields[-1] = ("signature", sigv2.sign("wrong", document))
-    assert refusal(PostForm(fields=fields, has_file=True, filename="f", file_size=1), "bkt", check).code == "SignatureDoesNotMatch"
+    assert (
+        refusal(PostForm(fields=fields, has_file=True, filename="f", file_size=1), "bkt", check).code
+        == "SignatureDoesNotMatch"
+    )
 
 
 def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ") -> bytes:
     out = b""
     for name, filename, data in parts:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else ""
+        )
         out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
     return out + f"--{boundary}--\r\n".encode()
 
@@ -285,17 +430,31 @@ def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ")
 def scan(body: bytes, chunk: int) -> PostForm:
     scanner = FormScanner(b"XyZ")
     for start in range(0, len(body), chunk):
-        scanner.feed(body[start:start + chunk])
+        scanner.feed(body[start : start + chunk])
     return scanner.finish()
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 65536])
 def test_form_scanner_reads_fields_and_counts_the_file_whatever_the_chunking(chunk):
     payload = b"\r\n--XyZ not a boundary\r\n" * 50 + b"end"
-    form = scan(multipart([("key", None, b"a/${filename}"), ("Policy", None, b"p"), ("file", "x.bin", payload),
-                           ("after", None, b"ignored")]), chunk)
+    form = scan(
+        multipart(
+            [
+                ("key", None, b"a/${filename}"),
+                ("Policy", None, b"p"),
+                ("file", "x.bin", payload),
+                ("after", None, b"ignored"),
+            ]
+        ),
+        chunk,
+    )
     assert form.fields == [("key", "a/${filename}"), ("Policy", "p")]
-    assert (form.has_file, form.filename, form.file_size, form.malformed) == (True, "x.bin", len(payload), False)
+    assert (form.has_file, form.filename, form.file_size, form.malformed) == (
+        True,
+        "x.bin",
+        len(payload),
+        False,
+    )
 
 
 def test_form_scanner_without_filename_and_with_empty_file():
@@ -304,8 +463,17 @@ def test_form_scanner_without_filename_and_with_empty_file():
 
 
 def test_form_scanner_limits_fields_before_the_file():
-    form = scan(multipart([("key", None, b"k"), ("big", None, b"x" * 20000), ("more", None, b"y" * 1000),
-                           ("file", "f", b"1")]), 4096)
+    form = scan(
+        multipart(
+            [
+                ("key", None, b"k"),
+                ("big", None, b"x" * 20000),
+                ("more", None, b"y" * 1000),
+                ("file", "f", b"1"),
+            ]
+        ),
+        4096,
+    )
     assert form.pre_file_too_large
     form = scan(multipart([("key", None, b"k"), ("upload", "big.bin", b"x" * 100000)]), 4096)
     assert form.pre_file_too_large and not form.has_file

@@ -40,7 +40,11 @@ def test_aws_documented_presigned_get_example_verifies():
     check_query_v4(view_of(url), AWS_EXAMPLE, now=MAY_24_2013 + 60)
     with pytest.raises(S3Error) as expired:
         check_query_v4(view_of(url), AWS_EXAMPLE, now=MAY_24_2013 + 86401)
-    assert (expired.value.status, expired.value.code, expired.value.message) == (403, "AccessDenied", "Request has expired")
+    assert (expired.value.status, expired.value.code, expired.value.message) == (
+        403,
+        "AccessDenied",
+        "Request has expired",
+    )
     assert expired.value.detail("X-Amz-Expires") == "86400"
     assert expired.value.detail("Expires") == "2013-05-25T00:00:00Z"
     with pytest.raises(S3Error) as tampered:
@@ -55,7 +59,9 @@ def test_aws_documented_post_policy_signature():
     assert key.hex() == "cbcef1ebeaefc82cce6530b9f0a9ae598846065f5c5bae0674bd5ebc4ba52d28"
 
 
-def botocore_presign_v4(url: str, method: str = "GET", headers: dict | None = None, expires: int = 3600) -> str:
+def botocore_presign_v4(
+    url: str, method: str = "GET", headers: dict | None = None, expires: int = 3600
+) -> str:
     request = AWSRequest(method=method, url=url, headers=headers or {})
     request.context["timestamp"] = "20260101T000000Z"
     signer = S3SigV4QueryAuth(BotoCredentials("test", "test"), "s3", "ap-northeast-1", expires=expires)
@@ -79,19 +85,27 @@ def botocore_presign_v4(url: str, method: str = "GET", headers: dict | None = No
 )
 def test_presigned_v4_matches_botocore_for_awkward_keys(path):
     jan_1 = float(timegm((2026, 1, 1, 0, 0, 0)))
-    url = botocore_presign_v4(f"http://127.0.0.1:5000{path}?response-content-disposition=attachment%3B%20a%3D%22b%20c%22")
+    url = botocore_presign_v4(
+        f"http://127.0.0.1:5000{path}?response-content-disposition=attachment%3B%20a%3D%22b%20c%22"
+    )
     check_query_v4(view_of(url), Credentials("test", "test"), now=jan_1 + 10)
 
 
 def test_presigned_v4_content_type_is_signed():
     jan_1 = float(timegm((2026, 1, 1, 0, 0, 0)))
     url = botocore_presign_v4("http://localhost:5000/bkt/k.txt", "PUT", {"Content-Type": "text/plain"})
-    check_query_v4(view_of(url, "PUT", {"Content-Type": "text/plain"}), Credentials("test", "test"), now=jan_1)
+    check_query_v4(
+        view_of(url, "PUT", {"Content-Type": "text/plain"}), Credentials("test", "test"), now=jan_1
+    )
     with pytest.raises(S3Error) as wrong:
-        check_query_v4(view_of(url, "PUT", {"Content-Type": "image/png"}), Credentials("test", "test"), now=jan_1)
+        check_query_v4(
+            view_of(url, "PUT", {"Content-Type": "image/png"}), Credentials("test", "test"), now=jan_1
+        )
     assert wrong.value.code == "SignatureDoesNotMatch"
     with pytest.raises(S3Error) as method:
-        check_query_v4(view_of(url, "POST", {"Content-Type": "text/plain"}), Credentials("test", "test"), now=jan_1)
+        check_query_v4(
+            view_of(url, "POST", {"Content-Type": "text/plain"}), Credentials("test", "test"), now=jan_1
+        )
     assert method.value.code == "SignatureDoesNotMatch"
 
 
@@ -99,7 +113,9 @@ def test_unsigned_amz_header_is_refused_like_s3():
     jan_1 = float(timegm((2026, 1, 1, 0, 0, 0)))
     url = botocore_presign_v4("http://localhost:5000/bkt/k.txt", "PUT")
     with pytest.raises(S3Error) as refused:
-        check_query_v4(view_of(url, "PUT", {"x-amz-acl": "public-read"}), Credentials("test", "test"), now=jan_1)
+        check_query_v4(
+            view_of(url, "PUT", {"x-amz-acl": "public-read"}), Credentials("test", "test"), now=jan_1
+        )
     assert (refused.value.status, refused.value.code) == (403, "AccessDenied")
     assert refused.value.detail("HeadersNotSigned") == "x-amz-acl"
 
@@ -107,15 +123,36 @@ def test_unsigned_amz_header_is_refused_like_s3():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("X-Amz-Expires=3600", "X-Amz-Expires=604801"), "X-Amz-Expires must be less than a week (in seconds) that is; 604800"),
+        (
+            ("X-Amz-Expires=3600", "X-Amz-Expires=604801"),
+            "X-Amz-Expires must be less than a week (in seconds) that is; 604800",
+        ),
         (("X-Amz-Expires=3600", "X-Amz-Expires=-1"), "X-Amz-Expires must be non-negative"),
         (("X-Amz-Expires=3600", "X-Amz-Expires=soon"), "X-Amz-Expires should be a number"),
-        (("X-Amz-Date=20260101T000000Z", "X-Amz-Date=2026-01-01"), "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""),
-        (("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1"), 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"'),
-        (("&X-Amz-SignedHeaders=host", ""), "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."),
-        (("test%2F20260101", "test%2F2026-01-01"), 'Error parsing the X-Amz-Credential parameter; incorrect date format "2026-01-01". This date in the credential must be in the format "yyyyMMdd".'),
-        (("aws4_request", "aws5_request"), 'Error parsing the X-Amz-Credential parameter; incorrect terminal "aws5_request". This endpoint uses "aws4_request".'),
-        (("test%2F20260101%2F", "20260101%2F"), 'Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'),
+        (
+            ("X-Amz-Date=20260101T000000Z", "X-Amz-Date=2026-01-01"),
+            "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
+        ),
+        (
+            ("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1"),
+            'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
+        ),
+        (
+            ("&X-Amz-SignedHeaders=host", ""),
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+        ),
+        (
+            ("test%2F20260101", "test%2F2026-01-01"),
+            'Error parsing the X-Amz-Credential parameter; incorrect date format "2026-01-01". This date in the credential must be in the format "yyyyMMdd".',
+        ),
+        (
+            ("aws4_request", "aws5_request"),
+            'Error parsing the X-Amz-Credential parameter; incorrect terminal "aws5_request". This endpoint uses "aws4_request".',
+        ),
+        (
+            ("test%2F20260101%2F", "20260101%2F"),
+            'Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+        ),
     ],
 )
 def test_malformed_query_parameters_get_aws_messages(change, message):
@@ -137,7 +174,9 @@ def test_presigned_v4_for_another_service_is_not_ours():
 def test_unknown_access_key_is_invalid_access_key_id():
     url = botocore_presign_v4("http://localhost:5000/bkt/k")
     with pytest.raises(S3Error) as refused:
-        check_query_v4(view_of(url), Credentials("someone-else", "test"), now=float(timegm((2026, 1, 1, 0, 0, 0))))
+        check_query_v4(
+            view_of(url), Credentials("someone-else", "test"), now=float(timegm((2026, 1, 1, 0, 0, 0)))
+        )
     assert (refused.value.status, refused.value.code, refused.value.detail("AWSAccessKeyId")) == (
         403,
         "InvalidAccessKeyId",
@@ -145,7 +184,9 @@ def test_unknown_access_key_is_invalid_access_key_id():
     )
 
 
-def botocore_presign_v2(url: str, method: str = "GET", headers: dict | None = None, expires_at: int = 2000000000) -> str:
+def botocore_presign_v2(
+    url: str, method: str = "GET", headers: dict | None = None, expires_at: int = 2000000000
+) -> str:
     request = AWSRequest(method=method, url=url, headers=headers or {})
     signer = HmacV1QueryAuth(BotoCredentials("test", "test"))
     signer._get_date = lambda: str(expires_at)
@@ -166,23 +207,38 @@ def test_presigned_v2_matches_botocore(path, query):
     check_query_v2(view_of(url), Credentials("test", "test"), now=1999999999.0)
     with pytest.raises(S3Error) as expired:
         check_query_v2(view_of(url), Credentials("test", "test"), now=2000000001.0)
-    assert (expired.value.status, expired.value.code, expired.value.message) == (403, "AccessDenied", "Request has expired")
+    assert (expired.value.status, expired.value.code, expired.value.message) == (
+        403,
+        "AccessDenied",
+        "Request has expired",
+    )
 
 
 def test_presigned_v2_signs_content_type_and_amz_headers():
-    url = botocore_presign_v2("http://127.0.0.1:5000/bkt/k", "PUT", {"Content-Type": "text/plain", "x-amz-acl": "private"})
+    url = botocore_presign_v2(
+        "http://127.0.0.1:5000/bkt/k", "PUT", {"Content-Type": "text/plain", "x-amz-acl": "private"}
+    )
     assert "content-type=text%2Fplain" in url and "x-amz-acl=private" in url
     check_query_v2(view_of(url, "PUT", {"Content-Type": "text/plain"}), Credentials("test", "test"), now=0.0)
     with pytest.raises(S3Error) as wrong:
-        check_query_v2(view_of(url, "PUT", {"Content-Type": "text/html"}), Credentials("test", "test"), now=0.0)
+        check_query_v2(
+            view_of(url, "PUT", {"Content-Type": "text/html"}), Credentials("test", "test"), now=0.0
+        )
     assert wrong.value.code == "SignatureDoesNotMatch"
-    assert wrong.value.detail("StringToSign").startswith("PUT\n\ntext/html\n2000000000\nx-amz-acl:private\n/bkt/k")
+    assert wrong.value.detail("StringToSign").startswith(
+        "PUT\n\ntext/html\n2000000000\nx-amz-acl:private\n/bkt/k"
+    )
 
 
 def test_v2_string_to_sign_layout():
-    text = sigv2.string_to_sign("get", "", "", "1700000000", {"X-Amz-Meta-B": " 2 ", "x-amz-a": "1"}, "/b/k?acl")
+    text = sigv2.string_to_sign(
+        "get", "", "", "1700000000", {"X-Amz-Meta-B": " 2 ", "x-amz-a": "1"}, "/b/k?acl"
+    )
     assert text == "GET\n\n\n1700000000\nx-amz-a:1\nx-amz-meta-b:2\n/b/k?acl"
-    assert sigv2.canonical_resource("/b/k", [("versionId", "7"), ("acl", ""), ("list-type", "2")]) == "/b/k?acl&versionId=7"
+    assert (
+        sigv2.canonical_resource("/b/k", [("versionId", "7"), ("acl", ""), ("list-type", "2")])
+        == "/b/k?acl&versionId=7"
+    )
 
 
 def test_canonical_query_sorts_encoded_pairs_and_drops_the_signature():

@@ -1,0 +1,174 @@
+"""The exporter's main loop: full passes, and in between, the gateway's change feed when there is one.
+
+With a feed: a full pass at start and every FEED_FULL_PASS_INTERVAL seconds (the backstop), and between
+them a long poll that wakes as soon as something changes; a gap in the feed or a new boot id (Moto
+restarted) asks for a full pass at once. Without a feed: a full pass every EXPORT_INTERVAL seconds.
+Each long poll waits at most EXPORT_INTERVAL (and 20 s), so health stays fresh while nothing changes.
+The long poll runs in a daemon thread so that SIGTERM stops the exporter at once, not when the poll ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from common.s3 import describe_error
+from exporter.feed import FeedClient, FeedError, FeedPage, batch_events
+from exporter.settings import ExporterSettings
+from exporter.status import Status
+from exporter.sync import Exporter
+
+log = logging.getLogger("exporter")
+
+FEED_WAIT_SECONDS = 20.0
+FEED_RETRY_SECONDS = 2.0
+
+
+class FeedReader:
+    """One long poll at a time in a daemon thread; `wake` is set when it ends (or when the process stops)."""
+
+    def __init__(self, client: FeedClient, wake: threading.Event) -> None:
+        self.client = client
+        self.wake = wake
+
+    def read(self, after: int, wait: float) -> FeedPage | None:
+        """The page, None when there is no feed; raises FeedError. Returns early (None) once stopping."""
+        outcome: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                outcome["page"] = self.client.read(after, wait)
+            except FeedError as exc:
+                outcome["error"] = exc
+            finally:
+                outcome["done"] = True
+                self.wake.set()
+
+        self.wake.clear()
+        threading.Thread(target=run, name="feed", daemon=True).start()
+        self.wake.wait()
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome.get("page")  # type: ignore[return-value]
+
+
+class SyncLoop:
+    def __init__(
+        self,
+        exporter: Exporter,
+        settings: ExporterSettings,
+        status: Status,
+        stop: threading.Event,
+        wake: threading.Event,
+    ) -> None:
+        self.exporter = exporter
+        self.settings = settings
+        self.status = status
+        self.stop = stop
+        feed_possible = settings.change_feed and settings.aws_endpoint_url
+        self.reader = FeedReader(FeedClient(settings.aws_endpoint_url), wake) if feed_possible else None
+        self.position: FeedPage | None = None
+        self.boot_id: str | None = None
+        self.next_full_pass = 0.0
+        self._feed_trouble = False
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            if self.reader and self.position is None:
+                self._find_position()
+            if time.monotonic() >= self.next_full_pass:
+                self._full_pass()
+            if self.stop.is_set():
+                break
+            if self.position is None:
+                self.stop.wait(max(0.0, self.next_full_pass - time.monotonic()))
+            else:
+                self._follow_once()
+
+    def _find_position(self) -> None:
+        """Where the feed stands now: read before a full pass, so no event during the pass is missed."""
+        try:
+            page = self.reader.read(after=0, wait=0)
+        except FeedError as exc:
+            self._trouble(exc)
+            return
+        if page is None:
+            log.info("no change feed at %s: a full pass every %g s", self.settings.aws_endpoint_url,
+                     self.settings.export_interval)
+            self.reader = None
+            return
+        if self.boot_id is None or self._feed_trouble:
+            log.info("following the change feed of %s (full pass every %g s as a backstop)",
+                     self.settings.aws_endpoint_url, self.settings.feed_full_pass_interval)
+        if self.boot_id not in (None, page.boot_id):
+            log.info("change feed: Moto restarted, doing a full pass")
+            self.next_full_pass = 0.0
+        self._feed_trouble = False
+        self.position = page
+        self.boot_id = page.boot_id
+
+    def _follow_once(self) -> None:
+        longest = min(FEED_WAIT_SECONDS, self.settings.export_interval)
+        wait = min(longest, max(0.0, self.next_full_pass - time.monotonic()))
+        try:
+            page = self.reader.read(after=self.position.last_seq, wait=wait)
+        except FeedError as exc:
+            self._trouble(exc)
+            return
+        if self.stop.is_set():
+            return
+        if page is None:
+            self.position = None
+            return
+        if page.boot_id != self.position.boot_id or page.gap:
+            why = "Moto restarted" if page.boot_id != self.position.boot_id else "events were missed"
+            log.info("change feed: %s, doing a full pass", why)
+            self.position = page
+            self.boot_id = page.boot_id
+            self.next_full_pass = 0.0
+            return
+        batch = batch_events(page.events, set(self.exporter.manifest.buckets))
+        if batch.full_pass_because:
+            log.debug("change feed: %s, doing a full pass", batch.full_pass_because)
+            self.position = page
+            self.next_full_pass = 0.0
+            return
+        if batch.keys_by_bucket:
+            try:
+                stats = self.exporter.sync_changes(batch.keys_by_bucket)
+            except Exception as exc:  # noqa: BLE001 (a full pass will catch up)
+                log.error("syncing changes failed: %s; doing a full pass", describe_error(exc))
+                self.next_full_pass = 0.0
+                return
+            self.status.record_pass(stats)
+            if stats.errors:
+                self.next_full_pass = 0.0
+        else:
+            self.status.mark_in_step()
+        self.position = page
+
+    def _trouble(self, exc: FeedError) -> None:
+        if not self._feed_trouble:
+            log.warning("%s; retrying", exc)
+        self._feed_trouble = True
+        self.position = None
+        self.next_full_pass = min(self.next_full_pass, time.monotonic() + self.settings.export_interval)
+        self.stop.wait(FEED_RETRY_SECONDS)
+
+    def _full_pass(self) -> None:
+        """A full pass; after a failed one the next comes after EXPORT_INTERVAL even while following a feed."""
+        self.status.set_state("syncing")
+        succeeded = False
+        try:
+            stats = self.exporter.run_pass()
+            self.status.record_pass(stats)
+            succeeded = stats.complete and not stats.errors
+        except Exception as exc:  # noqa: BLE001 (log, keep looping)
+            log.error("pass failed: %s", describe_error(exc))
+            log.debug("pass failure", exc_info=True)
+            self.status.record_failure(describe_error(exc))
+        self.status.set_state("idle")
+        following = self.position is not None and succeeded
+        interval = self.settings.feed_full_pass_interval if following else self.settings.export_interval
+        self.next_full_pass = time.monotonic() + interval

@@ -62,16 +62,18 @@ def create_app(settings: UploaderSettings | None = None) -> Flask:
     app.register_blueprint(sign.bp)
     app.register_blueprint(pages.bp)
 
-    content_security_policy = build_content_security_policy(settings)
+    security_headers = [
+        ("Content-Security-Policy", build_content_security_policy(settings)),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ]
 
     @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", content_security_policy)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+    def add_security_headers(response):
+        response.headers.extend(security_headers)
         if request.path.startswith(JSON_PATHS):
-            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(HTTPException)

@@ -65,3 +65,27 @@ def test_get_and_put_urls_match_boto3(both):
     )
     assert ours == theirs
     assert "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-acl" in ours
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://127.0.0.1:80", "https://s3.example.com", "https://s3.example.com:8443", "http://[::1]:9000"],
+)
+@pytest.mark.parametrize("key", [KEY, "uploads/0123456789abcdef0123456789abcdef/space name+plus.png"])
+def test_urls_match_boto3_for_any_endpoint_and_key(endpoint, key):
+    settings = AwsSettings(aws_access_key_id="AKID", aws_secret_access_key="secret", aws_region="us-east-1")
+    client = make_s3_client(settings, endpoint_url=endpoint)
+    presigner = Presigner(endpoint, "bkt", "us-east-1", "AKID", "secret")
+    ours, theirs = same_second(
+        lambda: presigner.url("GET", key, 60),
+        lambda: client.generate_presigned_url(
+            "get_object", Params={"Bucket": "bkt", "Key": key}, ExpiresIn=60
+        ),
+    )
+    assert ours == theirs
+    params = {"Bucket": "bkt", "Key": key, "ContentType": "image/png", "ContentLength": 7}
+    ours, theirs = same_second(
+        lambda: presigner.url("PUT", key, 60, {"Content-Type": "image/png", "Content-Length": "7"}),
+        lambda: client.generate_presigned_url("put_object", Params=params, ExpiresIn=60),
+    )
+    assert ours == theirs

@@ -1,0 +1,114 @@
+"""The uploader's configuration: every variable it reads, with its default, checked once at start."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from common.settings import AwsSettings, CommaList
+from uploader.rules import MEDIA_TYPE
+
+DEFAULT_ALLOWED_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"]
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def origin_of(url: str) -> str:
+    """`http://localhost:8000/some/path` -> `http://localhost:8000` (what a browser sends as Origin)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def loopback_aliases(origin: str) -> list[str]:
+    """`http://localhost:8000` -> [`http://127.0.0.1:8000`] and back: two names of one page."""
+    parts = urlsplit(origin)
+    other = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}.get(parts.hostname or "")
+    if other is None:
+        return []
+    port = f":{parts.port}" if parts.port else ""
+    return [f"{parts.scheme}://{other}{port}"]
+
+
+def check_http_url(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+class UploaderSettings(AwsSettings):
+    """Where uploads go, what may be uploaded, and the addresses a browser uses to reach S3 and us."""
+
+    s3_bucket: str = Field(
+        "uploads", description="bucket for uploads and profiles; created at start if missing"
+    )
+    s3_public_endpoint_url: str = Field(
+        "http://localhost:9876",
+        description="S3 endpoint as the browser reaches it; presigned URLs are signed for this host",
+    )
+    uploader_public_url: str = Field(
+        "http://localhost:8000", description="this service as the browser reaches it (default CORS origin)"
+    )
+    upload_cors_origins: CommaList = Field(
+        default_factory=list,
+        description="origins allowed to upload to the bucket; empty = UPLOADER_PUBLIC_URL's origin",
+    )
+    upload_allowed_types: CommaList = Field(default_factory=lambda: list(DEFAULT_ALLOWED_TYPES))
+    upload_max_bytes: int = Field(5 * 1024 * 1024, gt=0, le=5 * 1024**3)
+    upload_expires: int = Field(300, ge=1, le=604800, description="seconds a presigned upload stays valid")
+    upload_display_expires: int = Field(
+        3600, ge=1, le=604800, description="seconds a presigned display (GET) URL stays valid"
+    )
+    upload_public_read: bool = Field(False, description="upload objects public-read and display plain URLs")
+    s3_bucket_check_interval: float = Field(
+        30.0, ge=0, description="seconds between checks that the bucket and its CORS still exist; 0 = off"
+    )
+
+    @field_validator("s3_bucket", mode="before")
+    @classmethod
+    def _bucket_name(cls, value: object) -> object:
+        if isinstance(value, str) and not BUCKET_NAME.match(value.strip()):
+            raise ValueError("expected an S3 bucket name: 3-63 lowercase letters, digits, dots, hyphens")
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("s3_public_endpoint_url", "uploader_public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: object) -> object:
+        return check_http_url(value)
+
+    @field_validator("upload_cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        checked = []
+        for origin in origins:
+            if origin == "*":
+                checked.append(origin)
+                continue
+            url = check_http_url(origin)
+            if origin_of(url) != url:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+            checked.append(url)
+        return checked
+
+    @field_validator("upload_allowed_types")
+    @classmethod
+    def _media_types(cls, types: list[str]) -> list[str]:
+        lowered = [media_type.lower() for media_type in types]
+        for media_type in lowered:
+            if not MEDIA_TYPE.match(media_type):
+                raise ValueError(f"{media_type!r} is not a media type like image/png")
+        if not lowered:
+            raise ValueError("at least one media type is needed")
+        return lowered
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """UPLOAD_CORS_ORIGINS, or this service's own origin (both loopback names when it is local)."""
+        if self.upload_cors_origins:
+            return self.upload_cors_origins
+        origin = origin_of(self.uploader_public_url)
+        return [origin, *loopback_aliases(origin)]

@@ -153,6 +153,17 @@ class Stack:
         )
 
 
+LAST_TEST = "test_down_leaves_nothing_running_and_keeps_the_mirror"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The test that takes the shared stack down runs last, whichever file the other compose tests are in."""
+    last = [item for item in items if item.name == LAST_TEST]
+    for item in last:
+        items.remove(item)
+        items.append(item)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if os.environ.get("SKIP_DOCKER") == "1":

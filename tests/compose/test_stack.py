@@ -1,5 +1,6 @@
 """End-to-end: the stack in a real Docker engine, used the way the README says (make seed, awscli, other
-containers on the network). The tests run in file order and share one stack; the last one takes it down."""
+containers on the network). All compose tests share one stack; the test that takes it down runs last
+(conftest.py moves it there)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def mirrored(stack: Stack, bucket: str, key: str) -> Path:
 
 def test_the_long_running_services_are_healthy_and_moto_is_published_on_loopback_only(stack: Stack):
     services = stack.services()
-    assert set(services) == {"moto", "exporter"}, "a plain `up` starts no tools (sample-client is a profile)"
+    assert set(services) == {"moto", "exporter", "uploader"}, "a plain `up` starts no tools (sample-client)"
     for name, service in services.items():
         assert (service["State"], service["Health"]) == ("running", "healthy"), name
     published = [(p["URL"], p["PublishedPort"]) for p in services["moto"]["Publishers"] if p["PublishedPort"]]
@@ -47,7 +48,7 @@ def test_the_images_are_built_on_the_python_image_given(stack: Stack):
         return json.loads(run(inspect).stdout)
 
     base = layers(stack.env["PYTHON_IMAGE"])
-    for service in ("moto", "exporter"):
+    for service in ("moto", "exporter", "uploader"):
         assert layers(stack.image(service))[: len(base)] == base, service
 
 

@@ -1,10 +1,4 @@
-"""End-to-end checks of the uploader in the compose stack, for tests/compose/test_stack.py (issue 3's suite).
-
-Not collected here (no `test_` prefix, and this branch has no docker-compose.yml): when merging, paste these
-functions into tests/compose/test_stack.py before its last test (which takes the shared stack down), add
-"uploader" to the service set of its first test and to the image loop of its base-image test.
-They use that file's `stack` fixture and helpers; the browser check also needs `pytest.mark.browser`.
-"""
+"""End-to-end: the uploader in the compose stack, from the host and from a real browser (shared stack)."""
 
 from __future__ import annotations
 
@@ -17,6 +11,8 @@ import requests
 
 from tests.compose.conftest import Stack, wait_until
 from tests.uploader.images import png_bytes
+
+pytestmark = pytest.mark.compose
 
 UPLOAD_BUCKET = "uploads"
 

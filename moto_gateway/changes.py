@@ -32,7 +32,8 @@ POST_KEY_ENVIRON = "motostack.post_key"
 class Change:
     seq: int
     op: str
-    """put, delete, bucket-put (objects may have changed, key unknown), create-bucket, delete-bucket."""
+    """put, delete, bucket-put (objects may have changed, key unknown), bucket-cors, create-bucket,
+    delete-bucket."""
     bucket: str
     key: str | None
     time: float
@@ -88,6 +89,8 @@ def classify(method: str, path: str, query: dict[str, list[str]]) -> tuple[str, 
             return ("delete-objects", bucket, None)
         if method == "POST" and not query:
             return ("post-upload", bucket, None)
+        if method in ("PUT", "DELETE") and "cors" in query:
+            return ("bucket-cors", bucket, None)
         return None
     if method == "PUT" and not ({"partNumber", "uploadId"} & query.keys()) and not (
         query.keys() & {"tagging", "acl", "retention", "legal-hold"}

@@ -29,7 +29,8 @@ def test_object_events_of_known_buckets_become_keys_to_sync():
 @pytest.mark.parametrize(
     "event",
     [{"op": "create-bucket", "bucket": "b9", "key": None}, {"op": "bucket-put", "bucket": "b1", "key": None},
-     {"op": "put", "bucket": "unknown", "key": "k"}, {"op": "delete-bucket", "bucket": "b1", "key": None}],
+     {"op": "put", "bucket": "unknown", "key": "k"}, {"op": "delete-bucket", "bucket": "b1", "key": None},
+     {"op": "bucket-cors", "bucket": "b1", "key": None}],
 )
 def test_bucket_events_and_unknown_buckets_ask_for_a_full_pass(event):
     assert batch_events([event], known_buckets={"b1"}).full_pass_because

@@ -90,11 +90,11 @@ def test_the_gateway_refuses_uploads_that_break_the_uploaders_policy(stack: Stac
 def test_the_account_page_uploads_from_a_real_browser_and_the_profile_is_mirrored(stack: Stack):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.uploader.test_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import launch_chromium
 
     content = png_bytes(40, 40, (200, 60, 60))
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             page.goto(f"{uploader_url(stack)}/account/")

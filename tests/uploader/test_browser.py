@@ -13,20 +13,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import launch_chromium
 from tests.uploader.conftest import Gunicorn, policy_checks_enforced
 from tests.uploader.images import png_bytes
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BUCKET = "browser-avatars"
 MAX_BYTES = 4096
 SCREENSHOTS = Path(os.environ.get("UPLOADER_SCREENSHOTS", "/tmp"))
@@ -63,12 +55,10 @@ def uploader(moto_server):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (scripts/ensure-chromium.sh)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

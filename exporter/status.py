@@ -52,7 +52,7 @@ class Status:
         self._state = "starting"
         self._last_pass: PassStats | None = None
         self._last_success: float | None = None
-        self._passes = 0
+        self._runs = {"full": 0, "changes": 0}
         self._totals = {"downloads": 0, "deletes": 0, "restored": 0, "errors": 0}
         self._restore: dict[str, Any] | None = None
         self._last_error: dict[str, str] | None = None
@@ -67,7 +67,7 @@ class Status:
 
     def record_pass(self, stats: PassStats) -> None:
         with self._lock:
-            self._passes += 1
+            self._runs[stats.kind] += 1
             self._last_pass = stats
             self._totals["downloads"] += stats.downloads
             self._totals["deletes"] += stats.deletes
@@ -98,7 +98,8 @@ class Status:
             return {
                 "healthy": is_healthy(self._state, self._last_success, time.monotonic(), self.interval),
                 "state": self._state,
-                "passes": self._passes,
+                "passes": self._runs["full"],
+                "change_syncs": self._runs["changes"],
                 "seconds_since_last_success": since,
                 "interval": self.interval,
                 "totals": dict(self._totals),

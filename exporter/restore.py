@@ -26,6 +26,7 @@ from common.settings import AwsSettings
 from exporter.files import local_size
 from exporter.logtext import human_bytes, printable
 from exporter.manifest import BucketRecord, Entry, Manifest
+from exporter.plan import RemoteObject
 
 log = logging.getLogger("exporter.restore")
 
@@ -120,25 +121,33 @@ class Restore:
         self._last_report = 0.0
 
     def run(
-        self, manifest: Manifest, buckets: dict[str, str | None], list_keys: Callable[[str], set[str]]
-    ) -> dict[str, dict[str, Entry]]:
-        """Restore every bucket of `manifest`; returns, per bucket, the entries whose ETag changed."""
+        self,
+        manifest: Manifest,
+        buckets: dict[str, str | None],
+        list_objects: Callable[[str], dict[str, RemoteObject]],
+    ) -> tuple[dict[str, dict[str, Entry]], dict[str, dict[str, RemoteObject]]]:
+        """Restore every bucket of `manifest`.
+
+        Returns, per bucket, the entries whose ETag changed, and what S3 holds after the restore (the
+        listing taken before it plus what it uploaded), so the pass that follows need not list again.
+        """
         self.progress = RestoreProgress(started=time.monotonic())
         work: list[tuple[str, str, Entry]] = []
+        listings: dict[str, dict[str, RemoteObject]] = {}
         for name, record in sorted(manifest.buckets.items()):
             if name not in buckets and not self._create_bucket(name, record):
                 continue
             if record.cors and not self._has_cors(name):
                 self._put_cors(name, record.cors)
             try:
-                keys = list_keys(name)
+                listings[name] = list_objects(name)
             except Exception as exc:  # noqa: BLE001 (that bucket waits for the next restore)
                 self.progress.errors += 1
                 log.error("restore: cannot list %s: %s", name, describe_error(exc))
                 continue
             bucket_dir = self.root / name
             sizes = {entry.path: local_size(bucket_dir / entry.path) for entry in record.objects.values()}
-            work += [(name, key, entry) for key, entry in objects_to_restore(record, keys, sizes)]
+            work += [(name, key, entry) for key, entry in objects_to_restore(record, set(listings[name]), sizes)]
         self.progress.objects_total = len(work)
         self.progress.bytes_total = sum(entry.size for _, _, entry in work)
         log.info(
@@ -156,9 +165,10 @@ class Restore:
                 continue
             if entry is not None:
                 updated.setdefault(bucket, {})[key] = entry
+                listings[bucket][key] = RemoteObject(key, entry.etag, entry.size)
         self.progress.seconds = time.monotonic() - self.progress.started
         self._report(force=True)
-        return updated
+        return updated, listings
 
     def _create_bucket(self, name: str, record: BucketRecord) -> bool:
         region = record.region or self.settings.aws_region

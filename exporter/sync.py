@@ -26,7 +26,7 @@ from exporter.manifest import BucketRecord, Entry, Manifest, load_manifest, mani
 from exporter.naming import is_valid_bucket_name
 from exporter.plan import BucketPlan, Download, RemoteObject, plan_bucket
 from exporter.settings import ExporterSettings
-from exporter.restore import Restore, fetch_boot_id, restart_reason
+from exporter.restore import Restore, RestoreProgress, fetch_boot_id, restart_reason
 from exporter.status import PassStats, Status
 
 log = logging.getLogger("exporter")
@@ -79,6 +79,7 @@ class Exporter:
         self.pool = ThreadPoolExecutor(max_workers=settings.export_concurrency, thread_name_prefix="transfer")
         self._gone_warned: set[str] = set()
         self._bucket_settings: dict[str, dict[str, Any]] = {}
+        self.last_restore: RestoreProgress | None = None
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -116,9 +117,11 @@ class Exporter:
         buckets = self.list_buckets()
         boot_id = fetch_boot_id(self.settings.aws_endpoint_url)
         reason = restart_reason(self.manifest, buckets, boot_id)
+        listings: dict[str, dict[str, RemoteObject]] = {}
         if reason and self.settings.restore_on_start:
             log.warning("Moto restarted (%s): restoring buckets and objects from the mirror", reason)
-            if not self._restore(buckets, stats):
+            restored, listings = self._restore(buckets, stats)
+            if not restored:
                 log.error("the restore had %d error(s): it runs again next pass; no sync until it succeeds",
                           stats.errors)
                 stats.complete = False
@@ -134,7 +137,7 @@ class Exporter:
         plans: dict[str, BucketPlan] = {}
         for name, created in sorted(buckets.items()):
             try:
-                remote = self.list_objects(name)
+                remote = listings[name] if name in listings else self.list_objects(name)
             except Exception as exc:  # noqa: BLE001 (any failure: this bucket waits for the next pass)
                 log.error("cannot list bucket %s: %s", name, describe_error(exc))
                 stats.errors += 1
@@ -247,8 +250,11 @@ class Exporter:
             region, cors = record.region, record.cors
         self._bucket_settings[bucket] = {"created": created, "region": region, "cors": cors}
 
-    def _restore(self, buckets: dict[str, str | None], stats: PassStats) -> bool:
-        """Put the mirror back into an empty Moto; True when every bucket and object made it."""
+    def _restore(
+        self, buckets: dict[str, str | None], stats: PassStats
+    ) -> tuple[bool, dict[str, dict[str, RemoteObject]]]:
+        """Put the mirror back into an empty Moto: whether every bucket and object made it, and what S3
+        holds now per restored bucket."""
         if self.status:
             self.status.set_state("restoring")
         restore = Restore(
@@ -260,7 +266,7 @@ class Exporter:
         )
         if self.status:
             restore.on_progress = lambda progress: self.status.set_restore(progress.as_dict())
-        updated = restore.run(self.manifest, buckets, lambda name: set(self.list_objects(name)))
+        updated, listings = restore.run(self.manifest, buckets, self.list_objects)
         for name, entries in updated.items():
             self.manifest.buckets[name].objects.update(entries)
         stats.restored = restore.progress.objects_done
@@ -268,7 +274,8 @@ class Exporter:
         if self.status:
             self.status.set_restore(restore.progress.as_dict())
             self.status.set_state("syncing")
-        return restore.progress.errors == 0 and not self.stop.is_set()
+        self.last_restore = restore.progress
+        return restore.progress.errors == 0 and not self.stop.is_set(), listings
 
     def _warn_about_gone_buckets(self, buckets: dict[str, str | None]) -> None:
         for name, record in self.manifest.buckets.items():

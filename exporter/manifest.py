@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,16 @@ class Manifest:
                     "gone": record.gone,
                     "region": record.region,
                     "cors": record.cors,
-                    "objects": {key: asdict(entry) for key, entry in sorted(record.objects.items())},
+                    "objects": {
+                        key: {
+                            "path": entry.path,
+                            "etag": entry.etag,
+                            "size": entry.size,
+                            "in_s3": entry.in_s3,
+                            "headers": entry.headers,
+                        }
+                        for key, entry in sorted(record.objects.items())
+                    },
                 }
                 for name, record in sorted(self.buckets.items())
             },

@@ -32,28 +32,32 @@ def is_valid_bucket_name(name: str) -> bool:
     return bool(BUCKET_NAME.match(name))
 
 
+UNSAFE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\\]")
+"""Control characters and the backslash: never in a plain key or a safe path."""
+
+
 def _segment_is_plain(segment: str) -> bool:
     return (
         segment not in ("", ".", "..")
-        and len(segment.encode("utf-8", "surrogatepass")) <= MAX_SEGMENT_BYTES
-        and "\\" not in segment
+        and (
+            len(segment) <= MAX_SEGMENT_BYTES // 4  # at most 4 bytes a character: short enough, no encoding
+            or len(segment.encode("utf-8", "surrogatepass")) <= MAX_SEGMENT_BYTES
+        )
         and not segment.startswith(TEMP_PREFIX)
-        and all(ord(ch) >= 32 and ord(ch) != 127 for ch in segment)
     )
 
 
 def is_plain_key(key: str) -> bool:
     """Safe to store as is, judged on the key alone (conflicts with other keys are checked separately)."""
+    if UNSAFE_CHARACTERS.search(key):
+        return False
     segments = key.split("/")
     return segments[0] != ESCAPE_DIR and all(_segment_is_plain(segment) for segment in segments)
 
 
 def is_safe_path(path: str) -> bool:
     """A relative path whose every segment is an ordinary name: it cannot leave the folder it is joined to."""
-    return all(
-        segment not in ("", ".", "..") and "\\" not in segment and all(ord(ch) >= 32 for ch in segment)
-        for segment in path.split("/")
-    )
+    return not UNSAFE_CHARACTERS.search(path) and all(segment not in ("", ".", "..") for segment in path.split("/"))
 
 
 def escaped_path(key: str) -> str:

@@ -94,7 +94,7 @@ def plan_bucket(
                 plan.newly_retained.append(key)
             continue
         if entry is not None and size_on_disk is not None:
-            plan.entries[key] = replace(entry, in_s3=True)
+            plan.entries[key] = entry if entry.in_s3 else replace(entry, in_s3=True)
             if is_unchanged(obj, entry, size_on_disk):
                 continue
         plan.downloads.append(Download(key, path, obj))

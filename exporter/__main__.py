@@ -105,11 +105,11 @@ def run_loop(client, settings: ExporterSettings, stop: threading.Event, wake: th
             return 0
         exporter = Exporter(settings, client, stop, status)
         log.info(
-            "mirroring every bucket of %s into %s, full pass every %g s (delete sync %s)",
+            "mirroring every bucket of %s into %s (delete sync %s, restore %s)",
             settings.aws_endpoint_url or "AWS",
             settings.export_dir,
-            settings.export_interval,
             "on" if settings.delete_sync else "off",
+            "on" if settings.restore_on_start else "off",
         )
         try:
             SyncLoop(exporter, settings, status, stop, wake).run()

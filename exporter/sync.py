@@ -407,7 +407,9 @@ class Exporter:
             f"{stats.deletes} deleted, {stats.restored} restored, {stats.errors} error(s)"
         )
         if stats.kind == "changes":
-            log.log(level, "changes synced in %.2f s: %s", stats.duration, counts)
+            # Each change already has its own line; the feed's small batches need no summary unless it failed.
+            log.log(logging.WARNING if stats.errors else logging.DEBUG, "changes synced in %.2f s: %s",
+                    stats.duration, counts)
             return
         log.log(
             level,

@@ -80,6 +80,7 @@ class Exporter:
         self._gone_warned: set[str] = set()
         self._bucket_settings: dict[str, dict[str, Any]] = {}
         self.last_restore: RestoreProgress | None = None
+        self._unrestored_reason: str | None = None
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -131,8 +132,9 @@ class Exporter:
             for name, record in self.manifest.buckets.items():
                 if name in buckets:
                     record.created, record.gone = buckets[name], False
-        elif reason:
+        elif reason and reason != self._unrestored_reason:
             log.warning("Moto restarted (%s); RESTORE_ON_START is off, so nothing is restored", reason)
+        self._unrestored_reason = reason
         self._warn_about_gone_buckets(buckets)
         plans: dict[str, BucketPlan] = {}
         for name, created in sorted(buckets.items()):

@@ -129,13 +129,20 @@ def wait_for_s3(client: Any, timeout: float) -> None:
         ) from None
 
 
+def is_not_found(exc: ClientError) -> bool:
+    """A missing bucket or object: HEAD answers a bare 404, GET and the rest name the error."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    code = exc.response.get("Error", {}).get("Code")
+    return status == 404 or code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
+
+
 def create_bucket_if_missing(client: Any, name: str, region: str) -> bool:
     """Create `name` unless it exists; True when created. us-east-1 takes no LocationConstraint."""
     try:
         call_with_retries(lambda: client.head_bucket(Bucket=name))
         return False
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+        if not is_not_found(exc):
             raise
     kwargs: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":

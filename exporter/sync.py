@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.s3 import call_with_retries, describe_error
+from common.s3 import call_with_retries, describe_error, is_not_found
 from exporter.files import (
     Cancelled,
     atomic_write_chunks,
@@ -25,8 +25,8 @@ from exporter.logtext import human_bytes, printable
 from exporter.manifest import BucketRecord, Entry, Manifest, load_manifest, manifest_path, save_manifest
 from exporter.naming import is_valid_bucket_name
 from exporter.plan import BucketPlan, Download, RemoteObject, plan_bucket
-from exporter.settings import ExporterSettings
 from exporter.restore import Restore, RestoreProgress, fetch_boot_id, restart_reason
+from exporter.settings import ExporterSettings
 from exporter.status import PassStats, Status
 
 log = logging.getLogger("exporter")
@@ -173,7 +173,7 @@ class Exporter:
                 try:
                     head = call_with_retries(lambda key=key: self.client.head_object(Bucket=bucket, Key=key))
                 except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    if is_not_found(exc):
                         continue
                     raise
                 remote[key] = RemoteObject(key, head.get("ETag", ""), int(head.get("ContentLength", 0)))
@@ -342,7 +342,7 @@ class Exporter:
             try:
                 response = self.client.get_object(Bucket=bucket, Key=download.key)
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                if is_not_found(exc):
                     log.info("skipped %s/%s: deleted while this pass ran", bucket, printable(download.key))
                     return DownloadResult(bucket, download.key, None)
                 raise

@@ -15,7 +15,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common.s3 import call_with_retries, describe_error, make_s3_client, wait_for_s3
+from common.s3 import (
+    call_with_retries,
+    create_bucket_if_missing,
+    describe_error,
+    is_not_found,
+    make_s3_client,
+    wait_for_s3,
+)
 from uploader import rules
 from uploader.presign import Presigner
 from uploader.settings import UploaderSettings
@@ -41,38 +48,12 @@ def cors_rules(origins: list[str]) -> dict:
     }
 
 
-def is_missing(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {})
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return status == 404 or error.get("Code") in ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
-
-
-def ensure_bucket(client: Any, settings: UploaderSettings) -> bool:
-    """Create the bucket if it is missing; True when it had to be created."""
-    bucket = settings.s3_bucket
-    try:
-        call_with_retries(lambda: client.head_bucket(Bucket=bucket))
-        return False
-    except ClientError as exc:
-        if not is_missing(exc):
-            raise
-    create: dict[str, Any] = {"Bucket": bucket}
-    if settings.aws_region != "us-east-1":
-        create["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_region}
-    try:
-        call_with_retries(lambda: client.create_bucket(**create))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
-            raise
-    return True
-
-
 def cors_is_current(client: Any, settings: UploaderSettings) -> bool:
     """Does the bucket carry exactly our CORS rules (a restarted S3 or a hand edit may have dropped them)?"""
     try:
         rules_now = client.get_bucket_cors(Bucket=settings.s3_bucket)["CORSRules"]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration" or is_missing(exc):
+        if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration" or is_not_found(exc):
             return False
         raise
     fields = ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposeHeaders", "MaxAgeSeconds")
@@ -93,7 +74,7 @@ def apply_cors(client: Any, settings: UploaderSettings) -> None:
 def prepare_bucket(client: Any, settings: UploaderSettings) -> None:
     """Wait for S3, create the bucket if missing, and (re)apply its CORS rules; raises S3Unreachable."""
     wait_for_s3(client, settings.startup_timeout)
-    created = ensure_bucket(client, settings)
+    created = create_bucket_if_missing(client, settings.s3_bucket, settings.aws_region)
     log.info("%s bucket %s", "created" if created else "using existing", settings.s3_bucket)
     apply_cors(client, settings)
     log.info("CORS on %s allows %s", settings.s3_bucket, ", ".join(settings.cors_origins))
@@ -101,7 +82,7 @@ def prepare_bucket(client: Any, settings: UploaderSettings) -> None:
 
 def repair_bucket(client: Any, settings: UploaderSettings) -> str | None:
     """Put back the bucket and its CORS rules if S3 lost them; says what was repaired, or None."""
-    if ensure_bucket(client, settings):
+    if create_bucket_if_missing(client, settings.s3_bucket, settings.aws_region):
         apply_cors(client, settings)
         return f"bucket {settings.s3_bucket} and its CORS rules"
     if not cors_is_current(client, settings):
@@ -202,7 +183,7 @@ class Storage:
             self.internal.head_object(Bucket=self.bucket, Key=key)
             return True
         except ClientError as exc:
-            if is_missing(exc):
+            if is_not_found(exc):
                 return False
             raise
 
@@ -220,7 +201,7 @@ class Storage:
             response = self.internal.get_object(Bucket=self.bucket, Key=rules.profile_key(username))
             body = response["Body"].read()
         except ClientError as exc:
-            if is_missing(exc):
+            if is_not_found(exc):
                 return None
             raise
         try:

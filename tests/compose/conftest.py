@@ -17,7 +17,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import make_test_client
 from tests.moto_server import ROOT, free_port
+from tests.waiting import wait_until  # noqa: F401 (the compose tests import it from here)
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 # A non-root uid for the exporter when the tests run as root: not the image's own user (10001) and in no
@@ -73,17 +74,6 @@ def python_image() -> str:
     if result.returncode != 0:
         pytest.fail(f"scripts/ensure-docker.sh found no Python base image:\n{result.stderr}", pytrace=False)
     return result.stdout.strip()
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass

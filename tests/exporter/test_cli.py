@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from tests.moto_server import ROOT, MotoServer, free_port
+from tests.waiting import wait_until
 
 
 def exporter_process(env, *args):
@@ -42,15 +43,6 @@ def get_json(url):
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def wait_for(predicate, timeout, message):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(message)
 
 
 def stop_process(process):
@@ -125,27 +117,27 @@ def test_loop_waits_for_moto_then_mirrors_and_reports_health(exporter_env, expor
     }
     process = exporter_process(env)
     try:
-        wait_for(lambda: _answers(health_port), 20, "health endpoint never answered")
+        wait_until(lambda: _answers(health_port), 20, "the health endpoint to answer")
         assert get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 503
         time.sleep(2)
         late_moto.start()
         from tests.conftest import make_test_client
 
         client = make_test_client(late_moto.url)
-        wait_for(lambda: (export_dir / "test-bucket").is_dir(), 60, "required bucket never created")
+        wait_until(lambda: (export_dir / "test-bucket").is_dir(), 60, "the required bucket to be created")
         client.put_object(Bucket="test-bucket", Key="late.txt", Body=b"arrived")
-        wait_for(lambda: (export_dir / "test-bucket/late.txt").exists(), 20, "object never mirrored")
+        wait_until(lambda: (export_dir / "test-bucket/late.txt").exists(), 20, "the object in the mirror")
         assert (export_dir / "test-bucket/late.txt").read_bytes() == b"arrived"
-        wait_for(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 200, 10, "never healthy")
+        wait_until(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 200, 10, "the exporter to be healthy")
         code, status = get_json(f"http://127.0.0.1:{health_port}/status")
         assert code == 200 and status["healthy"] is True
         assert status["last_pass"]["objects"] == 1 and status["totals"]["downloads"] == 1
         assert {"duration", "bytes", "deletes", "errors", "started"} <= status["last_pass"].keys()
         late_moto.kill()
-        wait_for(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 503, 20,
-                 "still healthy 3 intervals after S3 went away")
-        wait_for(lambda: get_json(f"http://127.0.0.1:{health_port}/status")[1]["last_error"], 60,
-                 "a failed pass never showed in /status")
+        wait_until(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 503, 20,
+                 "/healthz to say 503 three intervals after S3 went away")
+        wait_until(lambda: get_json(f"http://127.0.0.1:{health_port}/status")[1]["last_error"], 60,
+                 "a failed pass in /status")
         assert "Could not connect" in get_json(f"http://127.0.0.1:{health_port}/status")[1]["last_error"]["message"]
         assert process.poll() is None, "the exporter keeps running while S3 is away"
     finally:
@@ -173,7 +165,7 @@ def test_sigterm_during_a_pass_stops_cleanly_and_leaves_no_partial_file(exporter
         s3.put_object(Bucket="busy-bucket", Key=f"small/{index}.txt", Body=b"s" * index)
     process = exporter_process({**exporter_env, "EXPORT_CONCURRENCY": "2", "HEALTH_PORT": "0"})
     try:
-        wait_for(lambda: any((export_dir / "busy-bucket").glob("*/*")), 60, "nothing was downloaded")
+        wait_until(lambda: any((export_dir / "busy-bucket").glob("*/*")), 60, "a first download")
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     finally:
@@ -207,7 +199,7 @@ def test_loop_restores_a_restarted_moto_and_reports_it_in_status(exporter_env, e
         client.put_object(Bucket="kept-bucket", Key=f"doc/{index}.txt", Body=f"doc {index}".encode())
     process = exporter_process(env)
     try:
-        wait_for(lambda: len(list((export_dir / "kept-bucket/doc").glob("*.txt"))) == 25, 60, "never mirrored")
+        wait_until(lambda: len(list((export_dir / "kept-bucket/doc").glob("*.txt"))) == 25, 60, "all 25 objects in the mirror")
         moto.restart()
         client = make_test_client(moto.url)
 
@@ -217,8 +209,8 @@ def test_loop_restores_a_restarted_moto_and_reports_it_in_status(exporter_env, e
             except Exception:  # noqa: BLE001 (bucket not back yet)
                 return False
 
-        wait_for(restored, 60, "objects never restored")
-        wait_for(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 200, 20, "never healthy again")
+        wait_until(restored, 60, "the objects to be restored")
+        wait_until(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 200, 20, "the exporter to be healthy again")
         status = get_json(f"http://127.0.0.1:{health_port}/status")[1]
         assert status["last_restore"]["objects_done"] == 25 and status["last_restore"]["errors"] == 0
         assert status["totals"]["restored"] == 25 and status["totals"]["deletes"] == 0

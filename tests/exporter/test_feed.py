@@ -11,8 +11,9 @@ import pytest
 
 from exporter.feed import batch_events
 from tests.conftest import make_test_client
-from tests.exporter.test_cli import exporter_process, get_json, stop_process, wait_for
+from tests.exporter.test_cli import exporter_process, get_json, stop_process
 from tests.moto_server import MotoServer, free_port
+from tests.waiting import wait_until
 
 REGION = {"LocationConstraint": "ap-northeast-1"}
 
@@ -75,7 +76,7 @@ def follow(exporter_env, moto, **extra):
     env = {**exporter_env, "AWS_ENDPOINT_URL": moto.url, "EXPORT_INTERVAL": "60", "FEED_FULL_PASS_INTERVAL": "600",
            "HEALTH_PORT": str(health_port), "DELETE_SYNC": "true", **extra}
     process = exporter_process(env)
-    wait_for(lambda: _healthy(health_port), 60, "exporter never became healthy")
+    wait_until(lambda: _healthy(health_port), 60, "the exporter to be healthy")
     return process, health_port
 
 
@@ -94,14 +95,14 @@ def test_a_put_shows_up_within_a_second_and_a_delete_goes(feed_moto, exporter_en
     try:
         client.put_object(Bucket="live-bucket", Key="fresh/file.txt", Body=b"now")
         put_at = time.monotonic()
-        wait_for(lambda: (export_dir / "live-bucket/fresh/file.txt").exists(), 5, "put never mirrored")
+        wait_until(lambda: (export_dir / "live-bucket/fresh/file.txt").exists(), 5, "the put to reach the mirror")
         assert time.monotonic() - put_at < 2.0
         assert (export_dir / "live-bucket/fresh/file.txt").read_bytes() == b"now"
         client.delete_object(Bucket="live-bucket", Key="fresh/file.txt")
-        wait_for(lambda: not (export_dir / "live-bucket/fresh").exists(), 5, "delete never mirrored")
+        wait_until(lambda: not (export_dir / "live-bucket/fresh").exists(), 5, "the delete to reach the mirror")
         client.create_bucket(Bucket="new-bucket", CreateBucketConfiguration=REGION)
         client.put_object(Bucket="new-bucket", Key="k", Body=b"v")
-        wait_for(lambda: (export_dir / "new-bucket/k").exists(), 5, "a new bucket's object never mirrored")
+        wait_until(lambda: (export_dir / "new-bucket/k").exists(), 5, "a new bucket's object in the mirror")
     finally:
         stop_process(process)
     assert process.returncode == 0
@@ -132,7 +133,7 @@ def test_a_burst_of_concurrent_puts_and_deletes_ends_byte_for_byte_equal(feed_mo
             thread.join()
         expected = s3_of(client, "busy-bucket")
         try:
-            wait_for(lambda: mirror_of(export_dir, "busy-bucket") == expected, 60, "mirror never equal to S3")
+            wait_until(lambda: mirror_of(export_dir, "busy-bucket") == expected, 60, "the mirror to equal S3")
         except AssertionError:
             assert mirror_of(export_dir, "busy-bucket") == expected
         status = get_json(f"http://127.0.0.1:{health_port}/status")[1]
@@ -154,7 +155,7 @@ def test_a_gap_in_the_feed_means_a_full_pass(feed_moto, exporter_env, export_dir
                 client.put_object(Bucket="gap-bucket", Key=f"g/{index}", Body=b"x" * index)
         finally:
             os.kill(stop_process_briefly, 18)  # SIGCONT
-        wait_for(lambda: len(mirror_of(export_dir, "gap-bucket")) == 50, 30, "gap never filled")
+        wait_until(lambda: len(mirror_of(export_dir, "gap-bucket")) == 50, 30, "the full pass after the gap")
     finally:
         stop_process(process)
     assert "events were missed, doing a full pass" in process.stdout.read()
@@ -176,7 +177,7 @@ def test_a_moto_restart_seen_in_the_feed_restores_at_once(feed_moto, exporter_en
             except Exception:  # noqa: BLE001 (not back yet)
                 return False
 
-        wait_for(restored, 30, "not restored after the restart")
+        wait_until(restored, 30, "the restore after the restart")
         assert (export_dir / "durable-bucket/keep.txt").read_bytes() == b"kept"
     finally:
         stop_process(process)
@@ -194,7 +195,7 @@ def test_without_a_feed_the_exporter_polls(exporter_env, export_dir):
                                     "HEALTH_PORT": "0"})
         try:
             client.put_object(Bucket="plain-bucket", Key="polled.txt", Body=b"p")
-            wait_for(lambda: (export_dir / "plain-bucket/polled.txt").exists(), 20, "never mirrored by polling")
+            wait_until(lambda: (export_dir / "plain-bucket/polled.txt").exists(), 20, "the object mirrored by polling")
         finally:
             stop_process(process)
         assert "no change feed at" in process.stdout.read()

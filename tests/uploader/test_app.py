@@ -17,6 +17,7 @@ from tests.conftest import make_test_client
 from tests.moto_server import MotoServer, free_port
 from tests.uploader.conftest import BUCKET, MAX_BYTES, policy_checks_enforced
 from tests.uploader.images import png_bytes
+from tests.waiting import wait_until
 from uploader import StartupError, create_app
 
 KEY = re.compile(r"^uploads/[0-9a-f]{32}/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -90,15 +91,6 @@ def test_the_factory_waits_for_s3_that_comes_up_late(uploader_env, monkeypatch):
         late.stop()
 
 
-def wait_until(condition, timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def cors_origins(s3, bucket):
     try:
         return s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]["AllowedOrigins"]
@@ -120,12 +112,18 @@ def test_a_restarted_s3_gets_the_bucket_and_cors_back_without_restarting_the_upl
         s3 = make_test_client(own.url)
         app.test_client().get("/healthz")  # the first request starts the keeper in this process
         own.restart()  # a new, empty Moto on the same port
-        assert wait_until(
-            lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000", "http://localhost:8000"]
+        wait_until(
+            lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000", "http://localhost:8000"],
+            15,
+            "the bucket keeper to put the CORS rules back",
+            interval=0.2,
         )
         s3.delete_bucket_cors(Bucket=BUCKET)
-        assert wait_until(
-            lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000", "http://localhost:8000"]
+        wait_until(
+            lambda: cors_origins(s3, BUCKET) == ["http://127.0.0.1:8000", "http://localhost:8000"],
+            15,
+            "the bucket keeper to put the CORS rules back",
+            interval=0.2,
         )
         content = png_bytes()
         _, signed = sign(app.test_client(), file_name="after.png", file_type="image/png")

@@ -10,8 +10,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.conftest import make_test_client
-from tests.moto_server import ROOT, MotoServer
+from testkit.clients import make_test_client
+from testkit.servers import ROOT, MotoServer
 
 __all__ = ["ROOT", "MotoServer", "make_test_client", "fill", "timed", "peak_rss_mib", "print_table", "venv_bin"]
 

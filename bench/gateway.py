@@ -26,9 +26,9 @@ from botocore.credentials import Credentials as BotoCredentials
 
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
-from tests.conftest import REGION
-from tests.moto_gateway.helpers import client
-from tests.moto_server import MotoServer
+from testkit.clients import REGION
+from testkit.clients import make_test_client as client
+from testkit.servers import MotoServer
 
 SERVERS = {
     "bare Moto": dict(command=[sys.executable, "-m", "moto.server", "-H", "127.0.0.1"]),

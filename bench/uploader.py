@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.moto_server import MotoServer, free_port
+from testkit.servers import MotoServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "motostack-uploader:bench"

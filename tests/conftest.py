@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from tests.moto_server import MotoServer
-
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-REGION = "ap-northeast-1"
+from testkit.clients import CREDENTIALS, REGION, make_test_client
+from testkit.servers import MotoServer
 
 
 @pytest.fixture(scope="session")
@@ -35,16 +31,6 @@ def aws_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
         monkeypatch.setenv(name, value)
     return env
 
-
-def make_test_client(endpoint_url: str, region: str = REGION):
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
-    )
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from common.s3 import S3Unreachable, call_with_retries, is_transient, make_s3_client, wait_for_s3
 from common.settings import AwsSettings
-from tests.moto_server import free_port
+from testkit.servers import free_port
 
 
 def test_client_talks_path_style_to_moto(aws_env):

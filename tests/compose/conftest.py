@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_test_client
-from tests.moto_server import ROOT, free_port
+from testkit.clients import make_test_client
+from testkit.servers import ROOT, free_port
 from tests.waiting import wait_until  # noqa: F401 (the compose tests import it from here)
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"

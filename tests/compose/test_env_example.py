@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.compose.conftest import compose_text, compose_variables
-from tests.moto_server import ROOT
+from testkit.servers import ROOT
 
 
 def compose_defaults() -> dict[str, str]:

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.moto_server import ROOT, MotoServer, free_port
+from testkit.servers import ROOT, MotoServer, free_port
 from tests.waiting import wait_until
 
 
@@ -121,7 +121,7 @@ def test_loop_waits_for_moto_then_mirrors_and_reports_health(exporter_env, expor
         assert get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 503
         time.sleep(2)
         late_moto.start()
-        from tests.conftest import make_test_client
+        from testkit.clients import make_test_client
 
         client = make_test_client(late_moto.url)
         wait_until(lambda: (export_dir / "test-bucket").is_dir(), 60, "the required bucket to be created")
@@ -191,7 +191,7 @@ def test_loop_restores_a_restarted_moto_and_reports_it_in_status(exporter_env, e
     health_port = free_port()
     env = {**exporter_env, "AWS_ENDPOINT_URL": moto.url, "EXPORT_INTERVAL": "0.5", "HEALTH_PORT": str(health_port),
            "DELETE_SYNC": "true"}
-    from tests.conftest import make_test_client
+    from testkit.clients import make_test_client
 
     client = make_test_client(moto.url)
     client.create_bucket(Bucket="kept-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})

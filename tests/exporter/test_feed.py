@@ -10,9 +10,9 @@ import time
 import pytest
 
 from exporter.feed import batch_events
-from tests.conftest import make_test_client
+from testkit.clients import make_test_client
 from tests.exporter.test_cli import exporter_process, get_json, stop_process
-from tests.moto_server import MotoServer, free_port
+from testkit.servers import MotoServer, free_port
 from tests.waiting import wait_until
 
 REGION = {"LocationConstraint": "ap-northeast-1"}

@@ -7,8 +7,8 @@ import pytest
 from exporter.manifest import BucketRecord, Entry, Manifest
 from exporter.restore import objects_to_restore, restart_reason
 from exporter.status import is_healthy
-from tests.conftest import make_test_client
-from tests.moto_server import MotoServer
+from testkit.clients import make_test_client
+from testkit.servers import MotoServer
 
 REGION = {"LocationConstraint": "ap-northeast-1"}
 CORS = [{"AllowedMethods": ["GET", "POST"], "AllowedOrigins": ["http://localhost:8000"], "AllowedHeaders": ["*"],

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from moto_gateway.changes import ChangeLog, classify, deleted_keys
-from tests.moto_server import MotoServer
+from testkit.servers import MotoServer
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.browser import launch_chromium
-from tests.conftest import REGION
+from testkit.clients import REGION
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
 
-from tests.conftest import REGION
+from testkit.clients import REGION
 from tests.moto_gateway.helpers import aws_error, client, shift_botocore_clock
-from tests.moto_server import ROOT, MotoServer
+from testkit.servers import ROOT, MotoServer
 
 
 @pytest.fixture(scope="module")

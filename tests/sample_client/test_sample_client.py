@@ -14,7 +14,7 @@ import pytest
 
 from sample_client.__main__ import main
 from sample_client.samples import BUCKET, png, sample_keys, sample_objects
-from tests.moto_server import ROOT
+from testkit.servers import ROOT
 
 EXPECTED_TYPES = {
     "sample/hello.txt": "text/plain",

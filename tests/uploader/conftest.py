@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REGION, make_test_client
-from tests.moto_server import ROOT, free_port
+from testkit.clients import REGION, make_test_client
+from testkit.servers import ROOT, free_port
 
 GUNICORN = Path(os.environ.get("GUNICORN", "/work/main/.venv/bin/gunicorn"))
 BUCKET = "avatars"

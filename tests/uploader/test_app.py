@@ -13,8 +13,8 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_test_client
-from tests.moto_server import MotoServer, free_port
+from testkit.clients import make_test_client
+from testkit.servers import MotoServer, free_port
 from tests.uploader.conftest import BUCKET, MAX_BYTES, policy_checks_enforced
 from tests.uploader.images import png_bytes
 from tests.waiting import wait_until

@@ -8,7 +8,7 @@ import urllib.request
 
 import requests
 
-from tests.moto_server import ROOT, free_port
+from testkit.servers import ROOT, free_port
 from tests.uploader.conftest import BUCKET, Gunicorn, shared_settings
 from tests.uploader.images import png_bytes
 

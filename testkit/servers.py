@@ -1,4 +1,4 @@
-"""A real Moto server (our moto service's entry point, `python -m moto_gateway`) in a child process on a loopback port, for tests and benchmarks."""
+"""A real Moto server (the moto service's entry point, `python -m moto_gateway`) in a child process on a loopback port."""
 
 from __future__ import annotations
 

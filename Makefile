@@ -80,7 +80,7 @@ test-fast: $(VENV)/.installed
 browser:
 	@scripts/ensure-chromium.sh
 
-.PHONY: bench  ## run the benchmarks (README: Benchmarks; one alone: python -m bench NAME)
+.PHONY: bench  ## run the benchmarks (docs/benchmarks.md; one alone: python -m bench NAME)
 bench: $(VENV)/.installed
 	$(PY) -m bench
 

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The exporter's entrypoint. Started as root only long enough to read who owns the mirror folder
 # (EXPORT_DIR, bind-mounted from the host), it becomes that uid:gid for good, with no supplementary group
-# and no capability, before the exporter touches anything: the mirror's files belong to the folder's owner,
-# whatever uid that is, with or without a passwd entry. HOST_UID / HOST_GID override the owner. Started as
-# another user (docker run --user), it changes nothing.
+# and no capability (none to regain either: empty bounding set, no_new_privs), before the exporter touches
+# anything: the mirror's files belong to the folder's owner, whatever uid that is, with or without a
+# passwd entry. HOST_UID / HOST_GID override the owner. Started as another user (docker run --user), it
+# changes nothing.
 set -eu
 folder="${EXPORT_DIR:-/data}"
 if [ "$(id -u)" != 0 ]; then
@@ -23,4 +24,4 @@ if [ "$uid" = 0 ] && [ -z "${HOST_UID:-}" ]; then
     exit 2
 fi
 export HOME=/nonexistent
-exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all -- "$@"
+exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"

@@ -48,6 +48,11 @@ def test_every_service_runs_as_a_non_root_user_and_the_exporter_as_the_folders_o
     assert "HOST_UID" not in stack.env
     exporter = process_ids(stack, "exporter")
     assert exporter == {"Uid": [str(stack.uid)] * 4, "Gid": [str(stack.gid)] * 4, "Groups": []}
+    status = stack.compose("exec", "-T", "exporter", "cat", "/proc/1/status").stdout
+    capabilities = dict(line.split(":", 1) for line in status.splitlines() if line.startswith("Cap"))
+    assert {name: int(value, 16) for name, value in capabilities.items()} == {
+        "CapInh": 0, "CapPrm": 0, "CapEff": 0, "CapBnd": 0, "CapAmb": 0
+    }, "no capability, and none to regain"
 
 
 def test_the_images_are_built_on_the_python_image_given(stack: Stack):

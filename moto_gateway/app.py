@@ -9,6 +9,7 @@ import uuid
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 
+from moto_gateway import moto_patches
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
@@ -17,6 +18,7 @@ from moto_gateway.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings) -> Router:
+    moto_patches.apply()
     app = DomainDispatcherApplication(create_backend_app)
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None

@@ -25,7 +25,7 @@ from moto_gateway.errors import (
 )
 
 MAX_PRE_FILE_BYTES = 20480
-EXPIRATION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?Z$")
+EXPIRATION_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?Z")
 V4_FIELDS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Signature")
 V2_FIELDS = ("AWSAccessKeyId", "Signature")
 OPERATORS = {"eq": 3, "starts-with": 3, "content-length-range": 3}
@@ -85,7 +85,7 @@ def expand_filename(value: str, filename: str | None) -> str:
 
 
 def parse_expiration(value: object) -> float:
-    match = EXPIRATION_RE.match(value) if isinstance(value, str) else None
+    match = EXPIRATION_RE.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise invalid_policy(f"Invalid 'expiration' value: '{value}'")
     try:
@@ -142,7 +142,7 @@ def parse_policy(policy_b64: str) -> Policy:
         raise invalid_policy("invalid Base64 encoding.") from None
     try:
         data = json.loads(document.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nesting thousands deep
         raise invalid_policy("Invalid JSON.") from None
     if not isinstance(data, dict):
         raise invalid_policy("Invalid JSON.")
@@ -247,7 +247,7 @@ def verify_signature(fields: dict[str, str], policy: str, access_key: str, secre
         problem = sigv4.credential_problem(credential)
         if problem or credential is None:
             raise invalid_argument(str(problem), "X-Amz-Credential", raw_credential)
-        if not sigv4.AMZ_DATE_RE.match(fields["x-amz-date"]):
+        if not sigv4.AMZ_DATE_RE.fullmatch(fields["x-amz-date"]):
             raise invalid_argument(
                 "X-Amz-Date must be formated via ISO8601 Long format", "X-Amz-Date", fields["x-amz-date"]
             )

@@ -1,0 +1,56 @@
+"""Two corrections to Moto's HTTP front (written against moto 5.2.5), applied once before the app is built.
+
+1. Object keys may hold any character, newline included: Moto routes keys with the regex `.+`, which
+   stops at a newline, so `k\\n` answered 404. Its route regexes are made to match newlines too.
+2. Every byte sent is stored: Moto's request parses a form body whenever a form Content-Type is sent,
+   so a PUT sent as `application/x-www-form-urlencoded` (what `curl -d` sends) stored an empty object.
+   Only a POST without a query string (a POST Object upload, or another service's query-protocol call)
+   is a form; every other request keeps its body.
+
+Both are patches of Moto's own classes (there is no setting for either); `apply()` warns if the Moto
+version differs from the one they were written for, and the tests pin the behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import version
+
+from moto.moto_server import werkzeug_app
+from moto.moto_server.utilities import RegexConverter
+
+log = logging.getLogger("moto_gateway")
+
+WRITTEN_FOR = "5.2.5"
+
+
+class DotAllRegexConverter(RegexConverter):
+    """Moto's route converter, with `.` matching a newline too (a key such as `a\\nb`)."""
+
+    def __init__(self, url_map, *items):
+        super().__init__(url_map, *items)
+        self.regex = f"(?s:{self.regex})"
+
+
+def wants_form_data(request) -> bool:
+    """A body is parsed as a form only for a POST without a query string (POST Object, query protocol)."""
+    return (
+        bool(request.environ.get("CONTENT_TYPE"))
+        and request.environ.get("REQUEST_METHOD", "").upper() == "POST"
+        and not request.environ.get("QUERY_STRING")
+    )
+
+
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    installed = version("moto")
+    if installed != WRITTEN_FOR:
+        log.warning("moto_patches were written for moto %s, found %s: check tests/moto_gateway", WRITTEN_FOR, installed)
+    werkzeug_app.RegexConverter = DotAllRegexConverter
+    werkzeug_app.BackendRequest.want_form_data_parsed = property(wants_form_data)
+    _applied = True

@@ -1,7 +1,8 @@
 """Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
 
-Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ValidatingMiddleware
-(unless GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
+Layers, innermost first: Moto (with moto_patches) -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) ->
+BodyChecks (XML, policy and aws-chunked bodies Moto trusts) -> ValidatingMiddleware (unless
+GATEWAY_VALIDATION=false) -> InternalErrors (S3's error XML for any failure inside) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
@@ -10,7 +11,9 @@ import uuid
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 from moto_gateway import moto_patches
+from moto_gateway.body_checks import BodyChecks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
+from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
 from moto_gateway.router import Router, health_handler
@@ -24,6 +27,7 @@ def create_app(settings: GatewaySettings) -> Router:
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
+    app = BodyChecks(app, ValidatingMiddleware.refuse, settings.gateway_spool_memory_bytes)
     if settings.gateway_validation:
         app = ValidatingMiddleware(
             app,
@@ -31,6 +35,7 @@ def create_app(settings: GatewaySettings) -> Router:
             verify_header_signatures=settings.gateway_verify_header_signatures,
             spool_memory_bytes=settings.gateway_spool_memory_bytes,
         )
+    app = InternalErrors(app, ValidatingMiddleware.refuse)
     router = Router(app)
     router.add(
         "/_health",

@@ -164,8 +164,10 @@ class ValidatingMiddleware:
         return ClosingIterator(self.app(environ, start_response), spool.close)
 
     @staticmethod
-    def refuse(view: RequestView, error: S3Error, start_response: Callable) -> list[bytes]:
-        request_id = new_request_id()
+    def refuse(
+        view: RequestView, error: S3Error, start_response: Callable, request_id: str | None = None
+    ) -> list[bytes]:
+        request_id = request_id or new_request_id()
         log.info(
             "refused %s %s: %s %s: %s", view.method, view.raw_path, error.status, error.code, error.message
         )

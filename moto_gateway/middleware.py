@@ -3,6 +3,7 @@
 Imperative shell around the pure checks in presigned.py and post_policy.py. Bodies are only read when a
 check needs them (POST Object forms; header-signed requests with a hex payload hash when header signatures
 are verified); they are then spooled (memory up to a threshold, then disk) and put back as wsgi.input.
+A checked POST Object upload reaches Moto as a PutObject (post_object.py).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from moto import settings as moto_settings
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
-from moto_gateway.changes import POST_KEY_ENVIRON
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.post_form import CHUNK, scan_form
+from moto_gateway.post_object import object_location, post_answer, posted_object, store_post_object
 from moto_gateway.post_policy import check_post_form
 from moto_gateway.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
 from moto_gateway.request import RequestView
@@ -128,15 +129,25 @@ class ValidatingMiddleware:
                 self.credentials.secret_key,
                 self.clock(),
             )
+            fields = form.lookup()
+            posted = posted_object(view.addressing.bucket or "", fields, form.filename)
         except S3Error as error:
             spool.close()
             return self.refuse(view, error, start_response)
-        except BaseException:
+        try:
+            size = spool.tell()
+            spool.seek(0)
+            status, headers, content = store_post_object(self.app, environ, posted, spool, size)
+        finally:
             spool.close()
-            raise
-        put_back(environ, spool)
-        environ[POST_KEY_ENVIRON] = form.lookup().get("key")
-        return ClosingIterator(self.app(environ, start_response), spool.close)
+        if not status.startswith("2"):
+            start_response(status, headers)
+            return [content]
+        location = object_location(environ, posted, view.addressing.virtual_host)
+        code, answer_headers, body = post_answer(fields, posted, location, headers)
+        answer_headers += [("Content-Length", str(len(body))), ("x-amz-request-id", new_request_id())]
+        start_response(f"{code} {HTTPStatus(code).phrase}", answer_headers)
+        return [body]
 
     def _with_payload_hash(
         self, environ: dict, view: RequestView, expected: str, start_response: Callable

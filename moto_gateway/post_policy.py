@@ -28,6 +28,8 @@ MAX_PRE_FILE_BYTES = 20480
 EXPIRATION_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?Z")
 V4_FIELDS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Signature")
 V2_FIELDS = ("AWSAccessKeyId", "Signature")
+# Fields no condition has to name: x-ignore-* (S3's escape hatch) and the checksum of the file.
+EXEMPT_PREFIXES = ("x-ignore-", "x-amz-checksum-")
 OPERATORS = {"eq": 3, "starts-with": 3, "content-length-range": 3}
 
 
@@ -41,6 +43,7 @@ class PostForm:
     file_size: int = 0
     malformed: bool = False
     pre_file_too_large: bool = False
+    checksums: dict[str, str] = field(default_factory=dict)  # field name -> what the file's bytes give
 
     def lookup(self) -> dict[str, str]:
         """Field names are case-insensitive; repeated fields join with commas (AWS's rule)."""
@@ -211,12 +214,12 @@ def check_condition(condition: Condition, fields: dict[str, str], bucket: str, f
 def extra_fields(
     form_fields: Sequence[tuple[str, str]], conditions: Sequence[Condition], exempt: set[str]
 ) -> list[str]:
-    """Fields no condition names (AWS: every field but file, policy, the signature and x-ignore-*)."""
+    """Fields no condition names (AWS: every field but file, policy, the signature, x-ignore-*, checksums)."""
     covered = {condition.name for condition in conditions if condition.name}
     extra = []
     for name, _ in form_fields:
         key = name.lower()
-        if key in exempt or key.startswith("x-ignore-") or key in covered or name in extra:
+        if key in exempt or key.startswith(EXEMPT_PREFIXES) or key in covered or name in extra:
             continue
         extra.append(name)
     return extra
@@ -310,3 +313,12 @@ def check_post_form(form: PostForm, bucket: str, access_key: str, secret_key: st
     extra = extra_fields(form.fields, policy.conditions, exempt)
     if extra:
         raise access_denied(f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
+    check_checksums(raw_fields, form.checksums)
+
+
+def check_checksums(fields: dict[str, str], computed: dict[str, str]) -> None:
+    """400 BadDigest when a checksum field does not match the file (as S3 checks x-amz-checksum-*)."""
+    for name, value in computed.items():
+        if fields.get(name, "").strip() != value:
+            algorithm = name.removeprefix("x-amz-checksum-").upper()
+            raise S3Error(400, "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")

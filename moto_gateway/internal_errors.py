@@ -5,6 +5,7 @@ from a layer inside is logged with the request id and the traceback, and answere
 - when the request carried a body the gateway had checked (an XML document, a policy, an aws-chunked
   body) and Moto still failed on it, the document is what Moto could not understand: 400 MalformedXML /
   MalformedPolicy / IncompleteBody (logged as a warning: S3 would have refused it by its schema);
+- when reading the body failed (bad framing the server let through): 400 IncompleteBody;
 - otherwise 500 InternalError (logged as an error: a bug of the gateway or of Moto to fix).
 """
 
@@ -36,6 +37,38 @@ def answer_for(rule: BodyRule | None) -> S3Error:
     return incomplete_body()
 
 
+class ClientBodyError(Exception):
+    """The server could not read the request body as framed (a bad chunk header, a cut connection)."""
+
+
+class GuardedInput:
+    """wsgi.input whose read errors say they are the client's (werkzeug's dev server raises OSError)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def _guard(self, method: str, *args):
+        try:
+            return getattr(self.stream, method)(*args)
+        except (OSError, ValueError) as exc:
+            raise ClientBodyError(str(exc)) from exc
+
+    def read(self, *args) -> bytes:
+        return self._guard("read", *args)
+
+    def readline(self, *args) -> bytes:
+        return self._guard("readline", *args)
+
+    def readlines(self, *args) -> list[bytes]:
+        return self._guard("readlines", *args)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 class InternalErrors:
     """Wraps the gateway; `refuse(view, error, start_response, request_id=...)` renders the S3 error."""
 
@@ -52,6 +85,8 @@ class InternalErrors:
                 return lambda _data: None
             return start_response(status, headers, exc_info)
 
+        if "wsgi.input" in environ:
+            environ["wsgi.input"] = GuardedInput(environ["wsgi.input"])
         try:
             result = self.app(environ, capture)
         except Exception as exc:
@@ -73,7 +108,7 @@ class InternalErrors:
     def _fail(self, environ: dict, start_response: Callable, exc: Exception | None) -> list[bytes]:
         view = RequestView.from_environ(environ)
         rule = environ.get(BODY_RULE_ENVIRON)
-        error = answer_for(rule)
+        error = incomplete_body() if caused_by_body(exc) else answer_for(rule)
         request_id = new_request_id()
         level = logging.ERROR if error.status >= 500 else logging.WARNING
         log.log(
@@ -88,6 +123,14 @@ class InternalErrors:
             exc_info=(type(exc), exc, exc.__traceback__) if exc else None,
         )
         return self.refuse(view, error, start_response, request_id=request_id)
+
+
+def caused_by_body(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, ClientBodyError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def close(result: Iterable[bytes]) -> None:

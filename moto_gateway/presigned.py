@@ -221,10 +221,15 @@ def v2_resources(view: RequestView) -> list[str]:
 
 
 def check_v2_signature(
-    view: RequestView, creds: Credentials, access_key: str, provided: str, build: Callable[[str], str]
+    view: RequestView,
+    creds: Credentials,
+    access_key: str,
+    provided: str,
+    build: Callable[[str, str], str],
+    dates: tuple[str, ...] = ("",),
 ) -> None:
-    """Accepts the signature if it matches the string to sign built for any candidate resource."""
-    candidates = [build(resource) for resource in v2_resources(view)]
+    """Accepts the signature if it matches the string to sign built for any candidate resource and date."""
+    candidates = [build(resource, date) for date in dates for resource in v2_resources(view)]
     for to_sign in candidates:
         if hmac.compare_digest(
             sigv2.sign(creds.secret_key, to_sign).encode(), provided.encode("utf-8", "replace")
@@ -252,7 +257,7 @@ def check_query_v2(view: RequestView, creds: Credentials, now: float) -> None:
         creds,
         creds.access_key,
         params["Signature"],
-        lambda resource: sigv2.string_to_sign(
+        lambda resource, _date: sigv2.string_to_sign(
             view.method,
             view.headers.get("content-md5", lowered_query.get("content-md5", "")),
             view.headers.get("content-type", lowered_query.get("content-type", "")),
@@ -369,15 +374,25 @@ def check_header_v2(view: RequestView, authorization: str, creds: Credentials, n
         creds,
         access_key,
         provided,
-        lambda resource: sigv2.string_to_sign(
+        lambda resource, date: sigv2.string_to_sign(
             view.method,
             view.headers.get("content-md5", ""),
             view.headers.get("content-type", ""),
-            "" if "x-amz-date" in amz else view.headers.get("date", ""),
+            date,
             amz,
             resource,
         ),
+        v2_date_lines(view.headers),
     )
+
+
+def v2_date_lines(headers: dict[str, str]) -> tuple[str, ...]:
+    """The Date line SigV2 signs: empty when x-amz-date is sent (AWS's rule), though botocore still puts
+    the Date header there; both are accepted."""
+    date = headers.get("date", "")
+    if "x-amz-date" not in headers:
+        return (date,)
+    return ("", date) if date else ("",)
 
 
 def check_header(view: RequestView, creds: Credentials, now: float) -> str | None:

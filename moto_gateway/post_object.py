@@ -78,6 +78,13 @@ def posted_object(bucket: str, fields: dict[str, str], filename: str | None) -> 
             headers[HEADER_FIELDS[name]] = value
         elif name.startswith(HEADER_PREFIXES):
             headers[name] = value
+    algorithms = [
+        name.removeprefix("x-amz-checksum-").upper()
+        for name in fields
+        if name.startswith("x-amz-checksum-") and name not in ("x-amz-checksum-algorithm", "x-amz-checksum-type")
+    ]
+    if algorithms:
+        headers["x-amz-sdk-checksum-algorithm"] = algorithms[0]  # Moto keeps the checksum this header names
     if "tagging" in fields:
         headers["x-amz-tagging"] = tagging_header(fields["tagging"])
     return PostedObject(bucket, expand_filename(fields["key"], filename), headers)

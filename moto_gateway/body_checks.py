@@ -31,8 +31,10 @@ MAX_XML_DEPTH = 32
 MAX_POLICY_BYTES = 20 * 1024  # S3's bucket policy limit
 MAX_POLICY_DEPTH = 16
 MAX_CHUNK_LINE = 4096
+MAX_PUT_BYTES = 5 * 1024**3  # S3's largest PutObject / UploadPart
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 BODY_RULE_ENVIRON = "moto_gateway.body_rule"
+MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico")  # Moto's dashboard and reset API, not S3
 SIGNED_CHUNKS = frozenset({"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"})
 CHUNKED_PAYLOADS = SIGNED_CHUNKS | {"STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
 
@@ -146,6 +148,35 @@ def body_rule(view: RequestView) -> BodyRule | None:
             return BodyRule("xml", "RestoreRequest", True)
         if "select" in params:
             return BodyRule("xml", "SelectObjectContentRequest")
+    return None
+
+
+OBJECT_POST_SUBRESOURCES = ("uploads", "uploadId", "restore", "select")
+
+
+def request_problem(view: RequestView) -> S3Error | None:
+    """Requests S3 refuses whatever their body: a POST to a key that names no operation (S3 takes a POST
+    Object upload only at the bucket; Moto answered 500), a PUT beyond S3's 5 GiB single-request limit."""
+    if (
+        view.method == "POST"
+        and view.addressing.bucket is not None
+        and not view.is_bucket_root()
+        and not any(name in view.params for name in OBJECT_POST_SUBRESOURCES)
+    ):
+        return S3Error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            [("Method", "POST"), ("ResourceType", "OBJECT")],
+        )
+    length = view.headers.get("content-length", "")
+    if view.method == "PUT" and length.isascii() and length.isdigit() and int(length) > MAX_PUT_BYTES:
+        return S3Error(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            [("ProposedSize", int(length)), ("MaxSizeAllowed", MAX_PUT_BYTES)],
+        )
     return None
 
 
@@ -345,7 +376,12 @@ class BodyChecks:
         self.spool_memory_bytes = spool_memory_bytes
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS):
+            return self.app(environ, start_response)
         view = RequestView.from_environ(environ)
+        problem = request_problem(view)
+        if problem is not None:
+            return self.refuse(view, problem, start_response)
         rule = body_rule(view)
         if rule is None:
             return self.app(environ, start_response)

@@ -22,7 +22,13 @@ from werkzeug.wsgi import ClosingIterator, get_input_stream
 
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.post_form import CHUNK, scan_form
-from moto_gateway.post_object import object_location, post_answer, posted_object, store_post_object
+from moto_gateway.post_object import (
+    bucket_allows_public_write,
+    object_location,
+    post_answer,
+    posted_object,
+    store_post_object,
+)
 from moto_gateway.post_policy import check_post_form
 from moto_gateway.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
 from moto_gateway.request import RequestView
@@ -128,6 +134,7 @@ class ValidatingMiddleware:
                 self.credentials.access_key,
                 self.credentials.secret_key,
                 self.clock(),
+                lambda: bucket_allows_public_write(view.addressing.bucket or ""),
             )
             fields = form.lookup()
             posted = posted_object(view.addressing.bucket or "", fields, form.filename)

@@ -52,6 +52,27 @@ class PostedObject:
     headers: dict[str, str]
 
 
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def bucket_allows_public_write(bucket_name: str) -> bool:
+    """Whether the bucket's ACL grants WRITE to everyone: then S3 takes an unsigned POST without a policy."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    try:
+        bucket = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(bucket_name)
+    except Exception:  # NoSuchBucket and kin: the PUT will say so
+        return False
+    acl = getattr(bucket, "acl", None)
+    for grant in getattr(acl, "grants", []):
+        if any(grantee.uri == ALL_USERS for grantee in grant.grantees) and (
+            {"WRITE", "FULL_CONTROL"} & set(grant.permissions)
+        ):
+            return True
+    return False
+
+
 def tagging_header(document: str) -> str:
     """The `tagging` field's <Tagging> XML as the x-amz-tagging header (`k=v&k2=v2`), or 400 MalformedXML."""
     try:

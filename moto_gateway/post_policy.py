@@ -11,7 +11,7 @@ import hmac
 import json
 import re
 from calendar import timegm
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import strptime
 
@@ -275,8 +275,18 @@ def verify_signature(fields: dict[str, str], policy: str, access_key: str, secre
     return {"awsaccesskeyid", "signature"}
 
 
-def check_post_form(form: PostForm, bucket: str, access_key: str, secret_key: str, now: float) -> None:
-    """Raises the S3Error AWS would answer this POST Object with; returns when S3 would accept it."""
+def check_post_form(
+    form: PostForm,
+    bucket: str,
+    access_key: str,
+    secret_key: str,
+    now: float,
+    public_write: Callable[[], bool] = lambda: False,
+) -> None:
+    """Raises the S3Error AWS would answer this POST Object with; returns when S3 would accept it.
+
+    `public_write` says whether the bucket lets everyone write (asked only for an unsigned form).
+    """
     if form.malformed:
         raise S3Error(
             400,
@@ -299,6 +309,9 @@ def check_post_form(form: PostForm, bucket: str, access_key: str, secret_key: st
     if "policy" not in raw_fields:
         if has_signature:
             raise missing_field("Policy")
+        if public_write():
+            check_checksums(raw_fields, form.checksums)
+            return
         raise access_denied()
     if not has_signature:
         raise access_denied()

@@ -68,3 +68,14 @@ def test_curl_dash_d_style_upload_part_keeps_its_body(moto, s3, bucket):
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part.headers["ETag"]}]},
     )
     assert s3.get_object(Bucket=BUCKET, Key="multi")["Body"].read() == b"a=1&b=2"
+
+
+def test_a_put_over_five_gib_is_entity_too_large_before_any_byte_is_read(moto, bucket):
+    from tests.moto_gateway.helpers import raw_exchange, status_of
+
+    request = (
+        f"PUT /{BUCKET}/huge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {6 * 1024**3}\r\n"
+        "Connection: close\r\n\r\nonly a few bytes"
+    ).encode()
+    answer = raw_exchange(moto.port, request)
+    assert status_of(answer) == 400 and b"EntityTooLarge" in answer

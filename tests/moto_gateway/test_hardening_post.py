@@ -187,3 +187,23 @@ def test_fields_over_twenty_kb_are_refused(moto, bucket):
     body = b"--b\r\nContent-Disposition: form-data; name=\"x-ignore-pad\"\r\n\r\n" + b"p" * 30000 + b"\r\n--b--\r\n"
     answer = raw_exchange(moto.port, request + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
     assert status_of(answer) == 400 and b"MaxPostPreDataLengthExceeded" in answer
+
+
+def test_anonymous_post_to_a_public_read_write_bucket_is_stored(s3, bucket):
+    s3.create_bucket(
+        Bucket="open-bucket", ACL="public-read-write", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
+    url = s3.meta.endpoint_url
+    response = requests.post(f"{url}/open-bucket", data={"key": "anon.txt"}, files={"file": ("f", b"hi")}, timeout=30)
+    assert response.status_code == 204, response.text
+    assert s3.get_object(Bucket="open-bucket", Key="anon.txt")["Body"].read() == b"hi"
+    private = requests.post(
+        f"{url}/{BUCKET}", data={"key": "anon.txt"}, files={"file": ("f", b"hi")}, timeout=30
+    )
+    assert aws_error(private)["Code"] == "AccessDenied"
+
+
+def test_post_to_an_object_path_is_method_not_allowed(moto, bucket):
+    response = requests.post(f"{moto.url}/{BUCKET}/some/key", data={"key": "k"}, files={"file": ("f", b"x")}, timeout=30)
+    error = aws_error(response)
+    assert (error["status"], error["Code"]) == (405, "MethodNotAllowed")

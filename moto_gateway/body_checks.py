@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
+from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -112,7 +114,7 @@ ONE_OF_CHILDREN = {"WebsiteConfiguration": ("IndexDocument", "RedirectAllRequest
 
 @dataclass(frozen=True)
 class BodyRule:
-    kind: str  # "xml", "policy" or "aws-chunked"
+    kind: str  # "xml", "policy", "aws-chunked" or "ignored" (read and dropped)
     root: str = ""
     empty_ok: bool = False
 
@@ -122,6 +124,9 @@ def body_rule(view: RequestView) -> BodyRule | None:
     payload = view.headers.get("x-amz-content-sha256", "")
     if payload in CHUNKED_PAYLOADS:
         return BodyRule("aws-chunked")
+    if view.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        has_body = view.headers.get("content-length", "0") != "0" or "transfer-encoding" in view.headers
+        return BodyRule("ignored") if has_body else None  # S3 reads no body there; Moto parses some
     if view.addressing.bucket is None:
         return None
     params = view.params
@@ -132,8 +137,7 @@ def body_rule(view: RequestView) -> BodyRule | None:
             for name, (root, empty_ok) in BUCKET_PUT_XML.items():
                 if name in params:
                     return BodyRule("xml", root, empty_ok)
-            if not params:
-                return BodyRule("xml", "CreateBucketConfiguration", True)
+            return BodyRule("xml", "CreateBucketConfiguration", True)
         elif view.method == "POST" and "delete" in params:
             return BodyRule("xml", "Delete")
         return None
@@ -142,8 +146,9 @@ def body_rule(view: RequestView) -> BodyRule | None:
             if name in params:
                 return BodyRule("xml", root, empty_ok)
     elif view.method == "POST":
-        if "uploadId" in params:
-            return BodyRule("xml", "CompleteMultipartUpload")
+        if "uploads" in params and "uploadId" not in params:
+            return BodyRule("ignored")  # CreateMultipartUpload has no body; Moto only takes an empty one
+        if "uploadId" in params:            return BodyRule("xml", "CompleteMultipartUpload")
         if "restore" in params:
             return BodyRule("xml", "RestoreRequest", True)
         if "select" in params:
@@ -154,21 +159,116 @@ def body_rule(view: RequestView) -> BodyRule | None:
 OBJECT_POST_SUBRESOURCES = ("uploads", "uploadId", "restore", "select")
 
 
-def request_problem(view: RequestView) -> S3Error | None:
-    """Requests S3 refuses whatever their body: a POST to a key that names no operation (S3 takes a POST
-    Object upload only at the bucket; Moto answered 500), a PUT beyond S3's 5 GiB single-request limit."""
-    if (
-        view.method == "POST"
-        and view.addressing.bucket is not None
-        and not view.is_bucket_root()
-        and not any(name in view.params for name in OBJECT_POST_SUBRESOURCES)
-    ):
-        return S3Error(
-            405,
-            "MethodNotAllowed",
-            "The specified method is not allowed against this resource.",
-            [("Method", "POST"), ("ResourceType", "OBJECT")],
+S3_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"})
+# query parameters Moto reads with int(): name -> (lowest, highest) S3 accepts
+INTEGER_PARAMS = {
+    "partNumber": (1, 10000),
+    "max-keys": (0, 2**31 - 1),
+    "max-parts": (0, 2**31 - 1),
+    "max-uploads": (0, 2**31 - 1),
+    "part-number-marker": (0, 2**31 - 1),
+}
+BUCKET_PUT_SUBRESOURCES = frozenset(BUCKET_PUT_XML) | {"policy"}
+NOT_BUCKET_PUT = frozenset(
+    {"delete", "uploads", "uploadId", "restore", "select", "legal-hold", "retention", "location", "partNumber"}
+)
+
+
+def method_not_allowed(method: str, resource_type: str) -> S3Error:
+    return S3Error(
+        405,
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+        [("Method", method), ("ResourceType", resource_type)],
+    )
+
+
+def integer_problem(params: dict[str, str]) -> S3Error | None:
+    for name, (low, high) in INTEGER_PARAMS.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if not (value.isascii() and value.isdigit() and len(value) <= 10 and low <= int(value) <= high):
+            return invalid_argument(
+                f"{name} must be an integer between {low} and {high}, inclusive" if name == "partNumber"
+                else f"Provided {name} not an integer or within integer range",
+                name,
+                value,
+            )
+    return None
+
+
+RANGE_RE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+VERSION_ID_RE = re.compile(r"[A-Za-z0-9._+/=-]{1,1024}")  # S3's ids and "null"; Moto's are UUIDs
+
+
+def range_is_ignored(value: str) -> bool:
+    """A Range S3 ignores (serving the whole object): not one `bytes=first-last` range (RFC 9110)."""
+    match = RANGE_RE.fullmatch(value.strip())
+    return match is None or not (match.group(1) or match.group(2))
+
+
+def copy_source_problem(value: str) -> S3Error | None:
+    source = unquote(value.split("?", 1)[0]).lstrip("/")
+    bucket, _, key = source.partition("/")
+    if bucket and key:
+        return None
+    return invalid_argument(
+        "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", "x-amz-copy-source", value
+    )
+
+
+def header_problem(headers: dict[str, str]) -> S3Error | None:
+    """Headers Moto's dispatcher or handlers take apart without checking."""
+    authorization = headers.get("authorization")
+    if authorization is not None and len(authorization.split(",")[0].split()) < 2:
+        return invalid_argument(
+            "Authorization header is invalid -- one and only one ' ' (space) required",
+            "Authorization",
+            authorization,
         )
+    target = headers.get("x-amz-target")
+    if target is not None and "." not in target:
+        return invalid_argument("X-Amz-Target is not an AWS operation", "x-amz-target", target)
+    return None
+
+
+def request_problem(view: RequestView) -> S3Error | None:
+    """Requests S3 refuses whatever their body, which Moto answered with a 500: a method S3 does not
+    serve, a POST or PUT naming no operation there, an integer parameter that is none; and a PUT beyond
+    S3's 5 GiB single-request limit."""
+    problem = header_problem(view.headers)
+    if problem is not None:
+        return problem
+    if view.method not in S3_METHODS:
+        return method_not_allowed(view.method, "OBJECT" if view.addressing.key else "BUCKET")
+    if view.addressing.bucket is None:
+        if view.method not in ("GET", "HEAD", "OPTIONS"):
+            return method_not_allowed(view.method, "SERVICE")
+        return None
+    params = view.params
+    if view.method == "POST":
+        if not view.is_bucket_root() and not any(name in params for name in OBJECT_POST_SUBRESOURCES):
+            return method_not_allowed("POST", "OBJECT")
+        if view.is_bucket_root() and view.raw_query and "delete" not in params:
+            return method_not_allowed("POST", "BUCKET")
+    if (
+        view.method == "PUT"
+        and view.is_bucket_root()
+        and not params.keys() & BUCKET_PUT_SUBRESOURCES
+        and params.keys() & NOT_BUCKET_PUT
+    ):
+        return method_not_allowed("PUT", "BUCKET")
+    problem = integer_problem(params)
+    if problem is not None:
+        return problem
+    version_id = params.get("versionId")
+    if version_id is not None and not VERSION_ID_RE.fullmatch(version_id):
+        return invalid_argument("Invalid version id specified", "versionId", version_id)
+    if view.method == "PUT" and "x-amz-copy-source" in view.headers:
+        problem = copy_source_problem(view.headers["x-amz-copy-source"])
+        if problem is not None:
+            return problem
     length = view.headers.get("content-length", "")
     if view.method == "PUT" and length.isascii() and length.isdigit() and int(length) > MAX_PUT_BYTES:
         return S3Error(
@@ -382,12 +482,20 @@ class BodyChecks:
         problem = request_problem(view)
         if problem is not None:
             return self.refuse(view, problem, start_response)
+        if "HTTP_RANGE" in environ and range_is_ignored(environ["HTTP_RANGE"]):
+            del environ["HTTP_RANGE"]
         rule = body_rule(view)
         if rule is None:
             return self.app(environ, start_response)
         environ[BODY_RULE_ENVIRON] = rule
         if rule.kind == "aws-chunked":
             return self._aws_chunked(environ, view, start_response)
+        if rule.kind == "ignored":
+            stream = get_input_stream(environ)
+            while stream.read(64 * 1024):
+                pass
+            put_back(environ, io.BytesIO(b""), 0)
+            return self.app(environ, start_response)
         try:
             if rule.kind == "policy":
                 body = read_limited(environ, MAX_POLICY_BYTES)

@@ -53,6 +53,11 @@ def drain(environ: dict) -> None:
         pass
 
 
+def is_post_object(view: RequestView) -> bool:
+    """A browser upload (POST Object): POST to the bucket itself, no query; signed by its form's policy."""
+    return view.method == "POST" and not view.raw_query and view.is_bucket_root()
+
+
 def put_back(environ: dict, spool: BinaryIO) -> None:
     """Moto reads the spooled body as if it came from the socket; the length is the length read."""
     size = spool.tell()
@@ -95,9 +100,9 @@ class ValidatingMiddleware:
             elif kind == "header":
                 if self.verify_header_signatures:
                     payload_hash = check_header(view, self.credentials, self.clock())
-                    if payload_hash and has_body(environ):
+                    if payload_hash and has_body(environ) and not is_post_object(view):
                         return self._with_payload_hash(environ, view, payload_hash, start_response)
-            elif view.method == "POST" and not view.raw_query and view.is_bucket_root():
+            if kind != "query-v4" and kind != "query-v2" and is_post_object(view):
                 return self._post_object(environ, view, start_response)
         except S3Error as error:
             drain(environ)

@@ -1,4 +1,4 @@
-"""Two corrections to Moto's HTTP front (written against moto 5.2.5), applied once before the app is built.
+"""Corrections to Moto's HTTP front (written against moto 5.2.5), applied once before the app is built.
 
 1. Object keys may hold any character, newline included: Moto routes keys with the regex `.+`, which
    stops at a newline, so `k\\n` answered 404. Its route regexes are made to match newlines too.
@@ -7,7 +7,9 @@
    Only a POST without a query string (a POST Object upload, or another service's query-protocol call)
    is a form; every other request keeps its body.
 
-Both are patches of Moto's own classes (there is no setting for either); `apply()` warns if the Moto
+3. DeleteObjectTagging of a key that does not exist is 404 NoSuchKey (Moto dereferenced None: 500).
+
+All are patches of Moto's own classes (there is no setting for either); `apply()` warns if the Moto
 version differs from the one they were written for, and the tests pin the behaviour.
 """
 
@@ -18,6 +20,8 @@ from importlib.metadata import version
 
 from moto.moto_server import werkzeug_app
 from moto.moto_server.utilities import RegexConverter
+from moto.s3.exceptions import MissingKey
+from moto.s3.models import S3Backend
 
 log = logging.getLogger("moto_gateway")
 
@@ -41,6 +45,15 @@ def wants_form_data(request) -> bool:
     )
 
 
+def delete_object_tagging_of_a_present_key(original):
+    def delete_object_tagging(self, bucket_name: str, key_name: str, version_id: str | None = None):
+        if self.get_object(bucket_name, key_name, version_id=version_id) is None:
+            raise MissingKey(key_name)
+        return original(self, bucket_name, key_name, version_id=version_id)
+
+    return delete_object_tagging
+
+
 _applied = False
 
 
@@ -53,4 +66,5 @@ def apply() -> None:
         log.warning("moto_patches were written for moto %s, found %s: check tests/moto_gateway", WRITTEN_FOR, installed)
     werkzeug_app.RegexConverter = DotAllRegexConverter
     werkzeug_app.BackendRequest.want_form_data_parsed = property(wants_form_data)
+    S3Backend.delete_object_tagging = delete_object_tagging_of_a_present_key(S3Backend.delete_object_tagging)
     _applied = True

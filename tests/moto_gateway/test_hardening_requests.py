@@ -84,10 +84,10 @@ def test_header_signed_post_to_the_bucket_is_a_post_object(moto, bucket):
     assert (error["status"], error["Code"]) == (412, "PreconditionFailed")
 
 
-def test_the_catalogue_and_generated_requests_get_no_5xx(moto):
+def test_the_catalogue_and_generated_requests_get_no_5xx(moto, s3):
     """bench.adversarial's catalogue (but case 1, the server's, and 9, sent by the bench) and 400 generated."""
-    signed_request(moto.url, "PUT", "/target", b"")
-    signed_request(moto.url, "PUT", "/target/existing", b"kept")
+    s3.create_bucket(Bucket="target", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3.put_object(Bucket="target", Key="existing", Body=b"kept")
     failures = []
     for name, request in [*catalogue(with_case_1=False), *generated(400, seed=1717)]:
         if request:
@@ -95,5 +95,13 @@ def test_the_catalogue_and_generated_requests_get_no_5xx(moto):
             if status >= 500 or status == 0:
                 failures.append((name, status, request[:120]))
     assert failures == []
-    signed_request(moto.url, "PUT", "/target/after", b"still serving")
-    assert signed_request(moto.url, "GET", "/target/after").content == b"still serving"
+    if "target" not in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket="target", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3.put_object(Bucket="target", Key="after", Body=b"still serving")
+    answer = signed_request(moto.url, "GET", "/target/after")
+    assert answer.content == b"still serving", answer.text
+
+
+def test_delete_tagging_of_a_missing_key_is_no_such_key(moto, bucket):
+    error = aws_error(signed_request(moto.url, "DELETE", f"/{BUCKET}/missing?tagging"))
+    assert (error["status"], error["Code"]) == (404, "NoSuchKey")

@@ -262,6 +262,9 @@ def request_problem(view: RequestView) -> S3Error | None:
     problem = integer_problem(params)
     if problem is not None:
         return problem
+    for name, value in params.items():
+        if name.startswith("response-") and any(ord(char) < 32 or ord(char) == 127 for char in value):
+            return invalid_argument(f"{name} must not contain control characters", name, value)  # a header
     version_id = params.get("versionId")
     if version_id is not None and not VERSION_ID_RE.fullmatch(version_id):
         return invalid_argument("Invalid version id specified", "versionId", version_id)

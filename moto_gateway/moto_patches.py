@@ -8,6 +8,8 @@
    is a form; every other request keeps its body.
 
 3. DeleteObjectTagging of a key that does not exist is 404 NoSuchKey (Moto dereferenced None: 500).
+4. A request Moto's dispatcher cannot attribute to a service (it guesses from odd paths and headers, and
+   failed with a 500) goes to S3, the service this endpoint serves.
 
 All are patches of Moto's own classes (there is no setting for either); `apply()` warns if the Moto
 version differs from the one they were written for, and the tests pin the behaviour.
@@ -54,6 +56,24 @@ def delete_object_tagging_of_a_present_key(original):
     return delete_object_tagging
 
 
+def get_application_or_s3(original):
+    def get_application(self, environ):
+        try:
+            return original(self, environ)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            log.debug("no service inferred for %s; serving it as S3", environ.get("PATH_INFO", ""))
+        service, region = werkzeug_app.DEFAULT_SERVICE_REGION
+        with self.lock:
+            backend = self.get_backend_for_host(f"{service}.{region}.amazonaws.com")
+            app = self.app_instances.get(backend)
+            if app is None:
+                app = self.create_app(backend)
+                self.app_instances[backend] = app
+            return app
+
+    return get_application
+
+
 _applied = False
 
 
@@ -66,5 +86,7 @@ def apply() -> None:
         log.warning("moto_patches were written for moto %s, found %s: check tests/moto_gateway", WRITTEN_FOR, installed)
     werkzeug_app.RegexConverter = DotAllRegexConverter
     werkzeug_app.BackendRequest.want_form_data_parsed = property(wants_form_data)
+    dispatcher = werkzeug_app.DomainDispatcherApplication
+    dispatcher.get_application = get_application_or_s3(dispatcher.get_application)
     S3Backend.delete_object_tagging = delete_object_tagging_of_a_present_key(S3Backend.delete_object_tagging)
     _applied = True

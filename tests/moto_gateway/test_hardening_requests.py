@@ -105,3 +105,14 @@ def test_the_catalogue_and_generated_requests_get_no_5xx(moto, s3):
 def test_delete_tagging_of_a_missing_key_is_no_such_key(moto, bucket):
     error = aws_error(signed_request(moto.url, "DELETE", f"/{BUCKET}/missing?tagging"))
     assert (error["status"], error["Code"]) == (404, "NoSuchKey")
+
+
+def test_a_response_override_with_a_newline_is_invalid_argument(moto, bucket):
+    response = signed_request(moto.url, "GET", f"/{BUCKET}/obj?response-content-type=text%0Ax")
+    error = aws_error(response)
+    assert (error["status"], error["Code"], error["ArgumentName"]) == (400, "InvalidArgument", "response-content-type")
+
+
+def test_a_request_moto_cannot_attribute_to_a_service_is_served_as_s3(moto, bucket):
+    response = requests.delete(f"{moto.url}/%25%27_%00%0D%3D/_", headers={"Content-Type": "multipart/form-data; boundary="}, timeout=10)
+    assert 400 <= response.status_code < 500

@@ -117,7 +117,7 @@ def put_environ(environ: dict, posted: PostedObject, body: BinaryIO, size: int) 
     inner = {
         name: value
         for name, value in environ.items()
-        if not name.startswith("HTTP_") and name not in ("CONTENT_TYPE", "CONTENT_LENGTH")
+        if not name.startswith(("HTTP_", "moto_gateway.")) and name not in ("CONTENT_TYPE", "CONTENT_LENGTH")
     }
     inner.update(
         {

@@ -116,3 +116,9 @@ def test_a_response_override_with_a_newline_is_invalid_argument(moto, bucket):
 def test_a_request_moto_cannot_attribute_to_a_service_is_served_as_s3(moto, bucket):
     response = requests.delete(f"{moto.url}/%25%27_%00%0D%3D/_", headers={"Content-Type": "multipart/form-data; boundary="}, timeout=10)
     assert 400 <= response.status_code < 500
+
+
+def test_a_write_with_a_line_break_in_its_query_is_invalid_argument(moto, s3, bucket):
+    response = signed_request(moto.url, "PUT", f"/{BUCKET}/obj?Expires=a%0Ab", b"new")
+    assert aws_error(response)["Code"] == "InvalidArgument"
+    assert s3.get_object(Bucket=BUCKET, Key="obj")["Body"].read() == b"0123456789"

@@ -1,8 +1,9 @@
 """Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
 
 Layers, innermost first: Moto (with moto_patches) -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) ->
-BodyChecks (XML, policy and aws-chunked bodies Moto trusts) -> ValidatingMiddleware (unless
-GATEWAY_VALIDATION=false) -> InternalErrors (S3's error XML for any failure inside) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
+BodyChecks (requests and XML, policy and aws-chunked bodies Moto trusts) -> ValidatingMiddleware (unless
+GATEWAY_VALIDATION=false) -> InternalErrors (S3's error XML for any failure inside) -> Router, which
+answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 

@@ -28,7 +28,7 @@ from werkzeug.wsgi import ClosingIterator, get_input_stream
 from moto_gateway.errors import S3Error, invalid_argument
 from moto_gateway.request import RequestView
 
-MAX_XML_BYTES = 4 * 1024 * 1024  # a Delete of 1,000 long keys or a CompleteMultipartUpload of 10,000 parts fits
+MAX_XML_BYTES = 4 * 1024 * 1024  # fits a Delete of 1,000 long keys, a CompleteMultipartUpload of 10,000 parts
 MAX_XML_DEPTH = 32
 MAX_POLICY_BYTES = 20 * 1024  # S3's bucket policy limit
 MAX_POLICY_DEPTH = 16
@@ -37,7 +37,9 @@ MAX_PUT_BYTES = 5 * 1024**3  # S3's largest PutObject / UploadPart
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 BODY_RULE_ENVIRON = "moto_gateway.body_rule"
 MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico")  # Moto's dashboard and reset API, not S3
-SIGNED_CHUNKS = frozenset({"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"})
+SIGNED_CHUNKS = frozenset(
+    {"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"}
+)
 CHUNKED_PAYLOADS = SIGNED_CHUNKS | {"STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
 
 # query parameter -> (root element, may the body be empty)
@@ -170,7 +172,8 @@ INTEGER_PARAMS = {
 }
 BUCKET_PUT_SUBRESOURCES = frozenset(BUCKET_PUT_XML) | {"policy"}
 NOT_BUCKET_PUT = frozenset(
-    {"delete", "uploads", "uploadId", "restore", "select", "legal-hold", "retention", "location", "partNumber"}
+    {"delete", "uploads", "uploadId", "restore", "select", "legal-hold", "retention", "location"}
+    | {"partNumber"}
 )
 
 
@@ -214,7 +217,9 @@ def copy_source_problem(value: str) -> S3Error | None:
     if bucket and key:
         return None
     return invalid_argument(
-        "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", "x-amz-copy-source", value
+        "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        "x-amz-copy-source",
+        value,
     )
 
 

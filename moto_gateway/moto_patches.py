@@ -83,7 +83,9 @@ def apply() -> None:
         return
     installed = version("moto")
     if installed != WRITTEN_FOR:
-        log.warning("moto_patches were written for moto %s, found %s: check tests/moto_gateway", WRITTEN_FOR, installed)
+        log.warning(
+            "moto_patches were written for moto %s, found %s: check tests/moto_gateway", WRITTEN_FOR, installed
+        )
     werkzeug_app.RegexConverter = DotAllRegexConverter
     werkzeug_app.BackendRequest.want_form_data_parsed = property(wants_form_data)
     dispatcher = werkzeug_app.DomainDispatcherApplication

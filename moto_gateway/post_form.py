@@ -130,11 +130,15 @@ class Digest:
         return base64.b64encode(raw).decode("ascii")
 
 
-CHECKSUM_FIELDS = {"x-amz-checksum-sha256": "sha256", "x-amz-checksum-sha1": "sha1", "x-amz-checksum-crc32": "crc32"}
+CHECKSUM_FIELDS = {
+    "x-amz-checksum-sha256": "sha256",
+    "x-amz-checksum-sha1": "sha1",
+    "x-amz-checksum-crc32": "crc32",
+}
 
 
 def checksums_for(fields: dict[str, str]) -> dict[str, Digest]:
-    """The checksums the form asks S3 to verify that the gateway can compute (CRC32C/CRC64 are left to Moto)."""
+    """The checksums the form asks for that the gateway can compute (CRC32C and CRC64 are only stored)."""
     return {name: Digest(algorithm) for name, algorithm in CHECKSUM_FIELDS.items() if name in fields}
 
 

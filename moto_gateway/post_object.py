@@ -102,7 +102,8 @@ def posted_object(bucket: str, fields: dict[str, str], filename: str | None) -> 
     algorithms = [
         name.removeprefix("x-amz-checksum-").upper()
         for name in fields
-        if name.startswith("x-amz-checksum-") and name not in ("x-amz-checksum-algorithm", "x-amz-checksum-type")
+        if name.startswith("x-amz-checksum-")
+        and name not in ("x-amz-checksum-algorithm", "x-amz-checksum-type")
     ]
     if algorithms:
         headers["x-amz-sdk-checksum-algorithm"] = algorithms[0]  # Moto keeps the checksum this header names
@@ -170,7 +171,8 @@ def post_answer(
     if redirect:
         target = redirect_target(redirect, posted, etag)
         if target is not None:
-            return 303, [*(header for header in headers if header[0] != "Location"), ("Location", target)], b""
+            moved = [header for header in headers if header[0] != "Location"]
+            return 303, [*moved, ("Location", target)], b""
     status = fields.get("success_action_status", "")
     if status == "200":
         return 200, headers, b""

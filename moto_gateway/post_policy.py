@@ -334,4 +334,6 @@ def check_checksums(fields: dict[str, str], computed: dict[str, str]) -> None:
     for name, value in computed.items():
         if fields.get(name, "").strip() != value:
             algorithm = name.removeprefix("x-amz-checksum-").upper()
-            raise S3Error(400, "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
+            raise S3Error(
+                400, "BadDigest", f"The {algorithm} you specified did not match the calculated checksum."
+            )

@@ -49,7 +49,8 @@ class Addressing:
 @lru_cache(maxsize=1024)
 def virtual_host_style(host: str) -> bool:
     """Whether Moto reads the bucket from this Host (it decides on the host alone; cached per host)."""
-    return bool(host) and bool(S3Response.subdomain_based_buckets(SimpleNamespace(headers={"host": host}, url=f"http://{host}/")))
+    shim = SimpleNamespace(headers={"host": host}, url=f"http://{host}/")
+    return bool(host) and bool(S3Response.subdomain_based_buckets(shim))
 
 
 def addressing(host: str, raw_path: str) -> Addressing:

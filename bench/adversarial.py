@@ -3,8 +3,9 @@
     python -m bench.adversarial [--generated 3000] [--seed 17] [--rounds 3] [--quick]
 
 Reports the 5xx count (goal 0) with the first offenders, the peak RSS growth of the server process over
-its warmed-up resident size, and requests/s of ordinary boto3 PUT+GET traffic before and after the attack
-(interleaved rounds, medians; the endpoint must still serve at its normal rate). Case 1 (a chunk size of
+its warmed-up resident size, and requests/s of ordinary boto3 PUT+GET traffic before and after the attack,
+each round alternating with a control server that is never attacked (medians; the endpoint must still
+serve at its normal rate, i.e. as fast as the control). Case 1 (a chunk size of
 `ffffffffffffffffffff`) is sent only when the server is not werkzeug's development server, which cannot
 survive it (the production server is gwfast's part of the issue); the report says when it was skipped.
 """
@@ -226,6 +227,15 @@ def ordinary_rate(s3, operations: int) -> float:
     return operations / (time.perf_counter() - started)
 
 
+def interleaved(s3, control_s3, operations: int, rounds: int) -> tuple[list[float], list[float]]:
+    """Rounds alternating between the attacked server and the control, so that load drift hits both."""
+    rates: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        rates[0].append(ordinary_rate(s3, operations))
+        rates[1].append(ordinary_rate(control_s3, operations))
+    return rates
+
+
 def concurrent_puts(url: str, threads: int = 8, per_thread: int = 40) -> Counter:
     """Case 9: many writers to one key; the statuses they saw (no retries: botocore would hide 5xx)."""
     import boto3
@@ -302,15 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.generated, args.rounds = 300, 1
     operations = 100 if args.quick else 400
-    server = MotoServer()
+    server, control = MotoServer(), MotoServer()  # control: never attacked, measured in the same rounds
     server.start()
+    control.start()
     try:
-        s3 = make_test_client(server.url)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3, control_s3 = make_test_client(server.url), make_test_client(control.url)
+        for client in (s3, control_s3):
+            client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+            ordinary_rate(client, 100)  # warm-up: imports, Moto's lazy app
         s3.put_object(Bucket=BUCKET, Key="existing", Body=b"kept")
         s3.put_object(Bucket=BUCKET, Key="sentinel/untouched", Body=b"kept")  # no generated request names it
-        ordinary_rate(s3, 100)  # warm-up: imports, Moto's lazy app
-        before = [ordinary_rate(s3, operations) for _ in range(args.rounds)]
+        before, control_before = interleaved(s3, control_s3, operations, args.rounds)
         werkzeug = server_is_werkzeug(server.url)
         sampler = RssSampler(server.process.pid)
         baseline = sampler.now()
@@ -323,10 +335,11 @@ def main(argv: list[str] | None = None) -> int:
             case_9 = concurrent_puts(server.url)
             generated_statuses, generated_offenders = attack(server, generated_requests)
         attack_seconds = time.perf_counter() - started
-        after = [ordinary_rate(s3, operations) for _ in range(args.rounds)]
+        after, control_after = interleaved(s3, control_s3, operations, args.rounds)
         body_after = s3.get_object(Bucket=BUCKET, Key="sentinel/untouched")["Body"].read()
     finally:
         server.stop()
+        control.stop()
     five_xx = sum(count for status, count in (statuses + generated_statuses).items() if status >= 500)
     five_xx += sum(count for status, count in case_9.items() if status >= 500)
     rows = [
@@ -342,8 +355,14 @@ def main(argv: list[str] | None = None) -> int:
             ["5xx answers (goal 0)", str(five_xx)],
             ["peak RSS growth over warmed-up baseline", f"{sampler.peak - baseline:.1f} MiB (baseline {baseline:.0f} MiB)"],
             ["attack duration", f"{attack_seconds:.1f} s"],
-            ["ordinary PUT+GET req/s before (median)", f"{statistics.median(before):.0f}"],
-            ["ordinary PUT+GET req/s after (median)", f"{statistics.median(after):.0f}"],
+            [
+                "ordinary PUT+GET req/s before: attacked / control server (medians)",
+                f"{statistics.median(before):.0f} / {statistics.median(control_before):.0f}",
+            ],
+            [
+                "ordinary PUT+GET req/s after: attacked / control server (medians)",
+                f"{statistics.median(after):.0f} / {statistics.median(control_after):.0f}",
+            ],
             ["case 1 (chunk size ffff...)", "skipped: werkzeug dev server" if werkzeug else "sent"],
             ["object written before the attack intact", str(body_after == b"kept")],
         ],

@@ -42,7 +42,15 @@ HEADER_PREFIXES = (
     "x-amz-checksum-",
     "x-amz-object-lock-",
 )
-PASSED_BACK = ("etag", "x-amz-version-id", "x-amz-server-side-encryption", "x-amz-checksum-")
+# headers of Moto's answer to the PUT that the POST's answer carries (CORS ones: a browser reads the answer)
+PASSED_BACK = (
+    "etag",
+    "x-amz-version-id",
+    "x-amz-server-side-encryption",
+    "x-amz-checksum-",
+    "access-control-",
+    "vary",
+)
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,8 @@ def put_environ(environ: dict, posted: PostedObject, body: BinaryIO, size: int) 
         }
     )
     inner.pop("wsgi.input_terminated", None)
+    if "HTTP_ORIGIN" in environ:
+        inner["HTTP_ORIGIN"] = environ["HTTP_ORIGIN"]  # Moto answers with the CORS headers the POST needs
     for name, value in posted.headers.items():
         if name == "content-type":
             inner["CONTENT_TYPE"] = value

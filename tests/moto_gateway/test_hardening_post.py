@@ -207,3 +207,16 @@ def test_post_to_an_object_path_is_method_not_allowed(moto, bucket):
     response = requests.post(f"{moto.url}/{BUCKET}/some/key", data={"key": "k"}, files={"file": ("f", b"x")}, timeout=30)
     error = aws_error(response)
     assert (error["status"], error["Code"]) == (405, "MethodNotAllowed")
+
+
+def test_a_cross_origin_post_gets_the_cors_headers_a_browser_needs(s3, bucket):
+    presigned = presign(s3, "cors", {"success_action_status": "201"})
+    response = requests.post(
+        presigned["url"],
+        data=presigned["fields"],
+        files={"file": ("f", b"x")},
+        headers={"Origin": "http://app.example"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["Access-Control-Allow-Origin"] == "http://app.example"

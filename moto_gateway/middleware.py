@@ -146,6 +146,9 @@ class ValidatingMiddleware:
         except S3Error as error:
             spool.close()
             return self.refuse(view, error, start_response)
+        except BaseException:
+            spool.close()
+            raise
         try:
             size = spool.tell()
             spool.seek(0)

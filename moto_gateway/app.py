@@ -1,7 +1,9 @@
 """Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
 
-Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ValidatingMiddleware
-(unless GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
+Layers, innermost first: Moto (with moto_patches) -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) ->
+BodyChecks (requests and XML, policy and aws-chunked bodies Moto trusts) -> ValidatingMiddleware (unless
+GATEWAY_VALIDATION=false) -> InternalErrors (S3's error XML for any failure inside) -> Router, which
+answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
@@ -9,7 +11,10 @@ import uuid
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 
+from moto_gateway import moto_patches
+from moto_gateway.body_checks import BodyChecks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
+from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
 from moto_gateway.router import Router, health_handler
@@ -17,11 +22,13 @@ from moto_gateway.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings) -> Router:
+    moto_patches.apply()
     app = DomainDispatcherApplication(create_backend_app)
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
+    app = BodyChecks(app, ValidatingMiddleware.refuse, settings.gateway_spool_memory_bytes)
     if settings.gateway_validation:
         app = ValidatingMiddleware(
             app,
@@ -29,6 +36,7 @@ def create_app(settings: GatewaySettings) -> Router:
             verify_header_signatures=settings.gateway_verify_header_signatures,
             spool_memory_bytes=settings.gateway_spool_memory_bytes,
         )
+    app = InternalErrors(app, ValidatingMiddleware.refuse)
     router = Router(app)
     router.add(
         "/_health",

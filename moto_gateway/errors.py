@@ -39,7 +39,12 @@ def hex_bytes(text: str) -> str:
 
 
 def iso_time(epoch_seconds: float) -> str:
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The time as AWS writes it; times a datetime cannot hold (a client's absurd Expires) are clamped."""
+    try:
+        moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        moment = datetime.max if epoch_seconds > 0 else datetime.min
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
 
 
 def signature_does_not_match(

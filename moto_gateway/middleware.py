@@ -3,6 +3,7 @@
 Imperative shell around the pure checks in presigned.py and post_policy.py. Bodies are only read when a
 check needs them (POST Object forms; header-signed requests with a hex payload hash when header signatures
 are verified); they are then spooled (memory up to a threshold, then disk) and put back as wsgi.input.
+A checked POST Object upload reaches Moto as a PutObject (post_object.py).
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from moto import settings as moto_settings
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
-from moto_gateway.changes import POST_KEY_ENVIRON
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.post_form import CHUNK, scan_form
+from moto_gateway.post_object import (
+    bucket_allows_public_write,
+    object_location,
+    post_answer,
+    posted_object,
+    store_post_object,
+)
 from moto_gateway.post_policy import check_post_form
 from moto_gateway.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
 from moto_gateway.request import RequestView
@@ -44,6 +51,11 @@ def drain(environ: dict) -> None:
     stream = get_input_stream(environ)
     while stream.read(CHUNK):
         pass
+
+
+def is_post_object(view: RequestView) -> bool:
+    """A browser upload (POST Object): POST to the bucket itself, no query; signed by its form's policy."""
+    return view.method == "POST" and not view.raw_query and view.is_bucket_root()
 
 
 def put_back(environ: dict, spool: BinaryIO) -> None:
@@ -88,9 +100,9 @@ class ValidatingMiddleware:
             elif kind == "header":
                 if self.verify_header_signatures:
                     payload_hash = check_header(view, self.credentials, self.clock())
-                    if payload_hash and has_body(environ):
+                    if payload_hash and has_body(environ) and not is_post_object(view):
                         return self._with_payload_hash(environ, view, payload_hash, start_response)
-            elif view.method == "POST" and not view.raw_query and view.is_bucket_root():
+            if kind != "query-v4" and kind != "query-v2" and is_post_object(view):
                 return self._post_object(environ, view, start_response)
         except S3Error as error:
             drain(environ)
@@ -127,16 +139,30 @@ class ValidatingMiddleware:
                 self.credentials.access_key,
                 self.credentials.secret_key,
                 self.clock(),
+                lambda: bucket_allows_public_write(view.addressing.bucket or ""),
             )
+            fields = form.lookup()
+            posted = posted_object(view.addressing.bucket or "", fields, form.filename)
         except S3Error as error:
             spool.close()
             return self.refuse(view, error, start_response)
         except BaseException:
             spool.close()
             raise
-        put_back(environ, spool)
-        environ[POST_KEY_ENVIRON] = form.lookup().get("key")
-        return ClosingIterator(self.app(environ, start_response), spool.close)
+        try:
+            size = spool.tell()
+            spool.seek(0)
+            status, headers, content = store_post_object(self.app, environ, posted, spool, size)
+        finally:
+            spool.close()
+        if not status.startswith("2"):
+            start_response(status, headers)
+            return [content]
+        location = object_location(environ, posted, view.addressing.virtual_host)
+        code, answer_headers, body = post_answer(fields, posted, location, headers)
+        answer_headers += [("Content-Length", str(len(body))), ("x-amz-request-id", new_request_id())]
+        start_response(f"{code} {HTTPStatus(code).phrase}", answer_headers)
+        return [body]
 
     def _with_payload_hash(
         self, environ: dict, view: RequestView, expected: str, start_response: Callable
@@ -164,8 +190,10 @@ class ValidatingMiddleware:
         return ClosingIterator(self.app(environ, start_response), spool.close)
 
     @staticmethod
-    def refuse(view: RequestView, error: S3Error, start_response: Callable) -> list[bytes]:
-        request_id = new_request_id()
+    def refuse(
+        view: RequestView, error: S3Error, start_response: Callable, request_id: str | None = None
+    ) -> list[bytes]:
+        request_id = request_id or new_request_id()
         log.info(
             "refused %s %s: %s %s: %s", view.method, view.raw_path, error.status, error.code, error.message
         )

@@ -11,7 +11,7 @@ import hmac
 import json
 import re
 from calendar import timegm
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import strptime
 
@@ -25,9 +25,11 @@ from moto_gateway.errors import (
 )
 
 MAX_PRE_FILE_BYTES = 20480
-EXPIRATION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?Z$")
+EXPIRATION_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?Z")
 V4_FIELDS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Signature")
 V2_FIELDS = ("AWSAccessKeyId", "Signature")
+# Fields no condition has to name: x-ignore-* (S3's escape hatch) and the checksum of the file.
+EXEMPT_PREFIXES = ("x-ignore-", "x-amz-checksum-")
 OPERATORS = {"eq": 3, "starts-with": 3, "content-length-range": 3}
 
 
@@ -41,6 +43,7 @@ class PostForm:
     file_size: int = 0
     malformed: bool = False
     pre_file_too_large: bool = False
+    checksums: dict[str, str] = field(default_factory=dict)  # field name -> what the file's bytes give
 
     def lookup(self) -> dict[str, str]:
         """Field names are case-insensitive; repeated fields join with commas (AWS's rule)."""
@@ -85,7 +88,7 @@ def expand_filename(value: str, filename: str | None) -> str:
 
 
 def parse_expiration(value: object) -> float:
-    match = EXPIRATION_RE.match(value) if isinstance(value, str) else None
+    match = EXPIRATION_RE.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise invalid_policy(f"Invalid 'expiration' value: '{value}'")
     try:
@@ -142,7 +145,7 @@ def parse_policy(policy_b64: str) -> Policy:
         raise invalid_policy("invalid Base64 encoding.") from None
     try:
         data = json.loads(document.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nesting thousands deep
         raise invalid_policy("Invalid JSON.") from None
     if not isinstance(data, dict):
         raise invalid_policy("Invalid JSON.")
@@ -211,12 +214,12 @@ def check_condition(condition: Condition, fields: dict[str, str], bucket: str, f
 def extra_fields(
     form_fields: Sequence[tuple[str, str]], conditions: Sequence[Condition], exempt: set[str]
 ) -> list[str]:
-    """Fields no condition names (AWS: every field but file, policy, the signature and x-ignore-*)."""
+    """Fields no condition names (AWS: every field but file, policy, the signature, x-ignore-*, checksums)."""
     covered = {condition.name for condition in conditions if condition.name}
     extra = []
     for name, _ in form_fields:
         key = name.lower()
-        if key in exempt or key.startswith("x-ignore-") or key in covered or name in extra:
+        if key in exempt or key.startswith(EXEMPT_PREFIXES) or key in covered or name in extra:
             continue
         extra.append(name)
     return extra
@@ -247,7 +250,7 @@ def verify_signature(fields: dict[str, str], policy: str, access_key: str, secre
         problem = sigv4.credential_problem(credential)
         if problem or credential is None:
             raise invalid_argument(str(problem), "X-Amz-Credential", raw_credential)
-        if not sigv4.AMZ_DATE_RE.match(fields["x-amz-date"]):
+        if not sigv4.AMZ_DATE_RE.fullmatch(fields["x-amz-date"]):
             raise invalid_argument(
                 "X-Amz-Date must be formated via ISO8601 Long format", "X-Amz-Date", fields["x-amz-date"]
             )
@@ -272,8 +275,18 @@ def verify_signature(fields: dict[str, str], policy: str, access_key: str, secre
     return {"awsaccesskeyid", "signature"}
 
 
-def check_post_form(form: PostForm, bucket: str, access_key: str, secret_key: str, now: float) -> None:
-    """Raises the S3Error AWS would answer this POST Object with; returns when S3 would accept it."""
+def check_post_form(
+    form: PostForm,
+    bucket: str,
+    access_key: str,
+    secret_key: str,
+    now: float,
+    public_write: Callable[[], bool] = lambda: False,
+) -> None:
+    """Raises the S3Error AWS would answer this POST Object with; returns when S3 would accept it.
+
+    `public_write` says whether the bucket lets everyone write (asked only for an unsigned form).
+    """
     if form.malformed:
         raise S3Error(
             400,
@@ -296,6 +309,9 @@ def check_post_form(form: PostForm, bucket: str, access_key: str, secret_key: st
     if "policy" not in raw_fields:
         if has_signature:
             raise missing_field("Policy")
+        if public_write():
+            check_checksums(raw_fields, form.checksums)
+            return
         raise access_denied()
     if not has_signature:
         raise access_denied()
@@ -310,3 +326,14 @@ def check_post_form(form: PostForm, bucket: str, access_key: str, secret_key: st
     extra = extra_fields(form.fields, policy.conditions, exempt)
     if extra:
         raise access_denied(f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
+    check_checksums(raw_fields, form.checksums)
+
+
+def check_checksums(fields: dict[str, str], computed: dict[str, str]) -> None:
+    """400 BadDigest when a checksum field does not match the file (as S3 checks x-amz-checksum-*)."""
+    for name, value in computed.items():
+        if fields.get(name, "").strip() != value:
+            algorithm = name.removeprefix("x-amz-checksum-").upper()
+            raise S3Error(
+                400, "BadDigest", f"The {algorithm} you specified did not match the calculated checksum."
+            )

@@ -11,6 +11,7 @@ import re
 from calendar import monthrange, timegm
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 from moto_gateway import sigv2, sigv4
@@ -34,6 +35,7 @@ V4_PARAMS = (
 )
 V2_PARAMS = ("AWSAccessKeyId", "Signature", "Expires")
 MAX_EXPIRES = 604800
+INTEGER_RE = re.compile(r"-?[0-9]{1,19}")
 MAX_SKEW_SECONDS = 900
 STREAMING_PAYLOADS = frozenset(
     {
@@ -46,7 +48,7 @@ STREAMING_PAYLOADS = frozenset(
     }
 )
 AUTH_V4_RE = re.compile(
-    r"^AWS4-HMAC-SHA256\s+Credential=([^,\s]*)\s*,\s*SignedHeaders=([^,\s]*)\s*,\s*Signature=([0-9a-fA-F]*)\s*$"
+    r"AWS4-HMAC-SHA256\s+Credential=([^,\s]*)\s*,\s*SignedHeaders=([^,\s]*)\s*,\s*Signature=([0-9a-fA-F]*)\s*"
 )
 
 
@@ -62,7 +64,7 @@ def query_error(message: str) -> S3Error:
 
 def parse_amz_date(value: str) -> float | None:
     """`20260101T000000Z` -> epoch seconds, or None when it is not a valid ISO 8601 basic UTC time."""
-    if not sigv4.AMZ_DATE_RE.match(value):
+    if not sigv4.AMZ_DATE_RE.fullmatch(value):
         return None
     fields = (
         int(value[0:4]),
@@ -74,7 +76,8 @@ def parse_amz_date(value: str) -> float | None:
     )
     year, month, day, hour, minute, second = fields
     if not (
-        1 <= month <= 12
+        1 <= year
+        and 1 <= month <= 12
         and 1 <= day <= monthrange(year, month)[1]
         and hour < 24
         and minute < 60
@@ -82,6 +85,25 @@ def parse_amz_date(value: str) -> float | None:
     ):
         return None
     return float(timegm((*fields, 0, 0, 0)))
+
+
+def parse_http_date(value: str) -> float | None:
+    """An RFC 1123 (or RFC 850 / asctime) date -> epoch seconds, or None."""
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        return parsed.timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def parse_integer(value: str) -> int | None:
+    """A plain decimal integer (optional '-'); int() alone also takes spaces, '+' and '_'."""
+    return int(value) if INTEGER_RE.fullmatch(value) else None
 
 
 def auth_kind(view: RequestView) -> str | None:
@@ -146,10 +168,9 @@ def check_query_v4(view: RequestView, creds: Credentials, now: float) -> None:
     signed_at = parse_amz_date(amz_date)
     if signed_at is None:
         raise query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-    try:
-        expires = int(params["X-Amz-Expires"])
-    except ValueError:
-        raise query_error("X-Amz-Expires should be a number") from None
+    expires = parse_integer(params["X-Amz-Expires"])
+    if expires is None:
+        raise query_error("X-Amz-Expires should be a number")
     if expires < 0:
         raise query_error("X-Amz-Expires must be non-negative")
     if expires > MAX_EXPIRES:
@@ -200,10 +221,15 @@ def v2_resources(view: RequestView) -> list[str]:
 
 
 def check_v2_signature(
-    view: RequestView, creds: Credentials, access_key: str, provided: str, build: Callable[[str], str]
+    view: RequestView,
+    creds: Credentials,
+    access_key: str,
+    provided: str,
+    build: Callable[[str, str], str],
+    dates: tuple[str, ...] = ("",),
 ) -> None:
-    """Accepts the signature if it matches the string to sign built for any candidate resource."""
-    candidates = [build(resource) for resource in v2_resources(view)]
+    """Accepts the signature if it matches the string to sign built for any candidate resource and date."""
+    candidates = [build(resource, date) for date in dates for resource in v2_resources(view)]
     for to_sign in candidates:
         if hmac.compare_digest(
             sigv2.sign(creds.secret_key, to_sign).encode(), provided.encode("utf-8", "replace")
@@ -218,10 +244,9 @@ def check_query_v2(view: RequestView, creds: Credentials, now: float) -> None:
         raise access_denied(
             "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"
         )
-    try:
-        expires = int(params["Expires"])
-    except ValueError:
-        raise access_denied(f"Invalid date (should be seconds since epoch): {params['Expires']}") from None
+    expires = parse_integer(params["Expires"])
+    if expires is None:
+        raise access_denied(f"Invalid date (should be seconds since epoch): {params['Expires']}")
     if params["AWSAccessKeyId"] != creds.access_key:
         raise invalid_access_key(params["AWSAccessKeyId"])
     lowered_query = {name.lower(): value for name, value in view.query}
@@ -232,7 +257,7 @@ def check_query_v2(view: RequestView, creds: Credentials, now: float) -> None:
         creds,
         creds.access_key,
         params["Signature"],
-        lambda resource: sigv2.string_to_sign(
+        lambda resource, _date: sigv2.string_to_sign(
             view.method,
             view.headers.get("content-md5", lowered_query.get("content-md5", "")),
             view.headers.get("content-type", lowered_query.get("content-type", "")),
@@ -247,19 +272,31 @@ def check_query_v2(view: RequestView, creds: Credentials, now: float) -> None:
         )
 
 
-def request_time(view: RequestView) -> float | None:
+def request_time(view: RequestView, http_date_amz: bool = False) -> float | None:
+    """When the request says it was signed: x-amz-date (ISO 8601 basic; SigV2 also RFC 1123), else Date."""
     if "x-amz-date" in view.headers:
-        return parse_amz_date(view.headers["x-amz-date"])
+        value = view.headers["x-amz-date"]
+        signed_at = parse_amz_date(value)
+        if signed_at is None and http_date_amz:
+            signed_at = parse_http_date(value)
+        return signed_at
     if "date" in view.headers:
-        try:
-            return parsedate_to_datetime(view.headers["date"]).timestamp()
-        except (TypeError, ValueError):
-            return None
+        return parse_http_date(view.headers["date"])
     return None
 
 
-def check_clock(view: RequestView, now: float) -> None:
-    signed_at = request_time(view)
+def v4_timestamp(view: RequestView) -> str:
+    """The timestamp SigV4 signs: X-Amz-Date as sent, else the Date header in ISO 8601 basic form."""
+    if "x-amz-date" in view.headers:
+        return view.headers["x-amz-date"]
+    signed_at = parse_http_date(view.headers.get("date", ""))
+    if signed_at is None:
+        return ""
+    return datetime.fromtimestamp(signed_at, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def check_clock(view: RequestView, now: float, http_date_amz: bool = False) -> None:
+    signed_at = request_time(view, http_date_amz)
     if signed_at is None:
         raise access_denied("AWS authentication requires a valid Date or x-amz-date header")
     if abs(now - signed_at) > MAX_SKEW_SECONDS:
@@ -277,7 +314,7 @@ def check_clock(view: RequestView, now: float) -> None:
 
 def check_header_v4(view: RequestView, authorization: str, creds: Credentials, now: float) -> str | None:
     """Verifies a SigV4 Authorization header; returns the hex payload hash the body must match, if any."""
-    match = AUTH_V4_RE.match(authorization)
+    match = AUTH_V4_RE.fullmatch(authorization)
     if match is None:
         raise S3Error(
             400,
@@ -300,7 +337,7 @@ def check_header_v4(view: RequestView, authorization: str, creds: Credentials, n
     payload = view.headers.get("x-amz-content-sha256")
     if payload is None:
         raise S3Error(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
-    if payload not in STREAMING_PAYLOADS and not sigv4.SHA256_HEX_RE.match(payload):
+    if payload not in STREAMING_PAYLOADS and not sigv4.SHA256_HEX_RE.fullmatch(payload):
         raise invalid_argument(
             "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
             "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
@@ -310,7 +347,7 @@ def check_header_v4(view: RequestView, authorization: str, creds: Credentials, n
             payload,
         )
     signed = signed_headers.split(";")
-    amz_date = view.headers.get("x-amz-date", "")
+    amz_date = v4_timestamp(view)
     canonical = sigv4.canonical_request(
         view.method,
         sigv4.canonical_uri(view.raw_path),
@@ -323,29 +360,39 @@ def check_header_v4(view: RequestView, authorization: str, creds: Credentials, n
     key = sigv4.signing_key(creds.secret_key, credential.date, credential.region, credential.service)
     if not hmac.compare_digest(sigv4.sign(key, to_sign).encode(), provided.encode()):
         raise signature_does_not_match(credential.access_key, to_sign, provided, canonical)
-    return payload.lower() if sigv4.SHA256_HEX_RE.match(payload) else None
+    return payload.lower() if sigv4.SHA256_HEX_RE.fullmatch(payload) else None
 
 
 def check_header_v2(view: RequestView, authorization: str, creds: Credentials, now: float) -> None:
     access_key, _, provided = authorization[4:].strip().rpartition(":")
     if access_key != creds.access_key:
         raise invalid_access_key(access_key)
-    check_clock(view, now)
+    check_clock(view, now, http_date_amz=True)
     amz = {name: value for name, value in view.headers.items() if name.startswith("x-amz-")}
     check_v2_signature(
         view,
         creds,
         access_key,
         provided,
-        lambda resource: sigv2.string_to_sign(
+        lambda resource, date: sigv2.string_to_sign(
             view.method,
             view.headers.get("content-md5", ""),
             view.headers.get("content-type", ""),
-            "" if "x-amz-date" in amz else view.headers.get("date", ""),
+            date,
             amz,
             resource,
         ),
+        v2_date_lines(view.headers),
     )
+
+
+def v2_date_lines(headers: dict[str, str]) -> tuple[str, ...]:
+    """The Date line SigV2 signs: empty when x-amz-date is sent (AWS's rule), though botocore still puts
+    the Date header there; both are accepted."""
+    date = headers.get("date", "")
+    if "x-amz-date" not in headers:
+        return (date,)
+    return ("", date) if date else ("",)
 
 
 def check_header(view: RequestView, creds: Credentials, now: float) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import SimpleNamespace
 from urllib.parse import quote, unquote
 
@@ -11,6 +11,9 @@ from moto.s3.responses import S3Response
 from moto.s3.utils import bucket_name_from_url
 
 from moto_gateway import sigv4
+
+
+VIEW_ENVIRON = "moto_gateway.request_view"
 
 
 def raw_path_of(environ: dict) -> str:
@@ -43,11 +46,18 @@ class Addressing:
     virtual_host: bool
 
 
+@lru_cache(maxsize=1024)
+def virtual_host_style(host: str) -> bool:
+    """Whether Moto reads the bucket from this Host (it decides on the host alone; cached per host)."""
+    shim = SimpleNamespace(headers={"host": host}, url=f"http://{host}/")
+    return bool(host) and bool(S3Response.subdomain_based_buckets(shim))
+
+
 def addressing(host: str, raw_path: str) -> Addressing:
     """Bucket and key the way Moto reads them: virtual-hosted when Moto would, path-style otherwise."""
     shim = SimpleNamespace(headers={"host": host}, url=f"http://{host}{raw_path}")
     path = unquote(raw_path)
-    if host and S3Response.subdomain_based_buckets(shim):
+    if virtual_host_style(host):
         bucket = bucket_name_from_url(shim.url)
         if bucket:
             return Addressing(bucket, path[1:] if path.startswith("/") else path, True)
@@ -64,6 +74,15 @@ class RequestView:
 
     @classmethod
     def from_environ(cls, environ: dict) -> RequestView:
+        """The view of this request, built once per environ (every layer reads the same request)."""
+        cached = environ.get(VIEW_ENVIRON)
+        if cached is not None:
+            return cached
+        view = environ[VIEW_ENVIRON] = cls.build(environ)
+        return view
+
+    @classmethod
+    def build(cls, environ: dict) -> RequestView:
         return cls(
             method=environ.get("REQUEST_METHOD", "GET").upper(),
             raw_path=raw_path_of(environ),

@@ -12,9 +12,11 @@ from urllib.parse import quote, unquote_to_bytes
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-AMZ_DATE_RE = re.compile(r"^\d{8}T\d{6}Z$")
-CREDENTIAL_DATE_RE = re.compile(r"^\d{8}$")
-SHA256_HEX_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+# Whole-value patterns: always used with fullmatch ('$' would also match before a trailing newline),
+# and ASCII digits only (`\d` matches every Unicode digit, which int() would then accept).
+AMZ_DATE_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+CREDENTIAL_DATE_RE = re.compile(r"[0-9]{8}")
+SHA256_HEX_RE = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def canonical_uri(raw_path: str) -> str:
@@ -33,12 +35,12 @@ def split_query(raw_query: str) -> list[tuple[bytes, bytes]]:
     return pairs
 
 
-UNRESERVED_RE = re.compile(rb"^[A-Za-z0-9_.~-]*$")
+UNRESERVED_RE = re.compile(rb"[A-Za-z0-9_.~-]*")
 
 
 def uri_encode(data: bytes) -> str:
     """S3's URI encoding of a query name or value: every byte but unreserved ones as %XX."""
-    if UNRESERVED_RE.match(data):
+    if UNRESERVED_RE.fullmatch(data):
         return data.decode("ascii")
     return quote(data, safe="-_.~")
 
@@ -124,7 +126,7 @@ def credential_problem(credential: Credential | None) -> str | None:
         return 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
     if not credential.access_key:
         return "a non-empty Access Key (AKID) must be provided in the credential."
-    if not CREDENTIAL_DATE_RE.match(credential.date):
+    if not CREDENTIAL_DATE_RE.fullmatch(credential.date):
         return (
             f'incorrect date format "{credential.date}". '
             'This date in the credential must be in the format "yyyyMMdd".'

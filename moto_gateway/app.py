@@ -1,23 +1,22 @@
 """Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
 
-Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ValidatingMiddleware
+Layers, innermost first: Moto (S3 requests straight to its S3 app, see s3_dispatch.py) -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ValidatingMiddleware
 (unless GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
 import uuid
 
-from moto.server import DomainDispatcherApplication, create_backend_app
-
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
 from moto_gateway.router import Router, health_handler
+from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings) -> Router:
-    app = DomainDispatcherApplication(create_backend_app)
+    app = S3FirstDispatcher()
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:

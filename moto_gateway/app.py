@@ -1,12 +1,14 @@
 """Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
 
-Layers, innermost first: Moto (S3 requests straight to its S3 app, see s3_dispatch.py) -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ValidatingMiddleware
+Layers, innermost first: Moto (S3 requests straight to its S3 app, see s3_dispatch.py) -> ChangeRecorder
+(unless GATEWAY_CHANGE_LOG_SIZE=0) -> BucketLocks (one request per bucket inside Moto) -> ValidatingMiddleware
 (unless GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
 import uuid
 
+from moto_gateway.bucket_locks import BucketLocks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
@@ -21,6 +23,7 @@ def create_app(settings: GatewaySettings) -> Router:
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
+    app = BucketLocks(app)
     if settings.gateway_validation:
         app = ValidatingMiddleware(
             app,

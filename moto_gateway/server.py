@@ -25,12 +25,14 @@ from moto.core.request import (
     should_preserve_original_header_name,
 )
 from waitress.channel import HTTPChannel
+from waitress.utilities import BadRequest, RequestEntityTooLarge
 from waitress.parser import HTTPRequestParser
 from waitress.server import create_server
 from waitress.task import WSGITask
 
 from moto_gateway.settings import GatewaySettings
 
+MAX_CHUNK_LINE = 4096
 HEADER_LINE = re.compile(rb"^([^:\r\n]+):[ \t]*(.*?)[ \t]*$")
 
 
@@ -55,8 +57,28 @@ def preserved_headers(header_block: bytes) -> tuple[dict[str, str], dict[str, st
 
 
 class MotoRequestParser(HTTPRequestParser):
+    """waitress's parser, plus two bounds on chunked bodies that it lacks.
+
+    A chunk size beyond what the body may still hold is refused at once (413): waitress would wait for
+    that many bytes. A chunk-size line or trailer that never ends is refused (400) at 4 KiB / the header
+    limit: waitress keeps it in memory up to the whole body limit.
+    """
+
     preserved_values: dict[str, str] = {}
     preserved_names: dict[str, str] = {}
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        receiver = self.body_rcv
+        if self.chunked and receiver is not None and not self.completed:
+            room = self.adj.max_request_body_size - self.body_bytes_received
+            if receiver.chunk_remainder > room:
+                self.error = RequestEntityTooLarge(f"chunk size exceeds max_body of {self.adj.max_request_body_size}")
+                self.completed = True
+            elif len(receiver.control_line) > MAX_CHUNK_LINE or len(receiver.trailer) > self.adj.max_request_header_size:
+                self.error = BadRequest("chunk size line or trailer too long")
+                self.completed = True
+        return consumed
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)

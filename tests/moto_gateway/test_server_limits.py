@@ -7,6 +7,7 @@ connection closed) at once, the process's RSS does not grow, and the server keep
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
 
@@ -140,3 +141,22 @@ def test_stalled_clients_are_dropped_and_others_are_served_meanwhile(gateway):
         assert time.monotonic() - started < IDLE_TIMEOUT * 3 + 5
         sock.close()
     assert requests.get(f"{gateway.url}/limits/slow-0", timeout=10).status_code in (403, 404)
+
+
+def test_sigterm_stops_the_server_cleanly_even_with_clients_connected():
+    server = MotoServer()
+    server.start()
+    try:
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        polling = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        polling.sendall(b"GET /_changes?after=0&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n")
+        requests.get(f"{server.url}/_health", timeout=10).raise_for_status()
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=15) == 0
+        assert time.monotonic() - started < 10
+        idle.close()
+        polling.close()
+    finally:
+        server.stop()
+    assert "received SIGTERM, stopping" in server.log_path.read_text()

@@ -1,27 +1,39 @@
-"""`python -m moto_gateway`: serve Moto's S3 API on GATEWAY_HOST:GATEWAY_PORT until SIGTERM or SIGINT."""
+"""`python -m moto_gateway`: serve Moto's S3 API on GATEWAY_HOST:GATEWAY_PORT until SIGTERM or SIGINT.
+
+The port is bound before Moto is imported (seconds on a busy machine): a client that connects while Moto
+loads waits in the listen backlog and is answered, instead of being refused, e.g. after a restart.
+"""
 
 import logging
 import signal
+import socket
 
 from common.settings import load_settings, setup_logging
-from moto_gateway.app import create_app
-from moto_gateway.server import make_server
 from moto_gateway.settings import GatewaySettings
 
 log = logging.getLogger("moto_gateway")
+LISTEN_BACKLOG = 1024
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
 
 
 def main() -> int:
     settings = load_settings(GatewaySettings, "moto_gateway")
     setup_logging(settings.log_level)
-    # waitress logs one line per refused or timed-out client at INFO/WARNING; its errors still show.
-    logging.getLogger("waitress").setLevel(logging.ERROR)
-    app = create_app(settings)
     try:
-        server = make_server(app, settings)
+        listener = listen(settings.gateway_host, settings.gateway_port)
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", settings.gateway_host, settings.gateway_port, exc.strerror)
         return 1
+    from moto_gateway.app import create_app  # noqa: PLC0415 (after binding, see the docstring)
+    from moto_gateway.server import make_server  # noqa: PLC0415
+
+    # waitress logs one line per refused or timed-out client at INFO/WARNING; its errors still show.
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    server = make_server(create_app(settings), settings, listener)
 
     def stop(signum, _frame):
         # Raised in the main thread, which runs waitress's loop: waitress closes its sockets and threads.

@@ -17,6 +17,7 @@ And one fix: no `100 Continue` for a request that is already complete (see `Moto
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable
 
 from moto.core.request import (
@@ -138,12 +139,11 @@ class MotoChannel(HTTPChannel):
         super().send_continue()
 
 
-def make_server(app: Callable, settings: GatewaySettings):
-    """A waitress server bound to GATEWAY_HOST:GATEWAY_PORT; `run()` serves until SIGINT/SystemExit."""
+def make_server(app: Callable, settings: GatewaySettings, listener: socket.socket):
+    """A waitress server on `listener` (bound to GATEWAY_HOST:GATEWAY_PORT); `run()` serves until SystemExit."""
     server = create_server(
         app,
-        host=settings.gateway_host,
-        port=settings.gateway_port,
+        sockets=[listener],
         threads=settings.gateway_threads,
         connection_limit=settings.gateway_connection_limit,
         channel_timeout=settings.gateway_idle_timeout_seconds,

@@ -179,7 +179,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=2, help="length of each wrk run")
     parser.add_argument("--connections", default="1,8,32")
     parser.add_argument("--operations", default=",".join(WRK_OPERATIONS), help="wrk requests")
-    parser.add_argument("--boto3-processes", type=int, default=4)
+    parser.add_argument("--boto3-processes", type=int, default=4, help="0 skips the boto3 table")
     parser.add_argument("--quick", action="store_true", help="one round of 1 s runs (a smoke run)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -205,7 +205,7 @@ def main() -> int:
             for cell in cells:
                 for target in targets:
                     results.setdefault((*cell, target.name), []).append(run_wrk(target, *cell, seconds))
-            for operation in OPERATIONS:
+            for operation in OPERATIONS if args.boto3_processes else []:
                 for target in targets:
                     boto3_results.setdefault((operation, target.name), []).append(
                         run_boto3(target, operation, args.boto3_processes, seconds)
@@ -241,6 +241,8 @@ def main() -> int:
         ratio = medians["moto service"][0] / max(medians["bare Moto"][0], 1e-9)
         mode = "close" if close else "keep-alive"
         print(f"| {operation} | {conns} | {mode} | {cells_text} | {ratio:.2f}x |")
+    if not args.boto3_processes:
+        return 0
     print(f"\nboto3, {args.boto3_processes} processes, header-signed, 1 KiB, median of {rounds} rounds (ops/s)")
     print("| request | " + " | ".join(names) + " | service / bare |")
     print("|" + "---|" * (len(names) + 2))

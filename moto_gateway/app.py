@@ -10,6 +10,7 @@ import uuid
 
 from moto_gateway.bucket_locks import BucketLocks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
+from moto_gateway import moto_patches
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
 from moto_gateway.router import Router, health_handler
@@ -18,6 +19,7 @@ from moto_gateway.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings) -> Router:
+    moto_patches.apply()
     app = S3FirstDispatcher()
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None

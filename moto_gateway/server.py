@@ -152,7 +152,7 @@ def make_server(app: Callable, settings: GatewaySettings, listener: socket.socke
         inbuf_overflow=settings.gateway_spool_memory_bytes,
         cleanup_interval=max(1, min(30, settings.gateway_idle_timeout_seconds // 2)),
         ident="moto-gateway",
-        clear_untrusted_proxy_headers=True,
+        clear_untrusted_proxy_headers=False,  # pass X-Forwarded-* and Forwarded to Moto as sent
     )
     server.channel_class = MotoChannel
     return server

@@ -160,3 +160,23 @@ def test_sigterm_stops_the_server_cleanly_even_with_clients_connected():
     finally:
         server.stop()
     assert "received SIGTERM, stopping" in server.log_path.read_text()
+
+
+def test_what_moto_needs_from_its_server_survives_waitress(gateway):
+    """Underscored metadata names, their spelling in answers, encoded slashes in keys, empty PUTs that
+    expect `100 Continue` (waitress 3.0.2 left those hanging)."""
+    s3 = client(gateway.url)
+    s3.put_object(Bucket="limits", Key="a/b%2Fc", Body=b"", Metadata={"my_key": "1", "Other": "2"})
+    head = s3.head_object(Bucket="limits", Key="a/b%2Fc")
+    assert head["Metadata"] == {"my_key": "1", "other": "2"}
+    assert head["ContentLength"] == 0
+    listed = [item["Key"] for item in s3.list_objects_v2(Bucket="limits", Prefix="a/")["Contents"]]
+    assert listed == ["a/b%2Fc"]
+    answer = exchange(
+        gateway,
+        b"PUT /limits/empty HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nExpect: 100-continue\r\n"
+        b"Connection: close\r\n\r\n",
+        timeout=10,
+        end_body=False,
+    )
+    assert status_of(answer) == 200, answer[:200]

@@ -70,7 +70,8 @@ def start_moto(name: str, bare: bool) -> Target:
 
 def start_s3rver() -> Target | None:
     if not S3RVER_BIN.exists():
-        print(f"s3rver skipped: {S3RVER_BIN.relative_to(ROOT)} missing (see the module docstring)", file=sys.stderr)
+        missing = S3RVER_BIN.relative_to(ROOT)
+        print(f"s3rver skipped: {missing} missing (see the module docstring)", file=sys.stderr)
         return None
     port = free_port()
     folder = tempfile.mkdtemp(prefix="bench-s3rver-")
@@ -197,7 +198,9 @@ def main() -> int:
             targets.append(s3rver)
         for target in targets:
             prepare(target)
-        cells = [(op, conns, close) for op in operations for conns in connection_counts for close in (False, True)]
+        cells = [
+            (op, conns, close) for op in operations for conns in connection_counts for close in (False, True)
+        ]
         results: dict[tuple, list[dict]] = {}
         boto3_results: dict[tuple, list[float]] = {}
         for round_number in range(rounds):
@@ -243,7 +246,9 @@ def main() -> int:
         print(f"| {operation} | {conns} | {mode} | {cells_text} | {ratio:.2f}x |")
     if not args.boto3_processes:
         return 0
-    print(f"\nboto3, {args.boto3_processes} processes, header-signed, 1 KiB, median of {rounds} rounds (ops/s)")
+    print(
+        f"\nboto3, {args.boto3_processes} processes, header-signed, 1 KiB, median of {rounds} rounds (ops/s)"
+    )
     print("| request | " + " | ".join(names) + " | service / bare |")
     print("|" + "---|" * (len(names) + 2))
     for operation in OPERATIONS:

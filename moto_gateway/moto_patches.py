@@ -3,7 +3,8 @@
 - Timestamps: Moto keeps an object's Last-Modified as an ISO-8601 string and its response serializer
   parses it back with botocore's general parser (dateutil) for every timestamp it writes: 31% of the CPU
   of a ListObjectsV2 of 100 keys (py-spy, GIL samples). Strings in exactly that form are parsed with
-  `datetime.fromisoformat` instead (UTC, with or without the `Z`); everything else still goes to botocore's parser.
+  `datetime.fromisoformat` instead (UTC, with or without the `Z`); everything else still goes to
+  botocore's parser.
 """
 
 from __future__ import annotations

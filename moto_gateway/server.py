@@ -74,9 +74,13 @@ class MotoRequestParser(HTTPRequestParser):
         if self.chunked and receiver is not None and not self.completed:
             room = self.adj.max_request_body_size - self.body_bytes_received
             if receiver.chunk_remainder > room:
-                self.error = RequestEntityTooLarge(f"chunk size exceeds max_body of {self.adj.max_request_body_size}")
+                limit = self.adj.max_request_body_size
+                self.error = RequestEntityTooLarge(f"chunk size exceeds max_body of {limit}")
                 self.completed = True
-            elif len(receiver.control_line) > MAX_CHUNK_LINE or len(receiver.trailer) > self.adj.max_request_header_size:
+            elif (
+                len(receiver.control_line) > MAX_CHUNK_LINE
+                or len(receiver.trailer) > self.adj.max_request_header_size
+            ):
                 self.error = BadRequest("chunk size line or trailer too long")
                 self.completed = True
         return consumed
@@ -140,7 +144,7 @@ class MotoChannel(HTTPChannel):
 
 
 def make_server(app: Callable, settings: GatewaySettings, listener: socket.socket):
-    """A waitress server on `listener` (bound to GATEWAY_HOST:GATEWAY_PORT); `run()` serves until SystemExit."""
+    """A waitress server on `listener` (GATEWAY_HOST:GATEWAY_PORT); `run()` serves until SystemExit."""
     server = create_server(
         app,
         sockets=[listener],

@@ -2,8 +2,8 @@
 
 One test hammers one key from 8 writers while readers read it (issue 17 case 9: Moto answered 500 "I/O
 operation on closed file" to some of 320 PUTs). The other runs 20 clients doing mixed PUT, GET, DELETE,
-copy, multipart uploads and listings for a bounded time, then requires S3's state to equal what the clients were
-told, and every mutation they were told succeeded to be in the change feed exactly once.
+copy, multipart uploads and listings for a bounded time, then requires S3's state to equal what the
+clients were told, and every mutation they were told succeeded to be in the change feed exactly once.
 """
 
 from __future__ import annotations
@@ -126,7 +126,8 @@ class Client:
             if getattr(self, action)(key) is not False:
                 self.done[action] += 1
         except ClientError as exc:
-            self.failures.append(f"{action} {key}: {exc.response['ResponseMetadata']['HTTPStatusCode']} {exc}")
+            status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+            self.failures.append(f"{action} {key}: {status} {exc}")
 
     def put(self, key: str) -> None:
         body = self.body()

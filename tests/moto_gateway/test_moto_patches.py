@@ -22,7 +22,10 @@ def test_the_fast_path_parses_iso_timestamps_as_botocore_does(moment, layout):
     assert fast.utcoffset() == reference.utcoffset() == timedelta(0)
 
 
-@given(st.one_of(st.text(max_size=40), st.integers(0, 2**31), MOMENTS.map(lambda m: m.replace(tzinfo=timezone.utc))))
+AWARE_MOMENTS = MOMENTS.map(lambda moment: moment.replace(tzinfo=timezone.utc))
+
+
+@given(st.one_of(st.text(max_size=40), st.integers(0, 2**31), AWARE_MOMENTS))
 def test_anything_else_gets_botocores_answer(value):
     try:
         expected = parse_to_aware_datetime(value)

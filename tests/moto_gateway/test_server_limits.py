@@ -33,7 +33,9 @@ def gateway():
         }
     )
     server.start()
-    client(server.url).create_bucket(Bucket="limits", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    client(server.url).create_bucket(
+        Bucket="limits", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
     yield server
     server.stop()
 
@@ -47,7 +49,7 @@ def rss_mib(server: MotoServer) -> float:
 
 
 def exchange(server: MotoServer, data: bytes, timeout: float = 10, end_body: bool = True) -> bytes:
-    """Sends raw bytes (then EOF unless end_body is False) and returns what the server answers before it closes."""
+    """Sends raw bytes (then EOF unless end_body is False); what the server answers before it closes."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
         try:
             sock.sendall(data)
@@ -76,7 +78,8 @@ def still_serving(server: MotoServer) -> None:
 
 def chunked(method: str, path: str, content_type: str = "") -> bytes:
     extra = f"Content-Type: {content_type}\r\n" if content_type else ""
-    return f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Transfer-Encoding: chunked\r\n\r\n".encode()
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Transfer-Encoding: chunked\r\n\r\n"
+    return head.encode()
 
 
 REQUESTS = {
@@ -117,7 +120,8 @@ def test_a_declared_body_beyond_the_limit_is_refused_before_it_is_read(gateway):
 def test_oversize_headers_are_refused_and_the_server_carries_on(gateway):
     before = rss_mib(gateway)
     for _ in range(20):
-        answer = exchange(gateway, b"GET /limits HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEADER_BYTES + 100) + b"\r\n\r\n")
+        big = b"a" * (MAX_HEADER_BYTES + 100)
+        answer = exchange(gateway, b"GET /limits HTTP/1.1\r\nHost: x\r\nX-Big: " + big + b"\r\n\r\n")
         # 431, or a reset when the server closes with the rest of the oversize header still unread
         assert status_of(answer) in (431, None), answer[:200]
         assert b" 5" not in answer[:12]
@@ -130,7 +134,8 @@ def test_stalled_clients_are_dropped_and_others_are_served_meanwhile(gateway):
     for index in range(30):
         sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=30)
         # half a request: headers announcing 10 bytes, then 3 of them, then nothing
-        sock.sendall(f"PUT /limits/slow-{index} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc".encode())
+        request = f"PUT /limits/slow-{index} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
+        sock.sendall(request.encode())
         stalled.append(sock)
     started = time.monotonic()
     still_serving(gateway)

@@ -1,7 +1,8 @@
 """Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
 
-Layers, innermost first: Moto (with moto_patches) -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) ->
-BodyChecks (requests and XML, policy and aws-chunked bodies Moto trusts) -> ValidatingMiddleware (unless
+Layers, innermost first: Moto (with moto_patches; S3 requests straight to its S3 app, see s3_dispatch.py)
+-> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> BucketLocks (one request per bucket inside Moto)
+-> BodyChecks (requests and XML, policy and aws-chunked bodies Moto trusts) -> ValidatingMiddleware (unless
 GATEWAY_VALIDATION=false) -> InternalErrors (S3's error XML for any failure inside) -> Router, which
 answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
@@ -9,25 +10,26 @@ A new layer wraps `app` here; a new endpoint is one `router.add`.
 
 import uuid
 
-from moto.server import DomainDispatcherApplication, create_backend_app
-
 from moto_gateway import moto_patches
 from moto_gateway.body_checks import BodyChecks
+from moto_gateway.bucket_locks import BucketLocks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
 from moto_gateway.router import Router, health_handler
+from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings) -> Router:
     moto_patches.apply()
-    app = DomainDispatcherApplication(create_backend_app)
+    app = S3FirstDispatcher()
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
+    app = BucketLocks(app)
     app = BodyChecks(app, ValidatingMiddleware.refuse, settings.gateway_spool_memory_bytes)
     if settings.gateway_validation:
         app = ValidatingMiddleware(

@@ -19,8 +19,33 @@ class GatewaySettings(AwsSettings):
     gateway_spool_memory_bytes: int = Field(
         8 * 1024 * 1024,
         ge=0,
-        description="request bodies the gateway reads are kept in memory up to this size, then on disk",
+        description="request bodies (the server's buffer, the gateway's copy) stay in memory up to this size, "
+        "then go to disk",
     )
     gateway_change_log_size: int = Field(
         10_000, ge=0, le=10_000_000, description="events the change feed (/_changes) holds; 0 turns the feed off"
+    )
+    gateway_threads: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="worker threads; each request, and each waiting /_changes poll, holds one",
+    )
+    gateway_connection_limit: int = Field(
+        256, ge=1, description="open client connections at most; more wait in the listen backlog"
+    )
+    gateway_idle_timeout_seconds: int = Field(
+        60,
+        ge=1,
+        description="a connection that sends nothing for this long (idle or stalled mid-request) is closed",
+    )
+    gateway_max_header_bytes: int = Field(
+        64 * 1024,
+        ge=8 * 1024,
+        description="request line plus headers at most; beyond, 431 and the connection closes",
+    )
+    gateway_max_body_bytes: int = Field(
+        5 * 1024**3,
+        ge=1,
+        description="request body at most (S3's single PUT, 5 GiB); beyond, 413 before the body is read",
     )

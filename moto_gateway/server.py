@@ -1,0 +1,162 @@
+"""The HTTP server of the moto service: waitress, threads in one process (Moto keeps all state in memory).
+
+waitress enforces the framing before the application sees a request: header size, body size (declared or
+chunked), malformed chunk lines (400), idle and slow clients (channel_timeout); it reads each body fully
+before calling the application, in memory up to GATEWAY_SPOOL_MEMORY_BYTES and in a temporary file beyond.
+HTTP/1.1 keep-alive is on, so a client does not pay a TCP handshake per request.
+
+Three adaptations keep Moto seeing what its own (werkzeug) server gives it:
+- RAW_URI, the request target as sent: Moto matches S3 keys against the still-encoded path (`%2F` in a key).
+- headers with an underscore in their name, which waitress drops (so that `X_Foo` cannot pose as `X-Foo`):
+  S3 user metadata may contain one (`x-amz-meta-my_key`), so those, and only those, are kept under their
+  original spelling, as Moto's server does (`moto.core.request.should_preserve_original_header_name`).
+- response header names spelled as the application spelled them (user metadata keys are data).
+And one fix: no `100 Continue` for a request that is already complete (see `MotoChannel.send_continue`).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable
+
+from moto.core.request import (
+    PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+    environ_key_for_header,
+    should_preserve_original_header_name,
+)
+from waitress.channel import HTTPChannel
+from waitress.utilities import BadRequest, RequestEntityTooLarge
+from waitress.parser import HTTPRequestParser
+from waitress.server import create_server
+from waitress.task import WSGITask
+
+from moto_gateway.settings import GatewaySettings
+
+MAX_CHUNK_LINE = 4096
+HEADER_LINE = re.compile(rb"^([^:\r\n]+):[ \t]*(.*?)[ \t]*$")
+
+
+def preserved_headers(header_block: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """(environ values, original names) of the underscored headers Moto keeps, from a raw header block."""
+    values: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for line in header_block.split(b"\r\n")[1:]:
+        if b"_" not in line.partition(b":")[0]:
+            continue
+        match = HEADER_LINE.match(line)
+        if not match:
+            continue
+        name = match.group(1).decode("latin-1")
+        if not should_preserve_original_header_name(name):
+            continue
+        key = environ_key_for_header(name)
+        names.setdefault(key, name)
+        value = match.group(2).decode("latin-1")
+        values[key] = f"{values[key]},{value}" if key in values else value
+    return values, names
+
+
+class MotoRequestParser(HTTPRequestParser):
+    """waitress's parser, plus two bounds on chunked bodies that it lacks.
+
+    A chunk size beyond what the body may still hold is refused at once (413): waitress would wait for
+    that many bytes. A chunk-size line or trailer that never ends is refused (400) at 4 KiB / the header
+    limit: waitress keeps it in memory up to the whole body limit.
+    """
+
+    preserved_values: dict[str, str] = {}
+    preserved_names: dict[str, str] = {}
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        receiver = self.body_rcv
+        if self.chunked and receiver is not None and not self.completed:
+            room = self.adj.max_request_body_size - self.body_bytes_received
+            if receiver.chunk_remainder > room:
+                limit = self.adj.max_request_body_size
+                self.error = RequestEntityTooLarge(f"chunk size exceeds max_body of {limit}")
+                self.completed = True
+            elif (
+                len(receiver.control_line) > MAX_CHUNK_LINE
+                or len(receiver.trailer) > self.adj.max_request_header_size
+            ):
+                self.error = BadRequest("chunk size line or trailer too long")
+                self.completed = True
+        return consumed
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if b"_" in header_plus:
+            self.preserved_values, self.preserved_names = preserved_headers(header_plus)
+
+
+class MotoTask(WSGITask):
+    def get_environment(self) -> dict:
+        if self.environ is not None:
+            return self.environ
+        environ = super().get_environment()
+        environ["RAW_URI"] = self.request.request_uri
+        values = getattr(self.request, "preserved_values", None)
+        if values:
+            dashed = set(environ)
+            environ.update({key: value for key, value in values.items() if key not in dashed})
+            environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
+                key: name for key, name in self.request.preserved_names.items() if key not in dashed
+            }
+        return environ
+
+    def build_response_header(self) -> bytes:
+        """waitress's header block with each header name spelled as the application spelled it.
+
+        waitress capitalises names (`x-amz-meta-k` -> `X-Amz-Meta-K`); HTTP does not care, but S3 clients
+        read user metadata keys from the names, so the spelling is part of the data.
+        """
+        spelled = {capitalised(name): name for name, _ in self.response_headers}
+        first_line = super().build_response_header().split(b"\r\n", 1)[0].decode("latin-1")
+        lines = [first_line] + [
+            f"{spelled.get(name, name)}: {value}"
+            for name, value in sorted(self.response_headers, key=lambda header: header[0])
+        ]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def capitalised(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+class MotoChannel(HTTPChannel):
+    parser_class = MotoRequestParser
+    task_class = MotoTask
+
+    def send_continue(self) -> None:
+        """`100 Continue` only to a request still waiting for its body.
+
+        waitress 3.0.2 sends it, and marks the request incomplete again, even when the request is already
+        complete (`Content-Length: 0`, which boto3 sends with `Expect: 100-continue` for an empty
+        PutObject) or already refused (413 for a declared length beyond the limit): the request then waits
+        for a body that never comes and the client times out.
+        """
+        if self.request.completed:
+            self.request.expect_continue = False
+            return
+        super().send_continue()
+
+
+def make_server(app: Callable, settings: GatewaySettings, listener: socket.socket):
+    """A waitress server on `listener` (GATEWAY_HOST:GATEWAY_PORT); `run()` serves until SystemExit."""
+    server = create_server(
+        app,
+        sockets=[listener],
+        threads=settings.gateway_threads,
+        connection_limit=settings.gateway_connection_limit,
+        channel_timeout=settings.gateway_idle_timeout_seconds,
+        max_request_header_size=settings.gateway_max_header_bytes,
+        max_request_body_size=settings.gateway_max_body_bytes,
+        inbuf_overflow=settings.gateway_spool_memory_bytes,
+        cleanup_interval=max(1, min(30, settings.gateway_idle_timeout_seconds // 2)),
+        ident="moto-gateway",
+        clear_untrusted_proxy_headers=False,  # pass X-Forwarded-* and Forwarded to Moto as sent
+    )
+    server.channel_class = MotoChannel
+    return server

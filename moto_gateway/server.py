@@ -12,6 +12,8 @@ Three adaptations keep Moto seeing what its own (werkzeug) server gives it:
   original spelling, as Moto's server does (`moto.core.request.should_preserve_original_header_name`).
 - response header names spelled as the application spelled them (user metadata keys are data).
 And one fix: no `100 Continue` for a request that is already complete (see `MotoChannel.send_continue`).
+What waitress itself refuses is answered as S3 answers it (`S3ErrorTask`): an `<Error>` document with S3's
+status and code, not waitress's plain text.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable
+from http import HTTPStatus
 
 from moto.core.request import (
     PRESERVED_HEADER_NAMES_ENVIRON_KEY,
@@ -26,11 +29,12 @@ from moto.core.request import (
     should_preserve_original_header_name,
 )
 from waitress.channel import HTTPChannel
-from waitress.utilities import BadRequest, RequestEntityTooLarge
 from waitress.parser import HTTPRequestParser
 from waitress.server import create_server
-from waitress.task import WSGITask
+from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
+from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.settings import GatewaySettings
 
 MAX_CHUNK_LINE = 4096
@@ -121,6 +125,42 @@ class MotoTask(WSGITask):
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def s3_error_for(error: object, max_body_bytes: int) -> S3Error:
+    """S3's answer to what waitress refused while reading a request (its classes, most specific first)."""
+    if isinstance(error, RequestEntityTooLarge):
+        return S3Error(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            [("MaxSizeAllowed", max_body_bytes)],
+        )
+    if isinstance(error, RequestHeaderFieldsTooLarge):
+        return S3Error(
+            400, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size."
+        )
+    if isinstance(error, BadRequest):
+        return S3Error(400, "IncompleteBody", f"The request body is not framed as HTTP/1.1 says: {error.body}")
+    if isinstance(error, ServerNotImplemented):
+        return S3Error(
+            501, "NotImplemented", "A header you provided implies functionality that is not implemented"
+        )
+    return S3Error(500, "InternalError", "We encountered an internal error. Please try again.")
+
+
+class S3ErrorTask(ErrorTask):
+    """waitress's refusal of a malformed or oversize request, as S3's error XML (the connection closes)."""
+
+    def execute(self) -> None:
+        error = s3_error_for(self.request.error, self.channel.server.adj.max_request_body_size)
+        request_id = new_request_id()
+        body = error_xml(error, request_id)
+        self.status = f"{error.status} {HTTPStatus(error.status).phrase}"
+        self.response_headers.extend([("Content-Type", "application/xml"), ("x-amz-request-id", request_id)])
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
 def capitalised(name: str) -> str:
     return "-".join(part.capitalize() for part in name.split("-"))
 
@@ -128,6 +168,7 @@ def capitalised(name: str) -> str:
 class MotoChannel(HTTPChannel):
     parser_class = MotoRequestParser
     task_class = MotoTask
+    error_task_class = S3ErrorTask
 
     def send_continue(self) -> None:
         """`100 Continue` only to a request still waiting for its body.

@@ -179,8 +179,11 @@ def exchange(port: int, request: bytes, timeout: float = 15) -> int:
     answer = bytearray()
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-            sock.sendall(request)
-            sock.shutdown(socket.SHUT_WR)
+            try:
+                sock.sendall(request)
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:  # refused before the whole body was sent: the answer may be waiting
+                pass
             while len(answer) < 16 and (chunk := sock.recv(4096)):
                 answer += chunk
     except OSError:

@@ -27,6 +27,7 @@ from werkzeug.wsgi import ClosingIterator, get_input_stream
 
 from moto_gateway.errors import S3Error, invalid_argument
 from moto_gateway.request import RequestView
+from moto_gateway.s3_dispatch import is_other_service
 
 MAX_XML_BYTES = 4 * 1024 * 1024  # fits a Delete of 1,000 long keys, a CompleteMultipartUpload of 10,000 parts
 MAX_XML_DEPTH = 32
@@ -490,7 +491,7 @@ class BodyChecks:
         self.spool_memory_bytes = spool_memory_bytes
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS):
+        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or is_other_service(environ):
             return self.app(environ, start_response)
         view = RequestView.from_environ(environ)
         problem = request_problem(view)

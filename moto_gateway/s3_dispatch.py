@@ -51,6 +51,14 @@ def is_s3_request(environ: dict) -> bool:
     return "_" not in first_segment and "/.well-known/" not in path
 
 
+def is_other_service(environ: dict) -> bool:
+    """Certainly not S3: signed for another service, or a JSON-protocol call (X-Amz-Target)."""
+    if "HTTP_X_AMZ_TARGET" in environ:
+        return True
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    return bool(authorization) and signing_service(authorization) not in ("s3", None)
+
+
 class S3FirstDispatcher:
     """WSGI app: Moto's S3 app for S3 requests, built once; Moto's dispatcher for the rest."""
 

@@ -34,10 +34,18 @@ from waitress.server import create_server
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
+from werkzeug.http import parse_options_header
+
 from moto_gateway.errors import S3Error, error_xml, new_request_id
+from moto_gateway.post_form import PART_HEADER_ALLOWANCE
+from moto_gateway.post_policy import MAX_PRE_FILE_BYTES
 from moto_gateway.settings import GatewaySettings
 
 MAX_CHUNK_LINE = 4096
+FORM_PREAMBLE_LIMIT = MAX_PRE_FILE_BYTES + PART_HEADER_ALLOWANCE
+"""A POST form whose first boundary has not shown up within this many bytes is refused at once (issue 17
+case 2): waitress reads a whole body before the application sees it, so the form scanner's own bound
+would come only after the last byte."""
 HEADER_LINE = re.compile(rb"^([^:\r\n]+):[ \t]*(.*?)[ \t]*$")
 
 
@@ -61,6 +69,25 @@ def preserved_headers(header_block: bytes) -> tuple[dict[str, str], dict[str, st
     return values, names
 
 
+class S3Refusal(BadRequest):
+    """A refusal decided while the request is still being read, carrying S3's answer."""
+
+    def __init__(self, error: S3Error) -> None:
+        super().__init__(error.message)
+        self.s3_error = error
+
+
+def form_delimiter(method: str, content_type: str) -> bytes | None:
+    """The first line a POST Object form must show (`--boundary`), or None for any other request."""
+    if method != "POST":
+        return None
+    mimetype, options = parse_options_header(content_type)
+    boundary = options.get("boundary")
+    if mimetype != "multipart/form-data" or not boundary:
+        return None
+    return b"--" + boundary.encode("latin-1", "replace")
+
+
 class MotoRequestParser(HTTPRequestParser):
     """waitress's parser, plus two bounds on chunked bodies that it lacks.
 
@@ -71,10 +98,13 @@ class MotoRequestParser(HTTPRequestParser):
 
     preserved_values: dict[str, str] = {}
     preserved_names: dict[str, str] = {}
+    form_delimiter: bytes | None = None
 
     def received(self, data: bytes) -> int:
         consumed = super().received(data)
         receiver = self.body_rcv
+        if self.form_delimiter is not None and receiver is not None and not self.error:
+            self.check_form_preamble(receiver)
         if self.chunked and receiver is not None and not self.completed:
             room = self.adj.max_request_body_size - self.body_bytes_received
             if receiver.chunk_remainder > room:
@@ -89,8 +119,23 @@ class MotoRequestParser(HTTPRequestParser):
                 self.completed = True
         return consumed
 
+    def check_form_preamble(self, receiver) -> None:
+        seen = receiver.buf.get(FORM_PREAMBLE_LIMIT)
+        if self.form_delimiter in seen:
+            self.form_delimiter = None
+        elif len(seen) >= FORM_PREAMBLE_LIMIT:
+            self.error = S3Refusal(
+                S3Error(
+                    400,
+                    "MalformedPOSTRequest",
+                    "The body of your POST request is not well-formed multipart/form-data.",
+                )
+            )
+            self.completed = True
+
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
+        self.form_delimiter = form_delimiter(self.command, self.headers.get("CONTENT_TYPE", ""))
         if b"_" in header_plus:
             self.preserved_values, self.preserved_names = preserved_headers(header_plus)
 
@@ -127,6 +172,8 @@ class MotoTask(WSGITask):
 
 def s3_error_for(error: object, max_body_bytes: int) -> S3Error:
     """S3's answer to what waitress refused while reading a request (its classes, most specific first)."""
+    if isinstance(error, S3Refusal):
+        return error.s3_error
     if isinstance(error, RequestEntityTooLarge):
         return S3Error(
             400,

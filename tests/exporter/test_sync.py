@@ -1,8 +1,11 @@
 """One pass at a time, against a real Moto server: what lands on disk, and what does not."""
 
 import json
+import logging
 import os
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -232,3 +235,31 @@ def test_required_buckets_are_created_in_the_configured_region(exporter_env, s3,
     monkeypatch.setenv("REQUIRED_BUCKETS", "east-bucket")
     assert main(["--once"]) == 0
     assert s3.get_bucket_location(Bucket="east-bucket")["LocationConstraint"] in (None, "us-east-1")
+
+
+LEGACY_MIRROR = Path(__file__).parent / "data" / "legacy_mirror"
+"""A mirror and its `_manifest.json` as the previous release (JSON manifest) wrote them."""
+
+
+def test_a_json_manifest_of_the_previous_release_is_migrated_once(make_exporter, s3, export_dir, caplog):
+    caplog.set_level(logging.INFO, "exporter")
+    shutil.copytree(LEGACY_MIRROR, export_dir)
+    legacy = json.loads((export_dir / "_manifest.json").read_text())["buckets"]["legacy-bucket"]["objects"]
+    s3.create_bucket(Bucket="legacy-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    for key in legacy:
+        body = (export_dir / "legacy-bucket" / legacy[key]["path"]).read_bytes()
+        s3.put_object(Bucket="legacy-bucket", Key=key, Body=body, ContentType="text/plain")
+    exporter = make_exporter()
+    stats = exporter.run_pass()
+    assert (stats.errors, stats.downloads, stats.moves) == (0, 0, 0), "the migrated manifest knows every file"
+    assert not (export_dir / "_manifest.json").exists()
+    assert [r for r in caplog.records if "migrated _manifest.json (5 object(s))" in r.getMessage()]
+    migrated = read_manifest(export_dir)["buckets"]["legacy-bucket"]
+    assert migrated["region"] == "ap-northeast-1"
+    assert {key: entry["path"] for key, entry in migrated["objects"].items()} == {
+        key: entry["path"] for key, entry in legacy.items()}
+    assert migrated["objects"]["readme.txt"]["headers"] == {"ContentType": "text/plain"}
+    exporter.close()
+    caplog.clear()
+    assert make_exporter().run_pass().downloads == 0
+    assert not [r for r in caplog.records if "migrated" in r.getMessage()], "migrated once"

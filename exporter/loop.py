@@ -87,6 +87,8 @@ class SyncLoop:
                 self._full_pass()
             if self.stop.is_set():
                 break
+            if self.position is None and self.reader is not None:
+                continue  # the feed is in trouble: `_trouble` waited; look for it again
             if self.position is None:
                 wait = max(0.0, self.next_full_pass - time.monotonic())
                 self.stop.wait(min(wait, RETRY_SECONDS) if self.exporter.problems else wait)

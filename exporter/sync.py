@@ -189,6 +189,8 @@ class Exporter:
                     self.store.put_bucket(name, replace(record, gone=True))
             if stats.complete:
                 self.store.set_boot_id(boot_id)
+        if stats.complete:
+            self.store.fresh = False
         stats.duration = time.monotonic() - started
         self._log_summary(stats)
         return stats

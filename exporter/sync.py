@@ -24,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.s3 import call_with_retries, describe_error
+from common.s3 import call_with_retries, describe_error, error_code
 from exporter.feed import GatewayClient
 from exporter.files import Cancelled, local_size, remove_file_and_empty_parents, remove_stale_temp_files
 from exporter.logtext import human_bytes, printable
@@ -250,7 +250,7 @@ class Exporter:
             try:
                 cors = call_with_retries(lambda: self.client.get_bucket_cors(Bucket=bucket))["CORSRules"]
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                if error_code(exc) != "NoSuchCORSConfiguration":
                     raise
                 cors = None
         except Exception as exc:  # noqa: BLE001 (keep what we knew; the next pass asks again)

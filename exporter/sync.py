@@ -353,15 +353,22 @@ class Exporter:
         crash_point("after-intent")
         planned = set(plan.entries) | {d.key for d in plan.downloads} | set(updates)
         self._apply_moves(bucket, plan, stats)
+        vanished = {}
         for result in self._download_all(bucket, plan, stats):
             if result.entry is not None:
                 plan.entries[result.key] = result.entry
+            else:
+                vanished[result.key] = None
         deleted = self._apply_deletes(bucket, plan, stats)
         with self.store.transaction():
             self._record(bucket, plan, planned)
         for key in updates:
             if (bucket, key) in self.problems and not any(d.key == key for d in plan.downloads):
                 self.problems.pop((bucket, key), None)
+        if vanished:
+            # Deleted in S3 after the decision (a put's event can arrive after the delete that followed it):
+            # handled as the deletion it is, so the mirror does not keep an older file until the next pass.
+            self._sync_keys(bucket, vanished, stats, delete_sync=delete_sync, listing=listing)
         if deleted:
             # A deleted key may have been all that kept a folder above it escaped: rename those back.
             above = {key for key in folder_prefixes(deleted)}

@@ -270,7 +270,11 @@ class Exporter:
             restore.on_progress = lambda progress: self.status.set_restore(progress.as_dict())
 
         def moto_changed() -> bool:
-            return bool(boot_id) and self.gateway is not None and self.gateway.boot_id() != boot_id
+            """A different boot id, not an unanswered /_health (a slow gateway is not a restarted one)."""
+            if not boot_id or self.gateway is None:
+                return False
+            now = self.gateway.boot_id()
+            return now is not None and now != boot_id
 
         try:
             updated = restore.run(self.store, buckets, self.list_keys, moto_changed)

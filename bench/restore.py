@@ -43,7 +43,7 @@ def main() -> None:
         exporter = Exporter(settings, make_s3_client(settings, max_pool_connections=20), threading.Event())
         exporter.run_pass()
         files = [(bucket, key, work / "mirror" / bucket / entry.path)
-                 for bucket, record in exporter.manifest.buckets.items() for key, entry in record.objects.items()]
+                 for bucket in exporter.store.buckets() for key, entry in exporter.store.entries(bucket)]
         restore_times, phase_times, upload_times = [], [], []
         for _ in range(args.rounds):
             moto.restart()

@@ -5,25 +5,43 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from tests.exporter.conftest import read_manifest
+
 from testkit.servers import ROOT, MotoServer, free_port
 from tests.waiting import wait_until
 
 
+class CapturedOutput:
+    """A child's output in a temporary file: a pipe nobody reads fills up (64 KiB) and blocks the child's
+    next log line, which a busy exporter reaches within a few hundred changes."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile("w+")
+
+    def read(self) -> str:
+        self.file.seek(0)
+        return self.file.read()
+
+
 def exporter_process(env, *args):
-    return subprocess.Popen(
+    output = CapturedOutput()
+    process = subprocess.Popen(
         [sys.executable, "-m", "exporter", *args],
         cwd=ROOT,
         env={**os.environ, **env},
-        stdout=subprocess.PIPE,
+        stdout=output.file,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    process.stdout = output
+    return process
 
 
 def run_exporter(env, *args, timeout=90):
@@ -173,7 +191,7 @@ def test_sigterm_during_a_pass_stops_cleanly_and_leaves_no_partial_file(exporter
     assert process.returncode == 0, process.stdout.read()
     leftovers = [path for path in export_dir.rglob("*") if ".motostack-tmp-" in path.name]
     assert leftovers == []
-    manifest = json.loads((export_dir / "_manifest.json").read_text())
+    manifest = read_manifest(export_dir)
     objects = manifest["buckets"]["busy-bucket"]["objects"]
     assert len(objects) < 204, "the pass was interrupted"
     for entry in objects.values():

@@ -1,7 +1,8 @@
 """Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
 
-Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ValidatingMiddleware
-(unless GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
+Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> AccessLayer (who may
+do what; GATEWAY_ACCESS) -> ValidatingMiddleware -> AuthenticationFormLayer (these three unless
+GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
@@ -9,9 +10,11 @@ import uuid
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 
+from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
+from moto_gateway.access.principals import Keyring, parse_credentials
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.middleware import ValidatingMiddleware
-from moto_gateway.presigned import Credentials
+from moto_gateway.moto_patches import bucket_permission
 from moto_gateway.router import Router, health_handler
 from moto_gateway.settings import GatewaySettings
 
@@ -23,12 +26,22 @@ def create_app(settings: GatewaySettings) -> Router:
     if change_log:
         app = ChangeRecorder(app, change_log)
     if settings.gateway_validation:
+        keyring = Keyring(
+            settings.aws_access_key_id,
+            settings.aws_secret_access_key.get_secret_value(),
+            parse_credentials(settings.gateway_credentials),
+        )
+        enforce = settings.gateway_access == "s3"
+        if enforce:
+            bucket_permission.apply()
+        app = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
         app = ValidatingMiddleware(
             app,
-            Credentials(settings.aws_access_key_id, settings.aws_secret_access_key.get_secret_value()),
+            keyring,
             verify_header_signatures=settings.gateway_verify_header_signatures,
             spool_memory_bytes=settings.gateway_spool_memory_bytes,
         )
+        app = AuthenticationFormLayer(app, spool_memory_bytes=settings.gateway_spool_memory_bytes)
     router = Router(app)
     router.add(
         "/_health",

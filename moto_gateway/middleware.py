@@ -19,11 +19,12 @@ from moto import settings as moto_settings
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
+from moto_gateway.access.principals import Keyring, form_access_key, named_access_key
 from moto_gateway.changes import POST_KEY_ENVIRON
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.post_form import CHUNK, scan_form
 from moto_gateway.post_policy import check_post_form
-from moto_gateway.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
+from moto_gateway.presigned import auth_kind, check_header, check_query_v2, check_query_v4
 from moto_gateway.request import RequestView
 
 log = logging.getLogger("moto_gateway")
@@ -31,6 +32,8 @@ log = logging.getLogger("moto_gateway")
 MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico")
 # CORS preflights carry no credentials, even for a presigned URL: S3 answers them from the CORS rules.
 UNCHECKED_METHODS = frozenset({"OPTIONS"})
+# The access key a POST Object form was signed with, for the access layer (the form is read only here).
+POST_ACCESS_KEY_ENVIRON = "motostack.post_access_key"
 
 
 def has_body(environ: dict) -> bool:
@@ -60,14 +63,14 @@ class ValidatingMiddleware:
     def __init__(
         self,
         app: Callable,
-        credentials: Credentials,
+        keyring: Keyring,
         *,
         verify_header_signatures: bool = False,
         spool_memory_bytes: int = 8 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
     ):
         self.app = app
-        self.credentials = credentials
+        self.keyring = keyring
         self.verify_header_signatures = verify_header_signatures
         self.spool_memory_bytes = spool_memory_bytes
         self.clock = clock
@@ -81,13 +84,14 @@ class ValidatingMiddleware:
         view = RequestView.from_environ(environ)
         try:
             kind = auth_kind(view)
+            credentials = self.keyring.credentials_for(named_access_key(view))
             if kind == "query-v4":
-                check_query_v4(view, self.credentials, self.clock())
+                check_query_v4(view, credentials, self.clock())
             elif kind == "query-v2":
-                check_query_v2(view, self.credentials, self.clock())
+                check_query_v2(view, credentials, self.clock())
             elif kind == "header":
                 if self.verify_header_signatures:
-                    payload_hash = check_header(view, self.credentials, self.clock())
+                    payload_hash = check_header(view, credentials, self.clock())
                     if payload_hash and has_body(environ):
                         return self._with_payload_hash(environ, view, payload_hash, start_response)
             elif view.method == "POST" and not view.raw_query and view.is_bucket_root():
@@ -121,11 +125,12 @@ class ValidatingMiddleware:
         spool = self._spool()
         try:
             form = scan_form(get_input_stream(environ), boundary.encode("latin-1", "replace"), spool)
+            credentials = self.keyring.credentials_for(form_access_key(form.lookup()))
             check_post_form(
                 form,
                 view.addressing.bucket or "",
-                self.credentials.access_key,
-                self.credentials.secret_key,
+                credentials.access_key,
+                credentials.secret_key,
                 self.clock(),
             )
         except S3Error as error:
@@ -136,6 +141,7 @@ class ValidatingMiddleware:
             raise
         put_back(environ, spool)
         environ[POST_KEY_ENVIRON] = form.lookup().get("key")
+        environ[POST_ACCESS_KEY_ENVIRON] = form_access_key(form.lookup())
         return ClosingIterator(self.app(environ, start_response), spool.close)
 
     def _with_payload_hash(

@@ -14,7 +14,7 @@ from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
 from moto_gateway.access.principals import Keyring, parse_credentials
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.middleware import ValidatingMiddleware
-from moto_gateway.moto_patches import bucket_permission
+from moto_gateway.moto_patches import bucket_permission, object_acl_default
 from moto_gateway.router import Router, health_handler
 from moto_gateway.settings import GatewaySettings
 
@@ -34,6 +34,7 @@ def create_app(settings: GatewaySettings) -> Router:
         enforce = settings.gateway_access == "s3"
         if enforce:
             bucket_permission.apply()
+            object_acl_default.apply()
         app = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
         app = ValidatingMiddleware(
             app,

@@ -98,7 +98,9 @@ def grant_applies(grant: Grant, principal: Account | None, ignore_public: bool) 
         return not ignore_public
     if grant.grantee == AUTHENTICATED_USERS:
         return principal is not None and not ignore_public
-    return principal is not None and grant.grantee == principal.canonical_id
+    if principal is None:
+        return grant.grantee == ANONYMOUS_OWNER.canonical_id
+    return grant.grantee == principal.canonical_id
 
 
 def acl_grants(grants: Sequence[Grant], principal: Account | None, permission: str, ignore_public: bool) -> bool:

@@ -29,7 +29,7 @@ def create_app(settings: GatewaySettings) -> Router:
         keyring = Keyring(
             settings.aws_access_key_id,
             settings.aws_secret_access_key.get_secret_value(),
-            parse_credentials(settings.gateway_credentials),
+            parse_credentials(settings.gateway_credentials.get_secret_value()),
         )
         enforce = settings.gateway_access == "s3"
         if enforce:

@@ -1,6 +1,6 @@
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from common.settings import AwsSettings
 from moto_gateway.access.principals import parse_credentials
@@ -27,8 +27,8 @@ class GatewaySettings(AwsSettings):
     gateway_change_log_size: int = Field(
         10_000, ge=0, le=10_000_000, description="events the change feed (/_changes) holds; 0 turns the feed off"
     )
-    gateway_credentials: str = Field(
-        "",
+    gateway_credentials: SecretStr = Field(
+        SecretStr(""),
         description="more credentials, key:secret:account,... (12-digit account ids); the AWS_* pair is "
         "always known and belongs to Moto's default account 123456789012",
     )
@@ -43,8 +43,8 @@ class GatewaySettings(AwsSettings):
 
     @field_validator("gateway_credentials")
     @classmethod
-    def _credentials_parse(cls, value: str) -> str:
-        parse_credentials(value)
+    def _credentials_parse(cls, value: SecretStr) -> SecretStr:
+        parse_credentials(value.get_secret_value())
         return value
 
     @field_validator("gateway_access", mode="before")

@@ -34,6 +34,7 @@ from moto_gateway.access.decide import (
     public_acl_refusal,
 )
 from moto_gateway.access.principals import Account, Keyring, named_access_key
+from moto_gateway.changes import POST_KEY_ENVIRON
 from moto_gateway.errors import S3Error
 from moto_gateway.middleware import (
     MOTO_OWN_PATHS,
@@ -240,6 +241,11 @@ class AccessLayer:
         if not self.enforce:
             return self.app(environ, start_response)
         action = classify(view.method, bucket_name, view.addressing.key, view.params, view.headers)
+        if action.bucket is not None and action.key is None and view.method == "POST":
+            # DeleteObjects acts on keys listed in its body, POST Object on the form's key: the resource is
+            # the bucket's objects, not the bucket.
+            post_key = environ.get(POST_KEY_ENVIRON)
+            action = Action(action.name, action.bucket, post_key if isinstance(post_key, str) else "*")
         bucket = self.bucket_state(moto_bucket, owner_account_id) if moto_bucket is not None else None
         obj = None
         if bucket is not None and action.key is not None:

@@ -1,8 +1,8 @@
 """Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
 
-Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> AccessLayer (who may
-do what; GATEWAY_ACCESS) -> ValidatingMiddleware -> AuthenticationFormLayer (these three unless
-GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
+Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ConformanceLayer
+(S3's answers where Moto's differ) -> AccessLayer (who may do what; GATEWAY_ACCESS) -> ValidatingMiddleware
+-> AuthenticationFormLayer (these four unless GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
@@ -13,6 +13,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
 from moto_gateway.access.principals import Keyring, parse_credentials
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
+from moto_gateway.conformance.layer import ConformanceLayer
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.moto_patches import bucket_permission, object_acl_default
 from moto_gateway.router import Router, health_handler
@@ -35,6 +36,7 @@ def create_app(settings: GatewaySettings) -> Router:
         if enforce:
             bucket_permission.apply()
             object_acl_default.apply()
+        app = ConformanceLayer(app, spool_memory_bytes=settings.gateway_spool_memory_bytes)
         app = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
         app = ValidatingMiddleware(
             app,

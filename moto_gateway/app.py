@@ -2,7 +2,8 @@
 
 Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ConformanceLayer
 (S3's answers where Moto's differ) -> AccessLayer (who may do what; GATEWAY_ACCESS) -> ValidatingMiddleware
--> AuthenticationFormLayer (these four unless GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
+-> AuthenticationFormLayer (these four unless GATEWAY_VALIDATION=false) -> Router, which answers the
+gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 

@@ -24,7 +24,7 @@ from moto_gateway.changes import POST_KEY_ENVIRON
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.post_form import CHUNK, scan_form
 from moto_gateway.post_policy import check_post_form
-from moto_gateway.presigned import auth_kind, check_header, check_query_v2, check_query_v4
+from moto_gateway.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
 from moto_gateway.request import RequestView
 
 log = logging.getLogger("moto_gateway")
@@ -63,13 +63,16 @@ class ValidatingMiddleware:
     def __init__(
         self,
         app: Callable,
-        keyring: Keyring,
+        keyring: Keyring | Credentials,
         *,
         verify_header_signatures: bool = False,
         spool_memory_bytes: int = 8 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
     ):
         self.app = app
+        # One pair (Credentials) is a keyring of one key.
+        if not isinstance(keyring, Keyring):
+            keyring = Keyring(keyring.access_key, keyring.secret_key)
         self.keyring = keyring
         self.verify_header_signatures = verify_header_signatures
         self.spool_memory_bytes = spool_memory_bytes

@@ -23,7 +23,11 @@ BUCKET_SUBRESOURCES: dict[str, tuple[str, str, str]] = {
     "logging": ("GetBucketLogging", "PutBucketLogging", "PutBucketLogging"),
     "notification": ("GetBucketNotification", "PutBucketNotification", "PutBucketNotification"),
     "encryption": ("GetEncryptionConfiguration", "PutEncryptionConfiguration", "PutEncryptionConfiguration"),
-    "replication": ("GetReplicationConfiguration", "PutReplicationConfiguration", "PutReplicationConfiguration"),
+    "replication": (
+        "GetReplicationConfiguration",
+        "PutReplicationConfiguration",
+        "PutReplicationConfiguration",
+    ),
     "object-lock": ("GetBucketObjectLockConfiguration", "PutBucketObjectLockConfiguration",
                     "PutBucketObjectLockConfiguration"),
     "accelerate": ("GetAccelerateConfiguration", "PutAccelerateConfiguration", "PutAccelerateConfiguration"),
@@ -120,7 +124,9 @@ def object_action(method: str, params: dict[str, str], headers: dict[str, str]) 
     return "GetObject"
 
 
-def classify(method: str, bucket: str | None, key: str, params: dict[str, str], headers: dict[str, str]) -> Action:
+def classify(
+    method: str, bucket: str | None, key: str, params: dict[str, str], headers: dict[str, str]
+) -> Action:
     if bucket is None:
         return Action("ListAllMyBuckets", None, None)
     if key == "":

@@ -78,7 +78,9 @@ def expected_md5(view: RequestView) -> bytes | None:
     except (binascii.Error, ValueError):
         digest = b""
     if len(digest) != 16:
-        raise S3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid.", [("Content-MD5", value)])
+        raise S3Error(
+            400, "InvalidDigest", "The Content-MD5 you specified was invalid.", [("Content-MD5", value)]
+        )
     return digest
 
 

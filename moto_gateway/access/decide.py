@@ -43,8 +43,8 @@ OBJECT_ACL_PERMISSION = {
     "PutObjectAcl": "WRITE_ACP",
     "PutObjectVersionAcl": "WRITE_ACP",
 }
-OBJECT_LEVEL_BUCKET_GRANTS = frozenset({"PutObject", "DeleteObject", "DeleteObjectVersion", "AbortMultipartUpload"})
 PUBLIC_CANNED_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
+ACL_SETTING_ACTIONS = frozenset({"PutObject", "PutObjectAcl", "PutObjectVersionAcl", "PutBucketAcl"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class BucketState:
     policy: dict | None = None
     public_access_block: PublicAccessBlock = PublicAccessBlock()
     owner_enforced: bool = False  # Object Ownership BucketOwnerEnforced: ACLs are off
+    owner_preferred: bool = False  # BucketOwnerPreferred: bucket-owner-full-control hands objects over
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ def grant_applies(grant: Grant, principal: Account | None, ignore_public: bool) 
     return grant.grantee == principal.canonical_id
 
 
-def acl_grants(grants: Sequence[Grant], principal: Account | None, permission: str, ignore_public: bool) -> bool:
+def acl_grants(
+    grants: Sequence[Grant], principal: Account | None, permission: str, ignore_public: bool
+) -> bool:
     return any(
         grant.permission in (permission, "FULL_CONTROL") and grant_applies(grant, principal, ignore_public)
         for grant in grants
@@ -147,7 +150,7 @@ def decide(
             if obj.owner.account_id != principal.account_id and not acl_grants(
                 obj.grants, principal, OBJECT_ACL_PERMISSION[action.name], False
             ):
-                return deny("the object belongs to another account and its ACL grants the bucket owner nothing")
+                return deny("the object is another account's and its ACL grants the bucket owner nothing")
         return ALLOW
     if action.name in OWNER_ONLY:
         return deny("only the bucket owner's account may take this action")
@@ -157,7 +160,8 @@ def decide(
         return deny("no policy allows it and ACLs are disabled (BucketOwnerEnforced)")
     ignore_public = bucket.public_access_block.ignore_public_acls
     if action.key is not None and action.name in OBJECT_ACL_PERMISSION:
-        if obj is not None and acl_grants(obj.grants, principal, OBJECT_ACL_PERMISSION[action.name], ignore_public):
+        needed = OBJECT_ACL_PERMISSION[action.name]
+        if obj is not None and acl_grants(obj.grants, principal, needed, ignore_public):
             return ALLOW
         if obj is None and acl_grants(bucket.grants, principal, "READ", ignore_public):
             return ALLOW  # may list the bucket: S3 answers NoSuchKey rather than AccessDenied
@@ -172,7 +176,7 @@ def public_acl_refusal(
     action: Action, bucket: BucketState | None, headers: Mapping[str, str]
 ) -> Decision | None:
     """Refusals that do not depend on who asks: BlockPublicAcls, and ACLs on a BucketOwnerEnforced bucket."""
-    if bucket is None or action.name not in ("PutObject", "PutObjectAcl", "PutObjectVersionAcl", "PutBucketAcl"):
+    if bucket is None or action.name not in ACL_SETTING_ACTIONS:
         return None
     canned = headers.get("x-amz-acl")
     grant_headers = [value for name, value in headers.items() if name.startswith("x-amz-grant-")]

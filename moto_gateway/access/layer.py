@@ -101,7 +101,8 @@ class AuthenticationFormLayer:
             raise
         if digest.digest() != md5:
             spool.close()
-            return ValidatingMiddleware.refuse(view, authform.bad_digest(md5, digest.digest()), start_response)
+            error = authform.bad_digest(md5, digest.digest())
+            return ValidatingMiddleware.refuse(view, error, start_response)
         put_back(environ, spool)
         return ClosingIterator(self.app(environ, start_response), spool.close)
 
@@ -132,8 +133,9 @@ class AccessLayer:
         self.enforce = enforce
         self.allow_anonymous = allow_anonymous
         self.clock = clock
-        # Who wrote an object when it is not the bucket owner (Moto does not record it): (bucket, key) -> owner
-        self.object_owners: dict[tuple[str, str], Account] = {}
+        # Who owns an object another account wrote (Moto does not record it): (bucket, key) -> (owner, whether
+        # it was written with the bucket-owner-full-control canned ACL)
+        self.object_owners: dict[tuple[str, str], tuple[Account, bool]] = {}
         self.lock = threading.Lock()
 
     # ----- reading Moto's state --------------------------------------------------------------------
@@ -152,12 +154,7 @@ class AccessLayer:
 
     def bucket_state(self, bucket, account_id: str) -> BucketState:
         owner = self.account(account_id)
-        document = None
-        if bucket.policy:
-            try:
-                document = policies.load(bucket.policy)
-            except policies.PolicyError:
-                document = None
+        document = policies.load_stored(bucket.policy) if bucket.policy else None
         block = bucket.public_access_block
         flags = (
             PublicAccessBlock(
@@ -172,9 +169,18 @@ class AccessLayer:
         rule = bucket.ownership_rule  # Moto stores the ObjectOwnership value (a string) here
         if isinstance(rule, dict):
             rule = rule.get("ObjectOwnership")
-        return BucketState(owner, grants_of(bucket.acl, owner), document, flags, rule == "BucketOwnerEnforced")
+        return BucketState(
+            owner,
+            grants_of(bucket.acl, owner),
+            document,
+            flags,
+            owner_enforced=rule == "BucketOwnerEnforced",
+            owner_preferred=rule == "BucketOwnerPreferred",
+        )
 
-    def object_state(self, bucket, bucket_owner: Account, key: str, version_id: str | None) -> ObjectState | None:
+    def object_state(
+        self, bucket, bucket_owner: Account, key: str, version_id: str | None
+    ) -> ObjectState | None:
         try:
             if version_id is None:
                 fake = bucket.keys.get(key)
@@ -187,18 +193,25 @@ class AccessLayer:
         if fake is None or not hasattr(fake, "acl"):
             return None
         with self.lock:
-            owner = self.object_owners.get((bucket.name, key), bucket_owner)
+            owner, bucket_owner_full_control = self.object_owners.get(
+                (bucket.name, key), (bucket_owner, False)
+            )
         tags = {}
         try:
             backend = s3_backends[bucket.account_id][bucket.partition]
             tags = {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(fake.arn)["Tags"]}
         except Exception:  # noqa: BLE001 - tags are only condition keys
             tags = {}
-        return ObjectState(owner, grants_of(fake.acl, owner), tags)
+        grants = grants_of(fake.acl, owner)
+        if bucket_owner_full_control:  # Moto's canned bucket-owner-full-control names only the writer
+            grants += (Grant(bucket_owner.canonical_id, "FULL_CONTROL"),)
+        return ObjectState(owner, grants, tags)
 
     # ----- the request -----------------------------------------------------------------------------
 
-    def principal(self, view: RequestView, environ: dict) -> tuple[bool, Account | None, str | None, str | None]:
+    def principal(
+        self, view: RequestView, environ: dict
+    ) -> tuple[bool, Account | None, str | None, str | None]:
         """(signed, account, s3:authType, s3:signatureversion)."""
         kind = auth_kind(view)
         post_key = environ.get(POST_ACCESS_KEY_ENVIRON)
@@ -260,10 +273,17 @@ class AccessLayer:
             now=self.clock(),
             existing_tags=obj.tags if obj else None,
         )
-        decision = public_acl_refusal(action, bucket, view.headers) or decide(principal, action, bucket, obj, keys)
+        decision = public_acl_refusal(action, bucket, view.headers) or decide(
+            principal, action, bucket, obj, keys
+        )
         if decision.allowed:
             decision = self.copy_source_decision(principal, action, view, keys) or decision
-        if decision.allowed and action.name == "PutBucketPolicy" and bucket and bucket.public_access_block.block_public_policy:
+        if (
+            decision.allowed
+            and action.name == "PutBucketPolicy"
+            and bucket is not None
+            and bucket.public_access_block.block_public_policy
+        ):
             decision = self.public_policy_refusal(environ) or decision
         if not decision.allowed:
             log.info(
@@ -277,7 +297,14 @@ class AccessLayer:
             return refuse(view, error, environ, start_response)
         if action.name == "GetBucketPolicyStatus" and bucket is not None and bucket.policy is not None:
             return self.policy_status(bucket, start_response)
-        return self.app(environ, self.recording(action, principal, bucket, start_response))
+        return self.app(environ, self.recording(
+                action,
+                principal,
+                bucket,
+                view.headers,
+                view.method == "PUT" and "uploadId" in view.params,  # UploadPart: no object yet
+                start_response,
+            ))
 
     def copy_source_decision(
         self, principal: Account | None, action: Action, view: RequestView, keys: dict
@@ -328,23 +355,37 @@ class AccessLayer:
         return [body]
 
     def recording(
-        self, action: Action, principal: Account | None, bucket: BucketState | None, start_response: Callable
+        self,
+        action: Action,
+        principal: Account | None,
+        bucket: BucketState | None,
+        request_headers: dict,
+        is_part: bool,
+        start_response: Callable,
     ) -> Callable:
-        """Remembers who owns an object another account (or the anonymous principal) wrote."""
-        if bucket is None or action.key is None or action.name not in ("PutObject", "DeleteObject"):
+        """Remembers who owns an object another account (or the anonymous principal) wrote (S3 User Guide,
+        "Controlling ownership of objects": ObjectWriter keeps the writer; BucketOwnerPreferred hands objects
+        written with bucket-owner-full-control to the bucket owner; BucketOwnerEnforced always does)."""
+        if bucket is None or action.key is None or is_part:
+            return start_response
+        if action.name not in ("PutObject", "DeleteObject"):
             return start_response
         writer = principal or ANONYMOUS_OWNER
         key = (action.bucket, action.key)
+        full_control = request_headers.get("x-amz-acl") == "bucket-owner-full-control"
 
         def record(status: str, headers: list, exc_info=None):
             if status.startswith("2"):
                 with self.lock:
-                    if action.name == "DeleteObject" or writer.account_id == bucket.owner.account_id or (
-                        bucket.owner_enforced
+                    if (
+                        action.name == "DeleteObject"
+                        or writer.account_id == bucket.owner.account_id
+                        or bucket.owner_enforced
+                        or (bucket.owner_preferred and full_control)
                     ):
                         self.object_owners.pop(key, None)
                     else:
-                        self.object_owners[key] = writer
+                        self.object_owners[key] = (writer, full_control)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return record

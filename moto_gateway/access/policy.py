@@ -44,6 +44,15 @@ def load(text: str | bytes) -> dict:
     return document
 
 
+@lru_cache(maxsize=256)
+def load_stored(raw: bytes | str) -> dict | None:
+    """A bucket's stored policy, parsed once per distinct text (never mutated by the evaluator)."""
+    try:
+        return load(raw)
+    except PolicyError:
+        return None
+
+
 def as_list(value: object) -> list:
     if value is None:
         return []
@@ -232,7 +241,11 @@ def evaluate(document: dict, request: PolicyRequest) -> str | None:
     """"Deny", "Allow" or None (no statement applies)."""
     verdict = None
     for statement in as_list(document.get("Statement")):
-        if not isinstance(statement, dict) or not statement_applies(statement, request):
+        try:
+            applies = isinstance(statement, dict) and statement_applies(statement, request)
+        except (PolicyError, TypeError, ValueError, AttributeError, KeyError):
+            applies = False  # a statement S3 would have refused at PutBucketPolicy grants and denies nothing
+        if not applies:
             continue
         if statement.get("Effect") == "Deny":
             return "Deny"
@@ -267,6 +280,8 @@ def is_public(document: dict) -> bool:
         if not everyone:
             continue
         condition = statement.get("Condition") or {}
+        if not isinstance(condition, dict):
+            continue
         restricted = any(
             key.lower() in restricting and not any("*" in str(v) for v in as_list(values))
             for operator, tests in condition.items()

@@ -80,7 +80,8 @@ class ConformanceLayer:
             rules.CorsRule(rule.allowed_methods or [], rule.allowed_origins or [], rule.allowed_headers or [])
             for rule in bucket.cors
         ]
-        if not rules.preflight_allowed(cors, origin, method, view.headers.get("access-control-request-headers", "")):
+        requested_headers = view.headers.get("access-control-request-headers", "")
+        if not rules.preflight_allowed(cors, origin, method, requested_headers):
             raise rules.cors_forbidden(method)
 
     def complete(

@@ -123,3 +123,23 @@ def test_bucket_owner_enforced_turns_acls_off(gateway):  # noqa: F811
         s3.put_object(Bucket="enforced", Key="p", Body=b"x", ACL="public-read")
     assert refused.value.response["Error"]["Code"] == "AccessControlListNotSupported"
     s3.put_object(Bucket="enforced", Key="p", Body=b"x", ACL="bucket-owner-full-control")
+
+
+def test_bucket_owner_full_control_and_bucket_owner_preferred(gateway):  # noqa: F811
+    """S3 User Guide, "Controlling ownership of objects": with ObjectWriter, bucket-owner-full-control grants
+    the bucket owner FULL_CONTROL of the writer's object; with BucketOwnerPreferred the bucket owner owns
+    objects written with it."""
+    s3 = owner(gateway)
+    new_bucket(s3, "handover", ACL="public-read-write")
+    other = alice(gateway)
+    other.put_object(Bucket="handover", Key="granted", Body=b"x", ACL="bucket-owner-full-control")
+    assert allowed(s3.get_object, Bucket="handover", Key="granted")
+    assert allowed(other.get_object, Bucket="handover", Key="granted")
+    s3.put_bucket_ownership_controls(
+        Bucket="handover", OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]}
+    )
+    other.put_object(Bucket="handover", Key="handed", Body=b"x", ACL="bucket-owner-full-control")
+    assert allowed(s3.get_object, Bucket="handover", Key="handed")
+    assert not allowed(other.get_object, Bucket="handover", Key="handed")  # no longer hers
+    other.put_object(Bucket="handover", Key="kept", Body=b"x")
+    assert not allowed(s3.get_object, Bucket="handover", Key="kept")

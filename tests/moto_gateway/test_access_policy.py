@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from botocore.exceptions import ClientError
 
 from moto_gateway.access.policy import PolicyRequest, condition_holds, evaluate, is_public
@@ -229,3 +231,25 @@ def test_evaluation_order_and_public_test():
     assert evaluate({"Statement": []}, PolicyRequest(None, "s3:GetObject", "arn:aws:s3:::b/k")) is None
     assert is_public(document)
     assert not is_public({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ALICE[2]}, "Action": "*"}]})
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["*", "s3:*", "Allow", "Deny"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "Condition",
+                         "AWS", "StringEquals", "IpAddress", "NumericLessThan", "Null", "k", "aws:SourceIp"]),
+        children,
+        max_size=4,
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(statements=st.lists(json_values, max_size=4))
+def test_any_stored_policy_is_evaluated_without_raising(statements):
+    """Moto stores any policy text; whatever it holds, deciding a request must not fail (no 500)."""
+    document = {"Statement": statements}
+    request = PolicyRequest(account(ALICE[2]), "s3:GetObject", "arn:aws:s3:::b/k", {"k": ["v"], "aws:sourceip": ["127.0.0.1"]})
+    assert evaluate(document, request) in ("Allow", "Deny", None)
+    assert is_public(document) in (True, False)

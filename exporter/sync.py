@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.s3 import call_with_retries, describe_error, is_not_found
+from common.s3 import call_with_retries, describe_error, error_code, is_not_found
 from exporter.files import (
     Cancelled,
     atomic_write_chunks,
@@ -244,7 +244,7 @@ class Exporter:
             try:
                 cors = call_with_retries(lambda: self.client.get_bucket_cors(Bucket=bucket))["CORSRules"]
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                if error_code(exc) != "NoSuchCORSConfiguration":
                     raise
                 cors = None
         except Exception as exc:  # noqa: BLE001 (keep what we knew; the next pass asks again)

@@ -28,10 +28,11 @@ def create_app(settings: GatewaySettings) -> Router:
     if change_log:
         app = ChangeRecorder(app, change_log)
     if settings.gateway_validation:
+        more = settings.gateway_credentials.get_secret_value() if settings.gateway_credentials else ""
         keyring = Keyring(
             settings.aws_access_key_id,
             settings.aws_secret_access_key.get_secret_value(),
-            parse_credentials(settings.gateway_credentials.get_secret_value()),
+            parse_credentials(more),
         )
         enforce = settings.gateway_access == "s3"
         if enforce:

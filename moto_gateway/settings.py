@@ -27,8 +27,8 @@ class GatewaySettings(AwsSettings):
     gateway_change_log_size: int = Field(
         10_000, ge=0, le=10_000_000, description="events the change feed (/_changes) holds; 0 turns the feed off"
     )
-    gateway_credentials: SecretStr = Field(
-        SecretStr(""),
+    gateway_credentials: SecretStr | None = Field(
+        None,
         description="more credentials, key:secret:account,... (12-digit account ids); the AWS_* pair is "
         "always known and belongs to Moto's default account 123456789012",
     )
@@ -43,8 +43,9 @@ class GatewaySettings(AwsSettings):
 
     @field_validator("gateway_credentials")
     @classmethod
-    def _credentials_parse(cls, value: SecretStr) -> SecretStr:
-        parse_credentials(value.get_secret_value())
+    def _credentials_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_credentials(value.get_secret_value())
         return value
 
     @field_validator("gateway_access", mode="before")

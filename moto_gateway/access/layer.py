@@ -34,6 +34,7 @@ from moto_gateway.access.decide import (
     public_acl_refusal,
 )
 from moto_gateway.access.principals import Account, Keyring, named_access_key
+from moto_gateway.access.principals import account as account_of
 from moto_gateway.changes import POST_KEY_ENVIRON
 from moto_gateway.errors import S3Error
 from moto_gateway.middleware import (
@@ -51,6 +52,15 @@ from moto_gateway.request import RequestView
 
 log = logging.getLogger("moto_gateway")
 ACCOUNT_HEADER = "HTTP_X_MOTO_ACCOUNT_ID"
+# The RequestView the outermost access layer parsed, reused by the inner ones (parsing is most of their cost).
+VIEW_ENVIRON = "motostack.request_view"
+
+
+def request_view(environ: dict) -> RequestView:
+    view = environ.get(VIEW_ENVIRON)
+    if view is None:
+        view = environ[VIEW_ENVIRON] = RequestView.from_environ(environ)
+    return view
 POLICY_STATUS_XML = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<PolicyStatus xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsPublic>{}</IsPublic></PolicyStatus>'
@@ -80,7 +90,7 @@ class AuthenticationFormLayer:
             UNCHECKED_METHODS
         ):
             return self.app(environ, start_response)
-        view = RequestView.from_environ(environ)
+        view = request_view(environ)
         try:
             md5 = authform.check_form(view, self.clock())
         except S3Error as error:
@@ -141,9 +151,7 @@ class AccessLayer:
     # ----- reading Moto's state --------------------------------------------------------------------
 
     def account(self, account_id: str) -> Account:
-        from moto_gateway.access.principals import account
-
-        return self.keyring.accounts.get(account_id) or account(account_id)
+        return self.keyring.accounts.get(account_id) or account_of(account_id)
 
     def moto_bucket(self, name: str | None):
         where = s3_backends.bucket_accounts.get(name) if name else None
@@ -178,8 +186,16 @@ class AccessLayer:
             owner_preferred=rule == "BucketOwnerPreferred",
         )
 
+    def owners_own_object(self, principal: Account | None, bucket: BucketState, action: Action) -> bool:
+        """The bucket owner acting on an object of its own in a bucket without a policy: nothing about the
+        object can change the answer (allowed), so it is not looked up."""
+        if principal is None or principal.account_id != bucket.owner.account_id or bucket.policy is not None:
+            return False
+        with self.lock:
+            return (action.bucket, action.key) not in self.object_owners
+
     def object_state(
-        self, bucket, bucket_owner: Account, key: str, version_id: str | None
+        self, bucket, bucket_owner: Account, key: str, version_id: str | None, with_tags: bool = True
     ) -> ObjectState | None:
         try:
             if version_id is None:
@@ -197,11 +213,13 @@ class AccessLayer:
                 (bucket.name, key), (bucket_owner, False)
             )
         tags = {}
-        try:
-            backend = s3_backends[bucket.account_id][bucket.partition]
-            tags = {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(fake.arn)["Tags"]}
-        except Exception:  # noqa: BLE001 - tags are only condition keys
-            tags = {}
+        if with_tags:
+            try:
+                backend = s3_backends[bucket.account_id][bucket.partition]
+                listed = backend.tagger.list_tags_for_resource(fake.arn)["Tags"]
+                tags = {t["Key"]: t["Value"] for t in listed}
+            except Exception:  # noqa: BLE001 - tags are only condition keys
+                tags = {}
         grants = grants_of(fake.acl, owner)
         if bucket_owner_full_control:  # Moto's canned bucket-owner-full-control names only the writer
             grants += (Grant(bucket_owner.canonical_id, "FULL_CONTROL"),)
@@ -240,7 +258,7 @@ class AccessLayer:
                     self.object_owners.clear()
             return self.app(environ, start_response)
         environ.pop(ACCOUNT_HEADER, None)  # only the gateway says which account acts
-        view = RequestView.from_environ(environ)
+        view = request_view(environ)
         if authform.other_service(view.headers.get("authorization", "")):
             return self.app(environ, start_response)
         signed, principal, auth, version = self.principal(view, environ)
@@ -261,18 +279,23 @@ class AccessLayer:
             action = Action(action.name, action.bucket, post_key if isinstance(post_key, str) else "*")
         bucket = self.bucket_state(moto_bucket, owner_account_id) if moto_bucket is not None else None
         obj = None
-        if bucket is not None and action.key is not None:
-            obj = self.object_state(moto_bucket, bucket.owner, action.key, view.params.get("versionId"))
-        keys = condition_keys(
-            principal=principal,
-            headers=view.headers,
-            params=view.params,
-            auth=auth,
-            signature_version=version,
-            source_ip=environ.get("REMOTE_ADDR", ""),
-            now=self.clock(),
-            existing_tags=obj.tags if obj else None,
-        )
+        if bucket is not None and action.key is not None and not self.owners_own_object(principal, bucket, action):
+            with_tags = bucket.policy is not None and "ExistingObjectTag" in str(moto_bucket.policy)
+            obj = self.object_state(
+                moto_bucket, bucket.owner, action.key, view.params.get("versionId"), with_tags
+            )
+        keys = {}
+        if bucket is not None and bucket.policy is not None or "x-amz-copy-source" in view.headers:
+            keys = condition_keys(
+                principal=principal,
+                headers=view.headers,
+                params=view.params,
+                auth=auth,
+                signature_version=version,
+                source_ip=environ.get("REMOTE_ADDR", ""),
+                now=self.clock(),
+                existing_tags=obj.tags if obj else None,
+            )
         decision = public_acl_refusal(action, bucket, view.headers) or decide(
             principal, action, bucket, obj, keys
         )

@@ -10,12 +10,12 @@ from moto.s3.models import s3_backends
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
 from moto_gateway.access.authform import other_service
-from moto_gateway.access.layer import refuse, streamed
+from moto_gateway.access.layer import refuse, request_view, streamed
 from moto_gateway.conformance import rules
 from moto_gateway.errors import S3Error
 from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, has_body, put_back
 from moto_gateway.post_form import CHUNK
-from moto_gateway.request import RequestView
+from moto_gateway.request import RequestView  # noqa: F401 (the type of request_view)
 
 log = logging.getLogger("moto_gateway")
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts of ~150 bytes each; more is not a CompleteMultipartUpload
@@ -47,7 +47,7 @@ class ConformanceLayer:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS):
             return self.app(environ, start_response)
-        view = RequestView.from_environ(environ)
+        view = request_view(environ)
         if other_service(view.headers.get("authorization", "")):
             return self.app(environ, start_response)
         bucket_name, key = view.addressing.bucket, view.addressing.key

@@ -9,11 +9,11 @@ from Moto's backend, and refuses what S3 would refuse with S3's error.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from tempfile import SpooledTemporaryFile
 from urllib.parse import unquote
 
 from moto.s3.models import OWNER as MOTO_OWNER_ID
@@ -97,8 +97,6 @@ class AuthenticationFormLayer:
             return refuse(view, error, environ, start_response)
         if md5 is None or not has_body(environ) or streamed(view):
             return self.app(environ, start_response)
-        from tempfile import SpooledTemporaryFile
-
         spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
         digest = hashlib.md5(usedforsecurity=False)
         try:
@@ -352,8 +350,6 @@ class AccessLayer:
 
     def public_policy_refusal(self, environ: dict) -> Decision | None:
         """BlockPublicPolicy: a PutBucketPolicy whose policy is public is refused (the body is small)."""
-        from tempfile import SpooledTemporaryFile
-
         spool = SpooledTemporaryFile(max_size=1 << 20)
         stream = get_input_stream(environ)
         while chunk := stream.read(CHUNK):

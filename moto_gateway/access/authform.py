@@ -30,7 +30,7 @@ def check_authorization_form(view: RequestView, now: float) -> None:
     if "authorization" not in view.headers:
         return
     authorization = view.headers["authorization"]
-    # An empty or unreadable value (AccessDenied) and a one-word one were refused by body_checks.RequestChecks.
+    # An empty, unreadable or one-word value was refused already (body_checks.RequestChecks).
     if authorization.startswith("AWS4-HMAC-SHA256"):
         if other_service(authorization):
             return

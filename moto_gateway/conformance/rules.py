@@ -19,19 +19,10 @@ from dataclasses import dataclass
 
 from moto_gateway.errors import S3Error, invalid_argument
 
-COUNT_PARAMS = ("max-keys", "max-uploads", "max-parts", "part-number-marker")
-MAX_INT = 2**31 - 1
-
-
 def check_listing(method: str, key: str, params: Mapping[str, str]) -> None:
-    """max-keys & co are non-negative integers; encoding-type is `url`."""
+    """encoding-type is `url` (max-keys & co are judged for every request by body_checks.integer_problem)."""
     if method not in ("GET", "HEAD"):
         return
-    for name in COUNT_PARAMS:
-        if name in params:
-            value = params[name]
-            if not value.isdigit() or int(value) > MAX_INT:
-                raise invalid_argument(f"Provided {name} not an integer or within integer range", name, value)
     if "encoding-type" in params and params["encoding-type"].lower() != "url" and key == "":
         raise invalid_argument(
             "Invalid Encoding Method specified in Request", "encoding-type", params["encoding-type"]

@@ -1,22 +1,45 @@
-"""Builds the WSGI application the moto service serves: Moto's dispatcher, the validating layer, the router.
+"""Builds the WSGI application the moto service serves: Moto's dispatcher, the gateway's layers, the router.
 
-Layers, innermost first: Moto (with moto_patches; S3 requests straight to its S3 app, see s3_dispatch.py)
--> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> BucketLocks (one request per bucket inside Moto)
--> BodyChecks (requests and XML, policy and aws-chunked bodies Moto trusts) -> ValidatingMiddleware (unless
-GATEWAY_VALIDATION=false) -> InternalErrors (S3's error XML for any failure inside) -> Router, which
-answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
+Layers, innermost first, and why in this order:
+- Moto, with the corrections in `moto_patches` (and, under GATEWAY_ACCESS=s3, the two that let the access
+  layer's decision stand); S3 requests go straight to Moto's S3 application, built once (s3_dispatch.py);
+- ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
+- BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
+  (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
+- BodyChecks (always, even with GATEWAY_VALIDATION=false): XML, policy and aws-chunked bodies Moto would
+  turn into a 500, refused as S3 refuses them, right before Moto reads them;
+- ConformanceLayer: S3's answers where Moto's differ (listings, NoSuchUpload, conditional completes,
+  checksums, CORS preflights), given to requests the principal is allowed to make;
+- AccessLayer: who may do what (ACLs, bucket policies, anonymous; GATEWAY_ACCESS). It sits inside the
+  signature checks, since it trusts the principal they proved, and outside everything that looks at what
+  a request says: S3 refuses a principal that may not act with AccessDenied before judging its body;
+- ValidatingMiddleware: authentication (presigned URLs, header signatures, POST policies). A checked POST
+  Object leaves it as the PutObject S3 authorises it as (post_object.py), so every layer inside (access,
+  checksums, change feed) treats a browser upload exactly as a PUT of the same key by the same principal;
+- AuthenticationFormLayer: malformed Authorization, Date, Content-Length and Content-MD5 refused as S3 does
+  in every mode, before any signature is computed or body read
+  (these four only when GATEWAY_VALIDATION is on);
+- RequestChecks (always): requests S3 refuses whoever sends them and whatever their body (a method S3
+  does not serve, a POST naming no operation, a malformed header, a PUT over 5 GiB), refused before any
+  layer reads a body or decides access, as S3 routes a request before it authenticates it;
+- InternalErrors: S3's error XML for any failure of any layer inside;
+- Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes
+  everything else on.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
 import uuid
 
 from moto_gateway import moto_patches
-from moto_gateway.body_checks import BodyChecks
+from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
+from moto_gateway.access.principals import Keyring, parse_credentials
+from moto_gateway.body_checks import BodyChecks, RequestChecks
 from moto_gateway.bucket_locks import BucketLocks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
+from moto_gateway.conformance.layer import ConformanceLayer
 from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.middleware import ValidatingMiddleware
-from moto_gateway.presigned import Credentials
+from moto_gateway.moto_patches import bucket_permission, object_acl_default
 from moto_gateway.router import Router, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
@@ -32,12 +55,27 @@ def create_app(settings: GatewaySettings) -> Router:
     app = BucketLocks(app)
     app = BodyChecks(app, ValidatingMiddleware.refuse, settings.gateway_spool_memory_bytes)
     if settings.gateway_validation:
+        more = settings.gateway_credentials.get_secret_value() if settings.gateway_credentials else ""
+        keyring = Keyring(
+            settings.aws_access_key_id,
+            settings.aws_secret_access_key.get_secret_value(),
+            parse_credentials(more),
+        )
+        enforce = settings.gateway_access == "s3"
+        if enforce:
+            bucket_permission.apply()
+            object_acl_default.apply()
+        app = ConformanceLayer(app, spool_memory_bytes=settings.gateway_spool_memory_bytes)
+        app = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
         app = ValidatingMiddleware(
             app,
-            Credentials(settings.aws_access_key_id, settings.aws_secret_access_key.get_secret_value()),
+            keyring,
             verify_header_signatures=settings.gateway_verify_header_signatures,
             spool_memory_bytes=settings.gateway_spool_memory_bytes,
+            access_decided_inside=True,
         )
+        app = AuthenticationFormLayer(app, spool_memory_bytes=settings.gateway_spool_memory_bytes)
+    app = RequestChecks(app, ValidatingMiddleware.refuse)
     app = InternalErrors(app, ValidatingMiddleware.refuse)
     router = Router(app)
     router.add(

@@ -6,7 +6,8 @@ S3 expects; bucket policies must be a JSON object with `Version` and non-empty `
 evaluate (Moto stores any text and then answers 500 to every GetObject in the bucket); aws-chunked bodies
 must be framed correctly (Moto decodes them with bare `int(..., 16)`).
 
-Pure decisions (`body_rule`, `xml_problem`, `policy_problem`, `aws_chunked_problem`) and a thin layer.
+Pure decisions (`request_problem`, `body_rule`, `xml_problem`, `policy_problem`, `aws_chunked_problem`) and
+two thin layers: `RequestChecks` (outermost) and `BodyChecks` (right before Moto).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
-from moto_gateway.errors import S3Error, invalid_argument
+from moto_gateway.errors import S3Error, access_denied, invalid_argument
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
 
@@ -202,6 +203,7 @@ def integer_problem(params: dict[str, str]) -> S3Error | None:
     return None
 
 
+PRINTABLE_RE = re.compile(r"[\x20-\x7e]*")
 RANGE_RE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 VERSION_ID_RE = re.compile(r"[A-Za-z0-9._+/=-]{1,1024}")  # S3's ids and "null"; Moto's are UUIDs
 
@@ -227,6 +229,8 @@ def copy_source_problem(value: str) -> S3Error | None:
 def header_problem(headers: dict[str, str]) -> S3Error | None:
     """Headers Moto's dispatcher or handlers take apart without checking."""
     authorization = headers.get("authorization")
+    if authorization is not None and (not authorization.strip() or not PRINTABLE_RE.fullmatch(authorization)):
+        return access_denied()  # S3: an empty or unreadable Authorization is AccessDenied
     if authorization is not None and len(authorization.split(",")[0].split()) < 2:
         return invalid_argument(
             "Authorization header is invalid -- one and only one ' ' (space) required",
@@ -482,13 +486,14 @@ def put_back(environ: dict, body: BinaryIO, size: int) -> None:
     environ.pop("wsgi.input_terminated", None)
 
 
-class BodyChecks:
-    """The layer: reads the bodies `body_rule` names, refuses the bad ones, hands Moto the good ones."""
+class RequestChecks:
+    """The outer layer: requests S3 refuses whatever their body and whoever sends them (`request_problem`:
+    a method S3 does not serve, a malformed header, a PUT over 5 GiB), before anything reads the body or
+    decides access; a Range S3 ignores is dropped."""
 
-    def __init__(self, app: Callable, refuse: Callable, spool_memory_bytes: int = 8 * 1024 * 1024):
+    def __init__(self, app: Callable, refuse: Callable):
         self.app = app
         self.refuse = refuse
-        self.spool_memory_bytes = spool_memory_bytes
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or is_other_service(environ):
@@ -499,6 +504,21 @@ class BodyChecks:
             return self.refuse(view, problem, start_response)
         if "HTTP_RANGE" in environ and range_is_ignored(environ["HTTP_RANGE"]):
             del environ["HTTP_RANGE"]
+        return self.app(environ, start_response)
+
+
+class BodyChecks:
+    """The inner layer: reads the bodies `body_rule` names, refuses the bad ones, hands Moto the good ones."""
+
+    def __init__(self, app: Callable, refuse: Callable, spool_memory_bytes: int = 8 * 1024 * 1024):
+        self.app = app
+        self.refuse = refuse
+        self.spool_memory_bytes = spool_memory_bytes
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS):
+            return self.app(environ, start_response)
+        view = RequestView.from_environ(environ)
         rule = body_rule(view)
         if rule is None:
             return self.app(environ, start_response)

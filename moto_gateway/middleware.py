@@ -3,7 +3,9 @@
 Imperative shell around the pure checks in presigned.py and post_policy.py. Bodies are only read when a
 check needs them (POST Object forms; header-signed requests with a hex payload hash when header signatures
 are verified); they are then spooled (memory up to a threshold, then disk) and put back as wsgi.input.
-A checked POST Object upload reaches Moto as a PutObject (post_object.py).
+A checked POST Object upload goes inward as a PutObject (post_object.py) on behalf of the key that signed
+its form, or of the anonymous principal for an unsigned form: whether that principal may write the key
+is the access layer's decision, as for any PutObject.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from moto import settings as moto_settings
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
+from moto_gateway.access.principals import Keyring, form_access_key, named_access_key
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.post_form import CHUNK, scan_form
 from moto_gateway.post_object import (
-    bucket_allows_public_write,
     object_location,
     post_answer,
     posted_object,
@@ -72,16 +74,23 @@ class ValidatingMiddleware:
     def __init__(
         self,
         app: Callable,
-        credentials: Credentials,
+        keyring: Keyring | Credentials,
         *,
         verify_header_signatures: bool = False,
         spool_memory_bytes: int = 8 * 1024 * 1024,
+        access_decided_inside: bool = False,
         clock: Callable[[], float] = time.time,
     ):
+        """`access_decided_inside`: an access layer inside decides whether the anonymous principal may
+        write, so an unsigned POST form goes inward as its PutObject; without one, it is refused here."""
         self.app = app
-        self.credentials = credentials
+        # One pair (Credentials) is a keyring of one key.
+        if not isinstance(keyring, Keyring):
+            keyring = Keyring(keyring.access_key, keyring.secret_key)
+        self.keyring = keyring
         self.verify_header_signatures = verify_header_signatures
         self.spool_memory_bytes = spool_memory_bytes
+        self.access_decided_inside = access_decided_inside
         self.clock = clock
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -93,13 +102,14 @@ class ValidatingMiddleware:
         view = RequestView.from_environ(environ)
         try:
             kind = auth_kind(view)
+            credentials = self.keyring.credentials_for(named_access_key(view))
             if kind == "query-v4":
-                check_query_v4(view, self.credentials, self.clock())
+                check_query_v4(view, credentials, self.clock())
             elif kind == "query-v2":
-                check_query_v2(view, self.credentials, self.clock())
+                check_query_v2(view, credentials, self.clock())
             elif kind == "header":
                 if self.verify_header_signatures:
-                    payload_hash = check_header(view, self.credentials, self.clock())
+                    payload_hash = check_header(view, credentials, self.clock())
                     if payload_hash and has_body(environ) and not is_post_object(view):
                         return self._with_payload_hash(environ, view, payload_hash, start_response)
             if kind != "query-v4" and kind != "query-v2" and is_post_object(view):
@@ -133,13 +143,14 @@ class ValidatingMiddleware:
         spool = self._spool()
         try:
             form = scan_form(get_input_stream(environ), boundary.encode("latin-1", "replace"), spool)
+            credentials = self.keyring.credentials_for(form_access_key(form.lookup()))
             check_post_form(
                 form,
                 view.addressing.bucket or "",
-                self.credentials.access_key,
-                self.credentials.secret_key,
+                credentials.access_key,
+                credentials.secret_key,
                 self.clock(),
-                lambda: bucket_allows_public_write(view.addressing.bucket or ""),
+                anonymous_passes=self.access_decided_inside,
             )
             fields = form.lookup()
             posted = posted_object(view.addressing.bucket or "", fields, form.filename)
@@ -152,7 +163,9 @@ class ValidatingMiddleware:
         try:
             size = spool.tell()
             spool.seek(0)
-            status, headers, content = store_post_object(self.app, environ, posted, spool, size)
+            # the PUT acts for the key that signed the form; an unsigned form is the anonymous principal's
+            signer = form_access_key(fields) if "policy" in fields else None
+            status, headers, content = store_post_object(self.app, environ, posted, spool, size, signer)
         finally:
             spool.close()
         if not status.startswith("2"):

@@ -53,32 +53,16 @@ PASSED_BACK = (
 )
 
 
+# The access key that signed the POST form a PutObject comes from (absent: an unsigned form, the anonymous
+# principal); the access layer reads it, since the PUT carries no signature of its own.
+POST_ACCESS_KEY_ENVIRON = "moto_gateway.post_access_key"
+
+
 @dataclass(frozen=True)
 class PostedObject:
     bucket: str
     key: str
     headers: dict[str, str]
-
-
-ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
-
-
-def bucket_allows_public_write(bucket_name: str) -> bool:
-    """Whether the bucket's ACL grants WRITE to everyone: then S3 takes an unsigned POST without a policy."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.s3.models import s3_backends
-
-    try:
-        bucket = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(bucket_name)
-    except Exception:  # NoSuchBucket and kin: the PUT will say so
-        return False
-    acl = getattr(bucket, "acl", None)
-    for grant in getattr(acl, "grants", []):
-        if any(grantee.uri == ALL_USERS for grantee in grant.grantees) and (
-            {"WRITE", "FULL_CONTROL"} & set(grant.permissions)
-        ):
-            return True
-    return False
 
 
 def tagging_header(document: str) -> str:
@@ -120,8 +104,10 @@ def posted_object(bucket: str, fields: dict[str, str], filename: str | None) -> 
     return PostedObject(bucket, expand_filename(fields["key"], filename), headers)
 
 
-def put_environ(environ: dict, posted: PostedObject, body: BinaryIO, size: int) -> dict:
-    """A path-style PUT of the object, on the same connection details as the POST."""
+def put_environ(
+    environ: dict, posted: PostedObject, body: BinaryIO, size: int, signer: str | None = None
+) -> dict:
+    """A path-style PUT of the object, on the same connection details as the POST, for `signer`."""
     raw_path = "/" + quote(posted.bucket, safe="") + "/" + quote(posted.key.encode("utf-8"), safe="/")
     inner = {
         name: value
@@ -141,6 +127,8 @@ def put_environ(environ: dict, posted: PostedObject, body: BinaryIO, size: int) 
         }
     )
     inner.pop("wsgi.input_terminated", None)
+    if signer is not None:
+        inner[POST_ACCESS_KEY_ENVIRON] = signer
     if "HTTP_ORIGIN" in environ:
         inner["HTTP_ORIGIN"] = environ["HTTP_ORIGIN"]  # Moto answers with the CORS headers the POST needs
     for name, value in posted.headers.items():
@@ -197,16 +185,16 @@ def post_answer(
 
 
 def store_post_object(
-    app: Callable, environ: dict, posted: PostedObject, body: BinaryIO, size: int
+    app: Callable, environ: dict, posted: PostedObject, body: BinaryIO, size: int, signer: str | None = None
 ) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Runs the PUT through the inner app (so the change feed records it); its status, headers and body."""
+    """Runs the PUT through the inner app (access decision, checksums, change feed); its answer."""
     answer: dict[str, object] = {}
 
     def start_response(status: str, headers: list, exc_info=None):
         answer["status"], answer["headers"] = status, headers
         return lambda _data: None
 
-    result = app(put_environ(environ, posted, body, size), start_response)
+    result = app(put_environ(environ, posted, body, size, signer), start_response)
     try:
         content = b"".join(result)
     finally:

@@ -11,7 +11,7 @@ import hmac
 import json
 import re
 from calendar import timegm
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from time import strptime
 
@@ -281,11 +281,13 @@ def check_post_form(
     access_key: str,
     secret_key: str,
     now: float,
-    public_write: Callable[[], bool] = lambda: False,
+    anonymous_passes: bool = False,
 ) -> None:
     """Raises the S3Error AWS would answer this POST Object with; returns when S3 would accept it.
 
-    `public_write` says whether the bucket lets everyone write (asked only for an unsigned form).
+    A form without a policy or signature is the anonymous principal's: refused here unless
+    `anonymous_passes`, i.e. unless a layer inside decides whether everyone may write to the bucket (the
+    access layer decides it as it decides any anonymous PutObject).
     """
     if form.malformed:
         raise S3Error(
@@ -309,10 +311,10 @@ def check_post_form(
     if "policy" not in raw_fields:
         if has_signature:
             raise missing_field("Policy")
-        if public_write():
-            check_checksums(raw_fields, form.checksums)
-            return
-        raise access_denied()
+        if not anonymous_passes:
+            raise access_denied()
+        check_checksums(raw_fields, form.checksums)
+        return
     if not has_signature:
         raise access_denied()
     policy_text = raw_fields["policy"]

@@ -1,6 +1,9 @@
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
 
 from common.settings import AwsSettings
+from moto_gateway.access.principals import parse_credentials
 
 
 class GatewaySettings(AwsSettings):
@@ -42,10 +45,35 @@ class GatewaySettings(AwsSettings):
     gateway_max_header_bytes: int = Field(
         64 * 1024,
         ge=8 * 1024,
-        description="request line plus headers at most; beyond, 431 and the connection closes",
+        description="request line plus headers at most; beyond, 400 RequestHeaderSectionTooLarge and the connection closes",
     )
     gateway_max_body_bytes: int = Field(
         5 * 1024**3,
         ge=1,
-        description="request body at most (S3's single PUT, 5 GiB); beyond, 413 before the body is read",
+        description="request body at most (S3's single PUT, 5 GiB); beyond, 400 EntityTooLarge before the body is read",
     )
+    gateway_credentials: SecretStr | None = Field(
+        None,
+        description="more credentials, key:secret:account,... (12-digit account ids); the AWS_* pair is "
+        "always known and belongs to Moto's default account 123456789012",
+    )
+    gateway_access: Literal["s3", "moto"] = Field(
+        "s3",
+        description="s3: who may do what is decided as S3 decides it (ACLs, bucket policies, anonymous "
+        "requests); moto: Moto's permissive behaviour (every request acts as its account's owner)",
+    )
+    gateway_allow_anonymous: bool = Field(
+        False, description="true: unsigned requests reach Moto as they do on plain Moto (no access decision)"
+    )
+
+    @field_validator("gateway_credentials")
+    @classmethod
+    def _credentials_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_credentials(value.get_secret_value())
+        return value
+
+    @field_validator("gateway_access", mode="before")
+    @classmethod
+    def _lower_access(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from moto_gateway import moto_patches
+from moto_gateway.moto_patches import timestamps
 
 MOMENTS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(9998, 12, 31))
 
@@ -17,7 +18,7 @@ MOMENTS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(9998, 
                                  "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f"]))
 def test_the_fast_path_parses_iso_timestamps_as_botocore_does(moment, layout):
     text = moment.strftime(layout)
-    fast, reference = moto_patches.fast_aware_datetime(text), parse_to_aware_datetime(text)
+    fast, reference = timestamps.fast_aware_datetime(text), parse_to_aware_datetime(text)
     assert fast == reference
     assert fast.utcoffset() == reference.utcoffset() == timedelta(0)
 
@@ -32,7 +33,7 @@ def test_anything_else_gets_botocores_answer(value):
     except Exception as exc:  # noqa: BLE001 (botocore refuses it; so must the patch)
         expected = type(exc)
     try:
-        got = moto_patches.fast_aware_datetime(value)
+        got = timestamps.fast_aware_datetime(value)
     except Exception as exc:  # noqa: BLE001
         got = type(exc)
     assert got == expected
@@ -42,4 +43,4 @@ def test_moto_uses_the_patched_parser_once_applied():
     from moto.core import serialize
 
     moto_patches.apply()
-    assert serialize.parse_to_aware_datetime is moto_patches.fast_aware_datetime
+    assert serialize.parse_to_aware_datetime is timestamps.fast_aware_datetime

@@ -1,0 +1,399 @@
+"""The access layers around Moto: the imperative shell of the pure checks in this package.
+
+`AuthenticationFormLayer` (outermost, every mode): malformed Authorization, Content-Length, Content-MD5.
+`AccessLayer` (inside the signature checks): names the principal, tells Moto which account acts (Moto's
+`x-moto-account-id`), reads the bucket's owner, ACL, policy, public access block and ownership controls
+from Moto's backend, and refuses what S3 would refuse with S3's error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from tempfile import SpooledTemporaryFile
+from urllib.parse import unquote
+
+from moto.s3.models import OWNER as MOTO_OWNER_ID
+from moto.s3.models import s3_backends
+from werkzeug.wsgi import ClosingIterator, get_input_stream
+
+from moto_gateway.access import authform, policy as policies
+from moto_gateway.access.actions import Action, classify
+from moto_gateway.access.context import condition_keys
+from moto_gateway.access.decide import (
+    ANONYMOUS_OWNER,
+    BucketState,
+    Decision,
+    Grant,
+    ObjectState,
+    PublicAccessBlock,
+    decide,
+    public_acl_refusal,
+)
+from moto_gateway.access.principals import Account, Keyring, named_access_key
+from moto_gateway.access.principals import account as account_of
+from moto_gateway.errors import S3Error
+from moto_gateway.middleware import (
+    MOTO_OWN_PATHS,
+    UNCHECKED_METHODS,
+    ValidatingMiddleware,
+    drain,
+    has_body,
+    put_back,
+)
+from moto_gateway.post_form import CHUNK
+from moto_gateway.post_object import POST_ACCESS_KEY_ENVIRON
+from moto_gateway.presigned import auth_kind
+from moto_gateway.request import RequestView
+
+log = logging.getLogger("moto_gateway")
+ACCOUNT_HEADER = "HTTP_X_MOTO_ACCOUNT_ID"
+POLICY_STATUS_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<PolicyStatus xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsPublic>{}</IsPublic></PolicyStatus>'
+)
+
+
+def refuse(view: RequestView, error: S3Error, environ: dict, start_response: Callable) -> list[bytes]:
+    drain(environ)
+    return ValidatingMiddleware.refuse(view, error, start_response)
+
+
+def streamed(view: RequestView) -> bool:
+    """aws-chunked bodies carry chunk signatures around the data: their MD5 is not the wire's."""
+    return "aws-chunked" in view.headers.get("content-encoding", "") or view.headers.get(
+        "x-amz-content-sha256", ""
+    ).startswith("STREAMING-")
+
+
+class AuthenticationFormLayer:
+    def __init__(self, app: Callable, *, spool_memory_bytes: int, clock: Callable[[], float] = time.time):
+        self.app = app
+        self.spool_memory_bytes = spool_memory_bytes
+        self.clock = clock
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in (
+            UNCHECKED_METHODS
+        ):
+            return self.app(environ, start_response)
+        view = RequestView.from_environ(environ)
+        try:
+            md5 = authform.check_form(view, self.clock())
+        except S3Error as error:
+            return refuse(view, error, environ, start_response)
+        if md5 is None or not has_body(environ) or streamed(view):
+            return self.app(environ, start_response)
+        spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            stream = get_input_stream(environ)
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                spool.write(chunk)
+        except BaseException:
+            spool.close()
+            raise
+        if digest.digest() != md5:
+            spool.close()
+            error = authform.bad_digest(md5, digest.digest())
+            return ValidatingMiddleware.refuse(view, error, start_response)
+        put_back(environ, spool)
+        return ClosingIterator(self.app(environ, start_response), spool.close)
+
+
+def grants_of(acl: object, owner: Account) -> tuple[Grant, ...]:
+    """Moto's ACL as grants; Moto writes its one owner id for every owner, which here means `owner`."""
+    grants = []
+    for grant in getattr(acl, "grants", None) or ():
+        for grantee in grant.grantees:
+            who = grantee.uri or (owner.canonical_id if grantee.id == MOTO_OWNER_ID else grantee.id)
+            for permission in grant.permissions:
+                grants.append(Grant(who, permission))
+    return tuple(grants)
+
+
+class AccessLayer:
+    def __init__(
+        self,
+        app: Callable,
+        keyring: Keyring,
+        *,
+        enforce: bool = True,
+        allow_anonymous: bool = False,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.app = app
+        self.keyring = keyring
+        self.enforce = enforce
+        self.allow_anonymous = allow_anonymous
+        self.clock = clock
+        # Who owns an object another account wrote (Moto does not record it): (bucket, key) -> (owner, whether
+        # it was written with the bucket-owner-full-control canned ACL)
+        self.object_owners: dict[tuple[str, str], tuple[Account, bool]] = {}
+        self.lock = threading.Lock()
+
+    # ----- reading Moto's state --------------------------------------------------------------------
+
+    def account(self, account_id: str) -> Account:
+        return self.keyring.accounts.get(account_id) or account_of(account_id)
+
+    def moto_bucket(self, name: str | None):
+        where = s3_backends.bucket_accounts.get(name) if name else None
+        if where is None:
+            return None, None
+        partition, account_id = where
+        return s3_backends[account_id][partition].buckets.get(name), account_id
+
+    def bucket_state(self, bucket, account_id: str) -> BucketState:
+        owner = self.account(account_id)
+        document = policies.load_stored(bucket.policy) if bucket.policy else None
+        block = bucket.public_access_block
+        flags = (
+            PublicAccessBlock(
+                bool(block.block_public_acls),
+                bool(block.ignore_public_acls),
+                bool(block.block_public_policy),
+                bool(block.restrict_public_buckets),
+            )
+            if block
+            else PublicAccessBlock()
+        )
+        rule = bucket.ownership_rule  # Moto stores the ObjectOwnership value (a string) here
+        if isinstance(rule, dict):
+            rule = rule.get("ObjectOwnership")
+        return BucketState(
+            owner,
+            grants_of(bucket.acl, owner),
+            document,
+            flags,
+            owner_enforced=rule == "BucketOwnerEnforced",
+            owner_preferred=rule == "BucketOwnerPreferred",
+        )
+
+    def owners_own_object(self, principal: Account | None, bucket: BucketState, action: Action) -> bool:
+        """The bucket owner acting on an object of its own in a bucket without a policy: nothing about the
+        object can change the answer (allowed), so it is not looked up."""
+        if principal is None or principal.account_id != bucket.owner.account_id or bucket.policy is not None:
+            return False
+        with self.lock:
+            return (action.bucket, action.key) not in self.object_owners
+
+    def object_state(
+        self, bucket, bucket_owner: Account, key: str, version_id: str | None, with_tags: bool = True
+    ) -> ObjectState | None:
+        try:
+            if version_id is None:
+                fake = bucket.keys.get(key)
+            else:
+                fake = next(
+                    (v for v in bucket.keys.getlist(key, default=[]) if str(v.version_id) == version_id), None
+                )
+        except Exception:  # noqa: BLE001 - Moto's key store mid-change: decide as if absent
+            fake = None
+        if fake is None or not hasattr(fake, "acl"):
+            return None
+        with self.lock:
+            owner, bucket_owner_full_control = self.object_owners.get(
+                (bucket.name, key), (bucket_owner, False)
+            )
+        tags = {}
+        if with_tags:
+            try:
+                backend = s3_backends[bucket.account_id][bucket.partition]
+                listed = backend.tagger.list_tags_for_resource(fake.arn)["Tags"]
+                tags = {t["Key"]: t["Value"] for t in listed}
+            except Exception:  # noqa: BLE001 - tags are only condition keys
+                tags = {}
+        grants = grants_of(fake.acl, owner)
+        if bucket_owner_full_control:  # Moto's canned bucket-owner-full-control names only the writer
+            grants += (Grant(bucket_owner.canonical_id, "FULL_CONTROL"),)
+        return ObjectState(owner, grants, tags)
+
+    # ----- the request -----------------------------------------------------------------------------
+
+    def principal(
+        self, view: RequestView, environ: dict
+    ) -> tuple[bool, Account | None, str | None, str | None]:
+        """(signed, account, s3:authType, s3:signatureversion)."""
+        kind = auth_kind(view)
+        post_key = environ.get(POST_ACCESS_KEY_ENVIRON)
+        if kind is None and post_key is None:
+            return False, None, None, None
+        key = named_access_key(view, post_key if kind is None else None)
+        known = self.keyring.get(key)
+        # An unknown key reaches here only when signatures are not verified: it acts as the default
+        # account, as every key does on plain Moto.
+        account = known.account if known else self.keyring.default.account
+        if kind is None:
+            auth, version = "POST", None
+        elif kind == "header":
+            auth = "REST-HEADER"
+            version = "AWS4-HMAC-SHA256" if view.headers["authorization"].startswith("AWS4") else "AWS"
+        else:
+            auth = "REST-QUERY-STRING"
+            version = "AWS4-HMAC-SHA256" if kind == "query-v4" else "AWS"
+        return True, account, auth, version
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in UNCHECKED_METHODS:
+            if path.startswith("/moto-api/reset"):
+                with self.lock:
+                    self.object_owners.clear()
+            return self.app(environ, start_response)
+        environ.pop(ACCOUNT_HEADER, None)  # only the gateway says which account acts
+        view = RequestView.from_environ(environ)
+        if authform.other_service(view.headers.get("authorization", "")):
+            return self.app(environ, start_response)
+        signed, principal, auth, version = self.principal(view, environ)
+        if not signed and self.allow_anonymous:
+            return self.app(environ, start_response)
+        bucket_name = view.addressing.bucket
+        moto_bucket, owner_account_id = self.moto_bucket(bucket_name)
+        environ[ACCOUNT_HEADER] = (
+            principal.account_id if principal else owner_account_id or self.keyring.default.account.account_id
+        )
+        if not self.enforce:
+            return self.app(environ, start_response)
+        action = classify(view.method, bucket_name, view.addressing.key, view.params, view.headers)
+        if action.bucket is not None and action.key is None and view.method == "POST":
+            # DeleteObjects acts on keys listed in its body: the resource is the bucket's objects, not the
+            # bucket. (A checked POST Object arrives here as the PutObject of its form's key.)
+            action = Action(action.name, action.bucket, "*")
+        bucket = self.bucket_state(moto_bucket, owner_account_id) if moto_bucket is not None else None
+        obj = None
+        if bucket is not None and action.key is not None and not self.owners_own_object(principal, bucket, action):
+            with_tags = bucket.policy is not None and "ExistingObjectTag" in str(moto_bucket.policy)
+            obj = self.object_state(
+                moto_bucket, bucket.owner, action.key, view.params.get("versionId"), with_tags
+            )
+        keys = {}
+        if bucket is not None and bucket.policy is not None or "x-amz-copy-source" in view.headers:
+            keys = condition_keys(
+                principal=principal,
+                headers=view.headers,
+                params=view.params,
+                auth=auth,
+                signature_version=version,
+                source_ip=environ.get("REMOTE_ADDR", ""),
+                now=self.clock(),
+                existing_tags=obj.tags if obj else None,
+            )
+        decision = public_acl_refusal(action, bucket, view.headers) or decide(
+            principal, action, bucket, obj, keys
+        )
+        if decision.allowed:
+            decision = self.copy_source_decision(principal, action, view, keys) or decision
+        if (
+            decision.allowed
+            and action.name == "PutBucketPolicy"
+            and bucket is not None
+            and bucket.public_access_block.block_public_policy
+        ):
+            decision = self.public_policy_refusal(environ) or decision
+        if not decision.allowed:
+            log.info(
+                "denied %s %s to %s: %s",
+                action.name,
+                action.resource,
+                principal.account_id if principal else "anonymous",
+                decision.reason,
+            )
+            error = S3Error(decision.status, decision.code, decision.message)
+            return refuse(view, error, environ, start_response)
+        if action.name == "GetBucketPolicyStatus" and bucket is not None and bucket.policy is not None:
+            return self.policy_status(bucket, start_response)
+        return self.app(environ, self.recording(
+                action,
+                principal,
+                bucket,
+                view.headers,
+                view.method == "PUT" and "uploadId" in view.params,  # UploadPart: no object yet
+                start_response,
+            ))
+
+    def copy_source_decision(
+        self, principal: Account | None, action: Action, view: RequestView, keys: dict
+    ) -> Decision | None:
+        """CopyObject and UploadPartCopy also need s3:GetObject on the source."""
+        source = view.headers.get("x-amz-copy-source")
+        if not source or action.name != "PutObject":
+            return None
+        source, _, query = unquote(source).partition("?")
+        source_bucket, _, source_key = source.lstrip("/").partition("/")
+        version = query.removeprefix("versionId=") if query.startswith("versionId=") else None
+        moto_bucket, owner_account_id = self.moto_bucket(source_bucket)
+        if moto_bucket is None or not source_key:
+            return None  # Moto answers NoSuchBucket / InvalidArgument
+        bucket = self.bucket_state(moto_bucket, owner_account_id)
+        obj = self.object_state(moto_bucket, bucket.owner, source_key, version)
+        source_action = Action("GetObjectVersion" if version else "GetObject", source_bucket, source_key)
+        source_keys = {k: v for k, v in keys.items() if not k.startswith("s3:existingobjecttag/")}
+        for name, value in (obj.tags if obj else {}).items():
+            source_keys[f"s3:existingobjecttag/{name.lower()}"] = [value]
+        return decide(principal, source_action, bucket, obj, source_keys)
+
+    def public_policy_refusal(self, environ: dict) -> Decision | None:
+        """BlockPublicPolicy: a PutBucketPolicy whose policy is public is refused (the body is small)."""
+        spool = SpooledTemporaryFile(max_size=1 << 20)
+        stream = get_input_stream(environ)
+        while chunk := stream.read(CHUNK):
+            spool.write(chunk)
+        size = spool.tell()
+        spool.seek(0)
+        text = spool.read(1 << 20)  # S3's policy size limit is 20 KB: a larger body is no policy
+        spool.seek(size)
+        put_back(environ, spool)
+        try:
+            public = policies.is_public(policies.load(text))
+        except policies.PolicyError:
+            return None  # not a policy: Moto (or the validation of bodies) refuses it
+        return Decision(False, "BlockPublicPolicy refuses a public policy") if public else None
+
+    @staticmethod
+    def policy_status(bucket: BucketState, start_response: Callable) -> list[bytes]:
+        body = POLICY_STATUS_XML.format(
+            "true" if bucket.policy is not None and policies.is_public(bucket.policy) else "false"
+        ).encode()
+        start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def recording(
+        self,
+        action: Action,
+        principal: Account | None,
+        bucket: BucketState | None,
+        request_headers: dict,
+        is_part: bool,
+        start_response: Callable,
+    ) -> Callable:
+        """Remembers who owns an object another account (or the anonymous principal) wrote (S3 User Guide,
+        "Controlling ownership of objects": ObjectWriter keeps the writer; BucketOwnerPreferred hands objects
+        written with bucket-owner-full-control to the bucket owner; BucketOwnerEnforced always does)."""
+        if bucket is None or action.key is None or is_part:
+            return start_response
+        if action.name not in ("PutObject", "DeleteObject"):
+            return start_response
+        writer = principal or ANONYMOUS_OWNER
+        key = (action.bucket, action.key)
+        full_control = request_headers.get("x-amz-acl") == "bucket-owner-full-control"
+
+        def record(status: str, headers: list, exc_info=None):
+            if status.startswith("2"):
+                with self.lock:
+                    if (
+                        action.name == "DeleteObject"
+                        or writer.account_id == bucket.owner.account_id
+                        or bucket.owner_enforced
+                        or (bucket.owner_preferred and full_control)
+                    ):
+                        self.object_owners.pop(key, None)
+                    else:
+                        self.object_owners[key] = (writer, full_control)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return record

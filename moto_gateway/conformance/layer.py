@@ -1,0 +1,124 @@
+"""Applies conformance rules before Moto sees a request (imperative shell of `rules.py`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from tempfile import SpooledTemporaryFile
+
+from moto.s3.models import s3_backends
+from werkzeug.wsgi import ClosingIterator, get_input_stream
+
+from moto_gateway.access.authform import other_service
+from moto_gateway.access.layer import refuse, streamed
+from moto_gateway.conformance import rules
+from moto_gateway.errors import S3Error
+from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, has_body, put_back
+from moto_gateway.post_form import CHUNK
+from moto_gateway.request import RequestView
+
+log = logging.getLogger("moto_gateway")
+MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts of ~150 bytes each; more is not a CompleteMultipartUpload
+
+
+def moto_bucket(name: str | None):
+    where = s3_backends.bucket_accounts.get(name) if name else None
+    if where is None:
+        return None
+    partition, account_id = where
+    return s3_backends[account_id][partition].buckets.get(name)
+
+
+def current_etag(bucket, key: str) -> str | None:
+    try:
+        fake = bucket.keys.get(key)
+    except Exception:  # noqa: BLE001 - Moto's key store mid-change: as if absent
+        return None
+    if fake is None or getattr(fake, "is_delete_marker", False) or not hasattr(fake, "etag"):
+        return None
+    return fake.etag
+
+
+class ConformanceLayer:
+    def __init__(self, app: Callable, *, spool_memory_bytes: int):
+        self.app = app
+        self.spool_memory_bytes = spool_memory_bytes
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS):
+            return self.app(environ, start_response)
+        view = RequestView.from_environ(environ)
+        if other_service(view.headers.get("authorization", "")):
+            return self.app(environ, start_response)
+        bucket_name, key = view.addressing.bucket, view.addressing.key
+        try:
+            if view.method == "OPTIONS":
+                self.check_preflight(view, bucket_name)
+            elif bucket_name is not None:
+                if key == "" or "uploadId" in view.params:
+                    rules.check_listing(view.method, key, view.params)
+                if view.method == "POST" and key and "uploadId" in view.params:
+                    return self.complete(environ, view, bucket_name, key, start_response)
+                if view.method == "PUT" and key and not set(view.params) - {"partNumber", "uploadId"}:
+                    checksums = rules.requested_checksums(view.headers)
+                    if checksums and has_body(environ) and not streamed(view):
+                        return self.with_checksums(environ, view, checksums, start_response)
+        except S3Error as error:
+            return refuse(view, error, environ, start_response)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def check_preflight(view: RequestView, bucket_name: str | None) -> None:
+        """S3's CORS rules decide preflights for buckets that have a CORS configuration; a bucket without one
+        keeps Moto's allow-all answer (the stack's browser pages rely on it)."""
+        origin = view.headers.get("origin")
+        method = view.headers.get("access-control-request-method")
+        bucket = moto_bucket(bucket_name)
+        if bucket is None or not origin or not method or not getattr(bucket, "cors", None):
+            return
+        cors = [
+            rules.CorsRule(rule.allowed_methods or [], rule.allowed_origins or [], rule.allowed_headers or [])
+            for rule in bucket.cors
+        ]
+        requested_headers = view.headers.get("access-control-request-headers", "")
+        if not rules.preflight_allowed(cors, origin, method, requested_headers):
+            raise rules.cors_forbidden(method)
+
+    def complete(
+        self, environ: dict, view: RequestView, bucket_name: str, key: str, start_response: Callable
+    ) -> Iterable[bytes]:
+        bucket = moto_bucket(bucket_name)
+        if bucket is None:
+            return self.app(environ, start_response)  # Moto answers NoSuchBucket
+        body = get_input_stream(environ).read(MAX_COMPLETE_BODY + 1) if has_body(environ) else b""
+        spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes)
+        spool.write(body)
+        put_back(environ, spool)  # what is read is read: a refusal drains the rest from here
+        if len(body) > MAX_COMPLETE_BODY:
+            raise rules.malformed_xml()
+        rules.check_complete_body(body)  # a body without parts is malformed whatever the upload id
+        upload_id = view.params["uploadId"]
+        if upload_id not in bucket.multiparts:
+            raise rules.no_such_upload(upload_id)
+        rules.check_write_conditions(view.headers, current_etag(bucket, key))
+        return ClosingIterator(self.app(environ, start_response), spool.close)
+
+    def with_checksums(
+        self, environ: dict, view: RequestView, checksums: list[rules.Checksum], start_response: Callable
+    ) -> Iterable[bytes]:
+        spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
+        try:
+            stream = get_input_stream(environ)
+            while chunk := stream.read(CHUNK):
+                for checksum in checksums:
+                    checksum.update(chunk)
+                spool.write(chunk)
+        except BaseException:
+            spool.close()
+            raise
+        for checksum in checksums:
+            if checksum.value() != checksum.expected:
+                spool.close()
+                return ValidatingMiddleware.refuse(view, rules.checksum_mismatch(checksum), start_response)
+        put_back(environ, spool)
+        return ClosingIterator(self.app(environ, start_response), spool.close)

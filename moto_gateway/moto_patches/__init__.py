@@ -1,0 +1,29 @@
+"""Small patches of Moto, each in its own module, each naming the Moto version it was written for and
+refusing to apply to another (a newer Moto may have fixed or moved what it patches).
+
+`apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging) and
+one measured speed-up (timestamps);
+`bucket_permission` and `object_acl_default` are applied by `app.py` only when the access layer decides
+(GATEWAY_ACCESS=s3). Every `apply()` is idempotent.
+"""
+
+from __future__ import annotations
+
+import moto
+
+
+def require_moto(version: str, patch: str) -> None:
+    if moto.__version__ != version:
+        raise RuntimeError(
+            f"moto_gateway patch {patch} was written for Moto {version}, not {moto.__version__}: "
+            "check whether it is still needed and update it"
+        )
+
+
+def apply() -> None:
+    from moto_gateway.moto_patches import delete_object_tagging, form_bodies, routing, timestamps
+
+    routing.apply()
+    form_bodies.apply()
+    delete_object_tagging.apply()
+    timestamps.apply()

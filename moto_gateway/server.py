@@ -29,7 +29,7 @@ from moto.core.request import (
     should_preserve_original_header_name,
 )
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import create_server
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, ServerNotImplemented
@@ -99,6 +99,8 @@ class MotoRequestParser(HTTPRequestParser):
     preserved_values: dict[str, str] = {}
     preserved_names: dict[str, str] = {}
     form_delimiter: bytes | None = None
+    unreadable_header: bytes | None = None
+    """The header block waitress could not parse (a control character in a value, a line without a colon)."""
 
     def received(self, data: bytes) -> int:
         consumed = super().received(data)
@@ -134,7 +136,11 @@ class MotoRequestParser(HTTPRequestParser):
             self.completed = True
 
     def parse_header(self, header_plus: bytes) -> None:
-        super().parse_header(header_plus)
+        try:
+            super().parse_header(header_plus)
+        except ParsingError:
+            self.unreadable_header = header_plus
+            raise
         self.form_delimiter = form_delimiter(self.command, self.headers.get("CONTENT_TYPE", ""))
         if b"_" in header_plus:
             self.preserved_values, self.preserved_names = preserved_headers(header_plus)
@@ -170,10 +176,20 @@ class MotoTask(WSGITask):
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def s3_error_for(error: object, max_body_bytes: int) -> S3Error:
-    """S3's answer to what waitress refused while reading a request (its classes, most specific first)."""
+UNREADABLE_AUTHORIZATION = re.compile(rb"(?im)^authorization:[^\r\n]*[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def s3_error_for(error: object, max_body_bytes: int, unreadable_header: bytes | None = None) -> S3Error:
+    """S3's answer to what waitress refused while reading a request (its classes, most specific first).
+
+    An Authorization header S3 cannot read is AccessDenied (S3 authenticates nobody with it); any other
+    unreadable header is a malformed request."""
     if isinstance(error, S3Refusal):
         return error.s3_error
+    if unreadable_header is not None:
+        if UNREADABLE_AUTHORIZATION.search(unreadable_header):
+            return S3Error(403, "AccessDenied", "Access Denied")
+        return S3Error(400, "InvalidRequest", f"A request header is not well-formed: {error.body}")
     if isinstance(error, RequestEntityTooLarge):
         return S3Error(
             400,
@@ -198,7 +214,11 @@ class S3ErrorTask(ErrorTask):
     """waitress's refusal of a malformed or oversize request, as S3's error XML (the connection closes)."""
 
     def execute(self) -> None:
-        error = s3_error_for(self.request.error, self.channel.server.adj.max_request_body_size)
+        error = s3_error_for(
+            self.request.error,
+            self.channel.server.adj.max_request_body_size,
+            getattr(self.request, "unreadable_header", None),
+        )
         request_id = new_request_id()
         body = error_xml(error, request_id)
         self.status = f"{error.status} {HTTPStatus(error.status).phrase}"

@@ -14,6 +14,7 @@ from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
 from moto_gateway.router import Router, health_handler
 from moto_gateway.settings import GatewaySettings
+from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
 
 
 def create_app(settings: GatewaySettings) -> Router:
@@ -44,4 +45,7 @@ def create_app(settings: GatewaySettings) -> Router:
     )
     if change_log:
         router.add("/_changes", changes_handler(change_log))
+    snapshots = SnapshotStore(change_log)
+    router.add(SNAPSHOTS, snapshots_handler(snapshots), subpaths=True)
+    router.add("/_reset", reset_handler(snapshots))
     return router

@@ -7,14 +7,12 @@ that already exists in S3 alone.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,8 @@ from common.s3 import call_with_retries, create_bucket_if_missing, describe_erro
 from common.settings import AwsSettings
 from exporter.files import local_size
 from exporter.logtext import human_bytes, printable
-from exporter.manifest import BucketRecord, Entry, Manifest
-from exporter.plan import RemoteObject
+from exporter.manifest import BucketRecord, Entry
+from exporter.store import ManifestStore
 
 log = logging.getLogger("exporter.restore")
 
@@ -34,31 +32,23 @@ MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PROGRESS_EVERY = 2.0
 
 
-def fetch_boot_id(endpoint_url: str | None) -> str | None:
-    """The Moto instance's boot id from our gateway's GET /_health; None for any other endpoint."""
-    if not endpoint_url:
-        return None
-    try:
-        with urllib.request.urlopen(f"{endpoint_url}/_health", timeout=3) as response:
-            boot_id = json.loads(response.read()).get("boot_id")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return boot_id if isinstance(boot_id, str) and boot_id else None
-
-
-def holds_objects(record: BucketRecord) -> bool:
-    return any(entry.in_s3 for entry in record.objects.values())
-
-
-def restart_reason(manifest: Manifest, buckets: dict[str, str | None], boot_id: str | None) -> str | None:
+def restart_reason(
+    stored_boot_id: str | None,
+    records: dict[str, BucketRecord],
+    holding: set[str],
+    buckets: dict[str, str | None],
+    boot_id: str | None,
+) -> str | None:
     """Why we believe Moto restarted since the last pass, or None.
 
-    With our gateway the boot id says it for sure. Elsewhere: every bucket that held objects is missing
-    or was created anew (a single missing bucket is more likely a user's deletion than a restart).
+    With our gateway the boot id says it for sure. Elsewhere: every bucket that held objects (`holding`)
+    is missing or was created anew (a single missing bucket is more likely a user's deletion than a restart).
     """
-    if boot_id and manifest.boot_id:
-        return f"Moto's boot id changed ({manifest.boot_id[:8]} -> {boot_id[:8]})" if boot_id != manifest.boot_id else None
-    known = {name: record for name, record in manifest.buckets.items() if holds_objects(record)}
+    if boot_id and stored_boot_id:
+        if boot_id != stored_boot_id:
+            return f"Moto's boot id changed ({stored_boot_id[:8]} -> {boot_id[:8]})"
+        return None
+    known = {name: record for name, record in records.items() if name in holding}
     if not known:
         return None
     renewed = [
@@ -72,14 +62,16 @@ def restart_reason(manifest: Manifest, buckets: dict[str, str | None], boot_id: 
 
 
 def objects_to_restore(
-    record: BucketRecord, keys_in_s3: set[str], sizes_on_disk: dict[str, int | None]
-) -> list[tuple[str, Entry]]:
+    entries: Iterable[tuple[str, Entry]], keys_in_s3: set[str], size_on_disk: Callable[[str], int | None]
+) -> Iterator[tuple[str, Entry]]:
     """Objects that were in S3 at the last pass, are not now, and whose file is intact in the mirror."""
-    return [
-        (key, entry)
-        for key, entry in sorted(record.objects.items())
-        if entry.in_s3 and key not in keys_in_s3 and sizes_on_disk.get(entry.path) == entry.size
-    ]
+    for key, entry in entries:
+        if entry.in_s3 and key not in keys_in_s3 and size_on_disk(entry.path) == entry.size:
+            yield key, entry
+
+
+class RestoreAborted(Exception):
+    """Moto went away (a new boot id, or the bucket vanished) during the restore: start over."""
 
 
 @dataclass
@@ -117,37 +109,39 @@ class Restore:
         self.stop = stop
         self.on_progress = on_progress
         self.progress = RestoreProgress()
+        self.aborted: str | None = None
         self._lock = threading.Lock()
         self._last_report = 0.0
 
     def run(
         self,
-        manifest: Manifest,
+        store: ManifestStore,
         buckets: dict[str, str | None],
-        list_objects: Callable[[str], dict[str, RemoteObject]],
-    ) -> tuple[dict[str, dict[str, Entry]], dict[str, dict[str, RemoteObject]]]:
-        """Restore every bucket of `manifest`.
+        list_keys: Callable[[str], set[str]],
+        moto_changed: Callable[[], bool] = lambda: False,
+    ) -> dict[str, dict[str, Entry]]:
+        """Restore every bucket the store knows; returns, per bucket, the entries whose ETag changed.
 
-        Returns, per bucket, the entries whose ETag changed, and what S3 holds after the restore (the
-        listing taken before it plus what it uploaded), so the pass that follows need not list again.
+        Raises RestoreAborted as soon as `moto_changed()` (checked about every second) or a NoSuchBucket
+        answer shows that this Moto is not the one being restored: the caller starts over at once.
         """
         self.progress = RestoreProgress(started=time.monotonic())
+        self.aborted = None
         work: list[tuple[str, str, Entry]] = []
-        listings: dict[str, dict[str, RemoteObject]] = {}
-        for name, record in sorted(manifest.buckets.items()):
+        for name, record in sorted(store.buckets().items()):
             if name not in buckets and not self._create_bucket(name, record):
                 continue
             if record.cors and not self._has_cors(name):
                 self._put_cors(name, record.cors)
             try:
-                listings[name] = list_objects(name)
+                keys = list_keys(name)
             except Exception as exc:  # noqa: BLE001 (that bucket waits for the next restore)
                 self.progress.errors += 1
                 log.error("restore: cannot list %s: %s", name, describe_error(exc))
                 continue
             bucket_dir = self.root / name
-            sizes = {entry.path: local_size(bucket_dir / entry.path) for entry in record.objects.values()}
-            work += [(name, key, entry) for key, entry in objects_to_restore(record, set(listings[name]), sizes)]
+            work += [(name, key, entry) for key, entry in
+                     objects_to_restore(store.entries(name), keys, lambda path: local_size(bucket_dir / path))]
         self.progress.objects_total = len(work)
         self.progress.bytes_total = sum(entry.size for _, _, entry in work)
         log.info(
@@ -155,20 +149,41 @@ class Restore:
         )
         futures = [(bucket, key, self.pool.submit(self._upload, bucket, key, entry)) for bucket, key, entry in work]
         updated: dict[str, dict[str, Entry]] = {}
+        last_check = time.monotonic()
         for bucket, key, future in futures:
-            try:
-                entry = future.result()
-            except Exception as exc:  # noqa: BLE001 (one object's failure must not stop the others)
-                with self._lock:
-                    self.progress.errors += 1
-                log.error("restore: cannot upload %s/%s: %s", bucket, printable(key), describe_error(exc))
-                continue
-            if entry is not None:
-                updated.setdefault(bucket, {})[key] = entry
-                listings[bucket][key] = RemoteObject(key, entry.etag, entry.size)
+            while True:
+                try:
+                    entry = future.result(timeout=0.5)
+                except FutureTimeout:
+                    entry = None
+                except RestoreAborted:
+                    break
+                except Exception as exc:  # noqa: BLE001 (one object's failure must not stop the others)
+                    with self._lock:
+                        self.progress.errors += 1
+                    log.error("restore: cannot upload %s/%s: %s", bucket, printable(key), describe_error(exc))
+                    break
+                else:
+                    if entry is not None:
+                        updated.setdefault(bucket, {})[key] = entry
+                    break
+                finally:
+                    if time.monotonic() - last_check >= 1.0 and self.aborted is None:
+                        last_check = time.monotonic()
+                        if moto_changed():
+                            self.aborted = "Moto restarted again"
+                if self.aborted:
+                    break
+            if self.aborted:
+                break
+        if self.aborted:
+            for _bucket, _key, future in futures:
+                future.cancel()
+            self.progress.seconds = time.monotonic() - self.progress.started
+            raise RestoreAborted(self.aborted)
         self.progress.seconds = time.monotonic() - self.progress.started
         self._report(force=True)
-        return updated, listings
+        return updated
 
     def _create_bucket(self, name: str, record: BucketRecord) -> bool:
         region = record.region or self.settings.aws_region
@@ -202,8 +217,17 @@ class Restore:
             log.error("restore: cannot put the CORS rules of %s: %s", name, describe_error(exc))
 
     def _upload(self, bucket: str, key: str, entry: Entry) -> Entry | None:
-        if self.stop.is_set():
+        if self.stop.is_set() or self.aborted:
             return None
+        try:
+            return self._put(bucket, key, entry)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                self.aborted = f"bucket {bucket} vanished"
+                raise RestoreAborted(self.aborted) from None
+            raise
+
+    def _put(self, bucket: str, key: str, entry: Entry) -> Entry | None:
         path = self.root / bucket / entry.path
         headers = {name: value for name, value in entry.headers.items() if value}
         if entry.size > MULTIPART_THRESHOLD:

@@ -16,7 +16,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.s3 import call_with_retries, is_not_found
-from exporter.files import atomic_write_chunks, obstacle, remove_file_and_empty_parents
+from exporter.bulk import export, headers_for_manifest
+from exporter.files import Cancelled, atomic_write_chunks, obstacle, remove_file_and_empty_parents
 from exporter.manifest import Entry
 from exporter.plan import Download, Move, RemoteObject
 
@@ -82,8 +83,6 @@ class Transfers:
 
     def download(self, bucket: str, download: Download, file_is_ours: bool) -> DownloadResult:
         """Fetch one object into its path; raises Blocked when a path the mirror did not create is there."""
-        from exporter.files import Cancelled
-
         if self.stop.is_set():
             raise Cancelled(download.key)
         bucket_dir = self.root / bucket
@@ -119,6 +118,51 @@ class Transfers:
             return DownloadResult(download.key, entry)
 
         return call_with_retries(attempt)
+
+    def bulk_download(
+        self, endpoint_url: str, cap: dict, bucket: str, downloads: list[tuple[Download, bool]]
+    ) -> tuple[dict[str, DownloadResult | BaseException], BaseException | None]:
+        """Fetch many objects of one bucket in one streamed export (the gateway's bulk API), in this thread.
+
+        Returns each handled download's outcome by key (a result, or Blocked/Cancelled/OSError for that
+        file), and what broke the stream if it broke: the downloads without an outcome are then left to
+        `download`. An object the export does not carry was deleted meanwhile: its entry is None.
+        """
+        outcomes: dict[str, DownloadResult | BaseException] = {}
+        wanted: dict[str, tuple[Download, bool]] = {}
+        bucket_dir = self.root / bucket
+        for download, ours in downloads:
+            in_the_way = obstacle(bucket_dir, download.path, file_is_ours=ours)
+            if in_the_way is not None:
+                outcomes[download.key] = Blocked(in_the_way)
+            else:
+                wanted[download.key] = (download, ours)
+        try:
+            with export(endpoint_url, cap, objects={bucket: list(wanted)}) as members:
+                for entry, body in members:
+                    if body is None or entry.bucket != bucket or entry.key not in wanted:
+                        continue
+                    download, _ours = wanted.pop(entry.key)
+                    if self.stop.is_set():
+                        outcomes[download.key] = Cancelled(download.key)
+                        continue
+                    try:
+                        written = atomic_write_chunks(bucket_dir / download.path, body.chunks(CHUNK_BYTES),
+                                                      should_stop=self.stop.is_set)
+                    except (OSError, Cancelled) as exc:
+                        outcomes[download.key] = exc
+                        continue
+                    crash_point("after-rename")
+                    outcomes[download.key] = DownloadResult(
+                        download.key,
+                        Entry(path=download.path, etag=entry.etag or "", size=written,
+                              headers=headers_for_manifest(entry)),
+                    )
+        except Exception as exc:  # noqa: BLE001 (the stream broke: the caller fetches the rest one by one)
+            return outcomes, exc
+        for key in wanted:
+            outcomes[key] = DownloadResult(key, None)
+        return outcomes, None
 
     def move(self, bucket: str, move: Move) -> None:
         """Rename a file to its new path; raises Blocked or OSError (the file then stays where it was)."""

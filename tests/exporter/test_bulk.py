@@ -106,3 +106,27 @@ def test_plain_moto_has_no_bulk_api_and_is_mirrored_through_s3(exporter_env, mak
         assert (export_dir / "bulk-photos" / "cat.png").read_bytes() == bodies["cat.png"]
     finally:
         plain.stop()
+
+
+def test_a_snapshot_restore_or_a_reset_is_not_taken_for_a_restart(own_gateway, make_exporter, export_dir):
+    import requests
+
+    client = make_test_client(own_gateway.url)
+    client.create_bucket(Bucket="snap-mirror", CreateBucketConfiguration=REGION)
+    client.put_object(Bucket="snap-mirror", Key="a.txt", Body=b"a")
+    counting = make_exporter(delete_sync=True)
+    counting.run_pass()
+    assert requests.post(f"{own_gateway.url}/_snapshots/base", timeout=10).status_code == 201
+    client.put_object(Bucket="snap-mirror", Key="b.txt", Body=b"b")
+    counting.run_pass()
+    assert (export_dir / "snap-mirror/b.txt").exists()
+
+    assert requests.post(f"{own_gateway.url}/_snapshots/base/restore", timeout=10).status_code == 200
+    stats = counting.run_pass()
+    assert (stats.restored, stats.deletes) == (0, 1), "the mirror follows the snapshot (DELETE_SYNC=true)"
+    assert not (export_dir / "snap-mirror/b.txt").exists() and (export_dir / "snap-mirror/a.txt").exists()
+
+    assert requests.post(f"{own_gateway.url}/_reset", timeout=10).status_code == 200
+    stats = counting.run_pass()
+    assert stats.restored == 0 and client.list_buckets()["Buckets"] == [], "a reset stays a reset"
+    assert (export_dir / "snap-mirror/a.txt").read_bytes() == b"a", "nothing is deleted for a missing bucket"

@@ -45,7 +45,7 @@ from common.bulk_tar import (
 )
 from moto_gateway.changes import ChangeLog
 from moto_gateway.router import WsgiApp, json_response
-from moto_gateway.s3state import BodyHandle, live_backends, share_body
+from moto_gateway.s3state import BodyHandle, collector_paused, live_backends, share_body
 
 log = logging.getLogger("moto_gateway.bulk")
 
@@ -342,20 +342,21 @@ def import_archive(stream, change_log: ChangeLog | None) -> tuple[ImportSummary,
     """Stores every member of the archive; the summary, and what was wrong with the archive if anything."""
     importer = Importer(change_log)
     problem = None
-    try:
-        for entry, body in read_archive(stream):
-            if isinstance(entry, BucketEntry):
-                importer.add_bucket(entry)
-            elif isinstance(entry, ObjectEntry):
-                importer.add_object(entry, body.chunks(CHUNK))
-            elif isinstance(entry, SkippedEntry):
-                importer.summary.skipped += 1
-    except ArchiveError as exc:
-        problem = str(exc)
-    except ClientDisconnected:
-        problem = "the request body ended before the archive did"
-    finally:
-        importer.finish()
+    with collector_paused():
+        try:
+            for entry, body in read_archive(stream):
+                if isinstance(entry, BucketEntry):
+                    importer.add_bucket(entry)
+                elif isinstance(entry, ObjectEntry):
+                    importer.add_object(entry, body.chunks(CHUNK))
+                elif isinstance(entry, SkippedEntry):
+                    importer.summary.skipped += 1
+        except ArchiveError as exc:
+            problem = str(exc)
+        except ClientDisconnected:
+            problem = "the request body ended before the archive did"
+        finally:
+            importer.finish()
     return importer.summary, problem
 
 

@@ -16,15 +16,14 @@ restart, and a follower such as the exporter does a full pass.
 
 from __future__ import annotations
 
-import gc
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from moto_gateway import s3state
+from moto_gateway.s3state import collector_paused
 from moto_gateway.changes import ChangeLog
 from moto_gateway.router import WsgiApp, json_response
 
@@ -49,19 +48,6 @@ class Snapshot:
             "buckets": self.buckets,
             "created": round(self.created, 3),
         }
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """A capture or restore allocates one small dict per object; with Moto's many tracked objects, the
-    cyclic garbage collector's passes over them would cost more than the work itself (profiled)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class SnapshotStore:

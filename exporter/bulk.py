@@ -98,6 +98,26 @@ def export(
         yield read_archive(response)
 
 
+def list_pages(endpoint_url: str, cap: dict, bucket: str, page_size: int = 1000) -> Iterator[list[tuple[str, str, int]]]:
+    """The bucket's objects as (key, etag, size), in key order, in pages, from the gateway's bulk listing
+    (JSON lines: no XML to build or parse). Raises BulkError when it fails."""
+    url = f"{endpoint_url}{cap['list']}?{urllib.parse.urlencode({'bucket': bucket})}"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
+            page: list[tuple[str, str, int]] = []
+            for line in response:
+                item = json.loads(line)
+                page.append((item["key"], item["etag"], int(item["size"])))
+                if len(page) == page_size:
+                    yield page
+                    page = []
+            yield page
+    except urllib.error.HTTPError as exc:
+        raise BulkError(f"bulk listing answered {exc.code}") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BulkError(f"bulk listing failed: {exc}") from None
+
+
 @dataclass(frozen=True)
 class FileToImport:
     bucket: str

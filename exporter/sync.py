@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from common.s3 import call_with_retries, describe_error
 from exporter.bulk import capability
+from exporter.bulk import list_pages as bulk_list_pages
 from exporter.feed import GatewayClient
 from exporter.files import Cancelled, local_size, remove_file_and_empty_parents, remove_stale_temp_files
 from exporter.logtext import human_bytes, printable
@@ -145,6 +146,9 @@ class Exporter:
         return buckets
 
     def list_pages(self, bucket: str):
+        if self.bulk and isinstance(self.bulk.get("list"), str) and self.bulk["list"].startswith("/_"):
+            yield from bulk_list_pages(self.settings.aws_endpoint_url, self.bulk, bucket)
+            return
         kwargs: dict[str, Any] = {"Bucket": bucket, "MaxKeys": 1000}
         while True:
             page = call_with_retries(lambda: self.client.list_objects_v2(**kwargs))

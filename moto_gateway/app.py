@@ -50,6 +50,7 @@ def create_app(settings: GatewaySettings) -> Router:
         router.add("/_changes", changes_handler(change_log))
     router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
     router.add(f"{bulk.PREFIX}/import", bulk.import_handler(change_log))
+    router.add(f"{bulk.PREFIX}/list", bulk.list_handler())
     snapshots = SnapshotStore(change_log)
     router.add(SNAPSHOTS, snapshots_handler(snapshots), subpaths=True)
     router.add("/_reset", reset_handler(snapshots))

@@ -22,7 +22,7 @@ from common.bulk_tar import (
     read_archive,
     write_archive,
 )
-from exporter.bulk import FileToImport, capability, export, import_files
+from exporter.bulk import FileToImport, capability, export, import_files, list_pages
 from testkit.servers import MotoServer
 
 REGION = {"LocationConstraint": "ap-northeast-1"}
@@ -167,7 +167,7 @@ def described(s3, bucket: str, key: str) -> dict:
 
 def test_health_advertises_bulk(moto):
     health = requests.get(f"{moto.url}/_health", timeout=10).json()
-    assert health["bulk"] == {"version": 1, "export": "/_bulk/export", "import": "/_bulk/import"}
+    assert health["bulk"] == {"version": 1, "export": "/_bulk/export", "import": "/_bulk/import", "list": "/_bulk/list"}
     assert capability(moto.url) == health["bulk"]
 
 
@@ -231,6 +231,19 @@ def test_an_export_of_chosen_keys(moto, s3):
         assert response.status_code == 400 and response.json()["code"] == "MalformedSelection", body
     missing = requests.post(f"{moto.url}/_bulk/export", json={"objects": {"no-such-bucket": []}}, timeout=10)
     assert missing.status_code == 404
+
+
+def test_the_bulk_listing_equals_list_objects(moto, s3):
+    put_sample(s3, "bulk-one")
+    s3.put_object(Bucket="bulk-one", Key="é-after", Body=b"u")
+    s3.put_object(Bucket="bulk-one", Key="Z-upper", Body=b"z")
+    s3.delete_object(Bucket="bulk-one", Key="empty")
+    expected = [(item["Key"], item["ETag"], item["Size"]) for item in s3.list_objects_v2(Bucket="bulk-one")["Contents"]]
+    pages = list(list_pages(moto.url, capability(moto.url), "bulk-one", page_size=2))
+    assert [row for page in pages for row in page] == expected, "same keys, ETags, sizes and order"
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert requests.get(f"{moto.url}/_bulk/list?bucket=no-such-bucket", timeout=10).status_code == 404
+    assert requests.get(f"{moto.url}/_bulk/list", timeout=10).status_code == 404
 
 
 def test_an_export_excludes_deleted_and_shows_the_current_version(moto, s3):

@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--repeat", type=int, default=3, help="no-change passes to take the median of")
     parser.add_argument("--big-mib", type=int, default=256, help="size of the object for peak memory; 0 skips")
+    parser.add_argument("--tools", nargs="+", default=[], help="run only the tools whose name contains one of these")
     args = parser.parse_args()
     if not shutil.which("rclone"):
         sys.exit("rclone is missing: apt-get install rclone")
@@ -93,15 +94,17 @@ def main() -> None:
         fill(client, BUCKETS, args.objects, args.size)
         rows = []
         fulls: dict[str, float] = {}
-        for tool in make_tools(moto.url, work, BUCKETS):
+        tools = [tool for tool in make_tools(moto.url, work, BUCKETS)
+                 if not args.tools or any(part in tool.name for part in args.tools)]
+        for tool in tools:
             tool.reset()
             full = fulls[tool.name] = tool.run()
             no_change = statistics.median(tool.run() for _ in range(args.repeat))
             rows.append([tool.name, f"{full:.2f}", f"{no_change:.2f}"])
             print(f"  {tool.name}: full {full:.2f} s, no-change {no_change:.2f} s", flush=True)
-        rclone = fulls["rclone sync --transfers 8"]
+        rclone = fulls.get("rclone sync --transfers 8")
         for row in rows:
-            row.append(f"{rclone / fulls[row[0]]:.1f}x")
+            row.append(f"{rclone / fulls[row[0]]:.1f}x" if rclone else "-")
         listing = statistics.median(
             timed([sys.executable, "-c", LISTING], {**AWS_ENV, "AWS_ENDPOINT_URL": moto.url})
             for _ in range(args.repeat)

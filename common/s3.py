@@ -81,7 +81,7 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or exc.response.get("Error", {}).get("Code") in TRANSIENT_CODES
+        return status >= 500 or error_code(exc) in TRANSIENT_CODES
     return False
 
 
@@ -129,11 +129,15 @@ def wait_for_s3(client: Any, timeout: float) -> None:
         ) from None
 
 
+def error_code(exc: ClientError) -> str | None:
+    """The S3 error code of a failed call (`NoSuchKey`, `404`, `PreconditionFailed`...), or None."""
+    return exc.response.get("Error", {}).get("Code")
+
+
 def is_not_found(exc: ClientError) -> bool:
     """A missing bucket or object: HEAD answers a bare 404, GET and the rest name the error."""
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    code = exc.response.get("Error", {}).get("Code")
-    return status == 404 or code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
+    return status == 404 or error_code(exc) in ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
 
 
 def create_bucket_if_missing(client: Any, name: str, region: str) -> bool:
@@ -150,7 +154,7 @@ def create_bucket_if_missing(client: Any, name: str, region: str) -> bool:
     try:
         call_with_retries(lambda: client.create_bucket(**kwargs))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+        if error_code(exc) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             return False
         raise
     return True

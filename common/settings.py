@@ -7,7 +7,17 @@ import os
 import sys
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -18,8 +28,28 @@ def split_commas(value: object) -> object:
     return value
 
 
+def url_text(url: HttpUrl) -> str:
+    """An http(s) URL as the text clients are given: without the `/` pydantic adds after a bare host."""
+    return str(url).rstrip("/")
+
+
+def blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_commas)]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+HttpUrlText = Annotated[HttpUrl, AfterValidator(url_text)]
+"""An http:// or https:// URL (pydantic's check), kept as text without a trailing slash."""
+HTTP_URL = TypeAdapter(HttpUrlText)
+
+
+def check_http_url(value: str) -> str:
+    """`value` as HttpUrlText, or ValueError with pydantic's reason (for validators of list items)."""
+    try:
+        return HTTP_URL.validate_python(value.strip())
+    except ValidationError as exc:
+        raise ValueError(f"{value!r} is not an http(s) URL: {exc.errors()[0]['msg']}") from None
 
 
 class AwsSettings(BaseSettings):
@@ -27,7 +57,7 @@ class AwsSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
-    aws_endpoint_url: str | None = Field(
+    aws_endpoint_url: Annotated[HttpUrlText | None, BeforeValidator(blank_is_none)] = Field(
         None, description="S3 endpoint, e.g. http://moto:5000; unset means real AWS"
     )
     aws_region: str = Field(
@@ -41,15 +71,6 @@ class AwsSettings(BaseSettings):
         60.0, gt=0, description="seconds to keep retrying the first connection while S3 starts"
     )
     log_level: LogLevel = "INFO"
-
-    @field_validator("aws_endpoint_url", mode="before")
-    @classmethod
-    def _endpoint_is_url(cls, value: object) -> object:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value.strip().rstrip("/")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -20,18 +20,12 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, unquote
 
+from common.names import BUCKET_NAME, is_valid_bucket_name  # noqa: F401 (the bucket rule lives in common)
+
 ESCAPE_DIR = "_escaped"
 TEMP_PREFIX = ".motostack-tmp-"
 CHUNK = 200
 MAX_SEGMENT_BYTES = 255
-BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-def is_valid_bucket_name(name: str) -> bool:
-    """S3's rules; such a name is also a safe folder name (no `/`, `_`, leading `.`, or `..`)."""
-    return bool(BUCKET_NAME.match(name))
-
-
 UNSAFE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\\]")
 """Control characters and the backslash: never in a plain key or a safe path."""
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.s3 import call_with_retries, create_bucket_if_missing, describe_error, make_s3_client
 from common.bulk_tar import BucketEntry
+from common.s3 import call_with_retries, create_bucket_if_missing, describe_error, error_code, make_s3_client
 from common.settings import AwsSettings
 from exporter.bulk import BulkError, FileToImport, import_files
 from exporter.files import local_size
@@ -277,7 +277,7 @@ class Restore:
         try:
             return self._put(bucket, key, entry)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            if error_code(exc) == "NoSuchBucket":
                 self.aborted = f"bucket {bucket} vanished"
                 raise RestoreAborted(self.aborted) from None
             raise

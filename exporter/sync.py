@@ -24,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.s3 import call_with_retries, describe_error
+from common.s3 import call_with_retries, describe_error, error_code
 from exporter.bulk import capability
 from exporter.bulk import list_pages as bulk_list_pages
 from exporter.feed import GatewayClient
@@ -201,6 +201,8 @@ class Exporter:
                     self.store.put_bucket(name, replace(record, gone=True))
             if stats.complete:
                 self.store.set_boot_id(boot_id)
+        if stats.complete:
+            self.store.fresh = False
         stats.duration = time.monotonic() - started
         self._log_summary(stats)
         return stats
@@ -260,7 +262,7 @@ class Exporter:
             try:
                 cors = call_with_retries(lambda: self.client.get_bucket_cors(Bucket=bucket))["CORSRules"]
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                if error_code(exc) != "NoSuchCORSConfiguration":
                     raise
                 cors = None
         except Exception as exc:  # noqa: BLE001 (keep what we knew; the next pass asks again)

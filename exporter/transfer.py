@@ -26,13 +26,21 @@ log = logging.getLogger("exporter")
 CHUNK_BYTES = 1024 * 1024
 RESTORABLE_HEADERS = ("ContentType", "ContentEncoding", "CacheControl", "ContentDisposition", "ContentLanguage")
 CRASH_POINT_ENV = "EXPORTER_CRASH_AT"
-"""Test hook: `after-intent` or `after-rename` kills the process (SIGKILL) at that point of the first
-download, so tests can prove that a kill at that instant leaves a mirror the next start repairs."""
+"""Test hook: `after-intent` (intent rows committed, nothing renamed yet) or `after-rename` (a download
+renamed into place, its entry not yet recorded), optionally `:N` for the N-th time that point is reached,
+kills the process (SIGKILL) there, so tests can prove that a kill at that instant is repaired."""
+_crash_counts: dict[str, int] = {}
+_crash_lock = threading.Lock()
 
 
 def crash_point(name: str) -> None:
-    if os.environ.get(CRASH_POINT_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    wanted = os.environ.get(CRASH_POINT_ENV)
+    if not wanted or wanted.partition(":")[0] != name:
+        return
+    with _crash_lock:
+        _crash_counts[name] = _crash_counts.get(name, 0) + 1
+        if _crash_counts[name] >= int(wanted.partition(":")[2] or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class IncompleteDownload(IOError):

@@ -6,6 +6,12 @@ CompleteMultipartUpload, DELETE, DeleteObjects, bucket create and bucket delete.
 when S seconds pass. Every answer carries the boot id (new at each start) and the oldest sequence number
 still held, so that a client knows when it missed events ("gap") or Moto restarted.
 
+A put event also carries what the exporter needs to decide without a HEAD: `etag`, `size`,
+`content_type` and `last_modified` of the version just written, read from Moto's backend in-process
+(when that lookup finds nothing, for instance because another put or a delete came first, the fields
+are absent and the exporter asks S3). Other ops (`reset`, `snapshot-restore`, ...) may be appended by
+other layers through `ChangeLog.append(op, bucket)`; a reader that does not know an op does a full pass.
+
 Requests are recognised in path style (`/bucket/key`), the style every client of this stack uses; a
 mutation sent in virtual-host style is not in the feed, and the exporter's periodic full pass finds it.
 """
@@ -18,7 +24,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from moto_gateway.router import json_response
@@ -37,6 +43,41 @@ class Change:
     bucket: str
     key: str | None
     time: float
+    etag: str | None = None
+    size: int | None = None
+    content_type: str | None = None
+    last_modified: str | None = None
+
+
+def as_dict(change: Change) -> dict:
+    """The event as the feed serves it: the version fields only when known."""
+    event = {"seq": change.seq, "op": change.op, "bucket": change.bucket, "key": change.key, "time": change.time}
+    if change.etag is not None:
+        event.update(etag=change.etag, size=change.size, content_type=change.content_type,
+                     last_modified=change.last_modified)
+    return event
+
+
+def describe_in_moto(bucket: str, key: str) -> dict | None:
+    """ETag, size, content type and last-modified of the current version of bucket/key in this process's
+    Moto, or None when it is not there."""
+    from moto.s3.models import s3_backends
+
+    for account_id in list(s3_backends.keys()):
+        try:
+            found = s3_backends[account_id]["aws"].buckets.get(bucket)
+            version = found.keys.get(key) if found is not None else None
+        except (KeyError, AttributeError):
+            continue
+        if version is None or not hasattr(version, "etag"):
+            continue
+        return {
+            "etag": version.etag,
+            "size": int(version.size),
+            "content_type": version.metadata.get("content-type") if version.metadata else None,
+            "last_modified": version.last_modified_ISO8601,
+        }
+    return None
 
 
 class ChangeLog:
@@ -48,10 +89,11 @@ class ChangeLog:
         self._last_seq = 0
         self._changed = threading.Condition()
 
-    def append(self, op: str, bucket: str, key: str | None = None) -> None:
+    def append(self, op: str, bucket: str, key: str | None = None, version: dict | None = None) -> None:
+        """Record one change; `version` (etag, size, content_type, last_modified) for a put when known."""
         with self._changed:
             self._last_seq += 1
-            self._events.append(Change(self._last_seq, op, bucket, key, time.time()))
+            self._events.append(Change(self._last_seq, op, bucket, key, time.time(), **(version or {})))
             self._changed.notify_all()
 
     def read(self, after: int, wait: float) -> dict:
@@ -65,7 +107,7 @@ class ChangeLog:
                 self._changed.wait(remaining)
             first_held = self._events[0].seq if self._events else self._last_seq + 1
             gap = after > self._last_seq or after < first_held - 1
-            events = [asdict(event) for event in self._events if event.seq > after] if not gap else []
+            events = [as_dict(event) for event in self._events if event.seq > after] if not gap else []
             return {
                 "boot_id": self.boot_id,
                 "last_seq": self._last_seq,
@@ -119,9 +161,12 @@ def deleted_keys(xml_body: bytes) -> list[str]:
 class ChangeRecorder:
     """WSGI middleware: passes every request to Moto unchanged and records the successful mutations."""
 
-    def __init__(self, app: Callable, log: ChangeLog) -> None:
+    def __init__(
+        self, app: Callable, log: ChangeLog, describe: Callable[[str, str], dict | None] = describe_in_moto
+    ) -> None:
         self.app = app
         self.log = log
+        self.describe = describe
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         raw_path = environ.get("PATH_INFO", "")
@@ -150,10 +195,22 @@ class ChangeRecorder:
         if status < 300 or (op == "post-upload" and status == 303):
             if op == "post-upload":
                 post_key = environ.get(POST_KEY_ENVIRON)
-                self.log.append("put" if post_key else "bucket-put", bucket, post_key)
+                if post_key:
+                    self.log.append("put", bucket, post_key, self._version(bucket, post_key))
+                else:
+                    self.log.append("bucket-put", bucket)
+            elif op == "put":
+                self.log.append(op, bucket, key, self._version(bucket, key))
             else:
                 self.log.append(op, bucket, key)
         return body
+
+
+    def _version(self, bucket: str, key: str) -> dict | None:
+        try:
+            return self.describe(bucket, key)
+        except Exception:  # noqa: BLE001 (the event goes out without the fields; the exporter asks S3)
+            return None
 
 
 def changes_handler(log: ChangeLog) -> Callable:

@@ -67,3 +67,82 @@ def test_the_docs_pages_are_linked_from_the_readme():
     linked = {(ROOT / target.partition("#")[0]).resolve() for target in relative_links(ROOT / "README.md")}
     unlinked = [page.name for page in PAGES[1:] if page.resolve() not in linked]
     assert not unlinked
+
+
+SERVICE_PAGES = {
+    "exporter.md": ("exporter.settings", "ExporterSettings"),
+    "gateway.md": ("moto_gateway.settings", "GatewaySettings"),
+    "uploader.md": ("uploader.settings", "UploaderSettings"),
+}
+LEADING_DEFAULTS = re.compile(r"^`[^`]*`(?:\s*/\s*`[^`]*`)*")
+
+
+def variables_table(page: Path) -> dict[str, str | None]:
+    """{VARIABLE: documented default} from the table under `## Variables`; None for a default written in
+    words (unset, empty), `A` / `B` rows pair names and defaults in order (or share one default)."""
+    rows, inside = {}, False
+    for line in prose(page).splitlines():
+        if line.startswith("## "):
+            inside = line == "## Variables"
+            continue
+        if not inside or not line.startswith("| `"):
+            continue
+        name_cell, default_cell = (cell.strip() for cell in line.strip("|").split("|")[:2])
+        names = re.findall(r"`([A-Z][A-Z0-9_]*)`", name_cell)
+        leading = LEADING_DEFAULTS.match(default_cell)
+        defaults = re.findall(r"`([^`]*)`", leading.group(0)) if leading else []
+        if len(defaults) != len(names):
+            defaults = [defaults[0] if defaults else None] * len(names)
+        rows.update(zip(names, defaults))
+    return rows
+
+
+def as_documented(value: object) -> str | None:
+    """A settings default as the docs write it: `true`, `15`, `a,b`; None for unset or empty."""
+    if hasattr(value, "get_secret_value"):
+        value = value.get_secret_value()
+    if value is None or value == []:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ",".join(value)
+    return str(value)
+
+
+def settings_defaults(module: str, class_name: str) -> dict[str, str | None]:
+    import importlib
+
+    from common.settings import env_name
+
+    cls = getattr(importlib.import_module(module), class_name)
+    defaults = {}
+    for field_name, field in cls.model_fields.items():
+        default = as_documented(field.get_default(call_default_factory=True))
+        for name in env_name(cls, field_name).split(" / "):
+            defaults[name] = default
+    return defaults
+
+
+@pytest.mark.parametrize("page_name", sorted(SERVICE_PAGES))
+def test_each_services_variables_table_matches_its_settings_class(page_name: str):
+    documented = variables_table(ROOT / "docs" / page_name)
+    expected = settings_defaults(*SERVICE_PAGES[page_name])
+    assert sorted(documented) == sorted(expected), "every setting has one row, and every row a setting"
+    wrong = {}
+    for name, default in expected.items():
+        shown = documented[name]
+        if default is not None and shown is not None and shown.removeprefix("./") == default:
+            continue  # ./moto_export and moto_export are one path
+        if shown != default:
+            wrong[name] = (shown, default)
+    assert not wrong, f"documented vs actual defaults: {wrong}"
+
+
+def test_log_level_is_documented_with_every_level():
+    for page_name in SERVICE_PAGES:
+        lines = prose(ROOT / "docs" / page_name).splitlines()
+        row = next(line for line in lines if line.startswith("| `LOG_LEVEL`"))
+        assert all(level in row for level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")), page_name

@@ -1,60 +1,49 @@
 """The uploader service: a Flask app that signs browser uploads straight to S3 and keeps small profiles.
 
-`create_app()` is the factory gunicorn calls (`gunicorn 'uploader:create_app()'`). It reads the settings,
-waits for S3 (up to STARTUP_TIMEOUT), creates the bucket and applies its CORS rules before serving.
+`create_app()` is the factory gunicorn calls (`gunicorn 'uploader:create_app()'`): it reads the settings and
+wires the app, without calling S3. Preparing S3 (waiting for it up to STARTUP_TIMEOUT, creating the bucket,
+applying its CORS rules) is `storage.prepare_or_stop`, which gunicorn runs once before serving
+(uploader/gunicorn.conf.py), as flaskr initialises its database outside its factory.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 
-from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from common.s3 import S3Unreachable, describe_error, make_s3_client
 from common.settings import load_settings, setup_logging
+from uploader import storage
 from uploader.settings import UploaderSettings, origin_of
-from uploader.storage import BucketKeeper, Storage, prepare_bucket
+from uploader.storage import StartupError, prepare_or_stop  # noqa: F401 (the start-up API)
 
 log = logging.getLogger("uploader")
 
 JSON_PATHS = ("/sign_s3", "/healthz")
 
 
-class StartupError(SystemExit):
-    """S3 could not be prepared: gunicorn stops with this one-line reason instead of serving errors."""
-
-
 def create_app(settings: UploaderSettings | None = None) -> Flask:
-    """Build the app from `settings` (default: the environment) once S3 is ready for it."""
+    """Build the app from `settings` (default: the environment); no S3 call (see prepare_or_stop)."""
     if settings is None:
         settings = load_settings(UploaderSettings, "uploader")
     setup_logging(settings.log_level)
-    setup_client = make_s3_client(settings)
-    try:
-        prepare_bucket(setup_client, settings)
-    except S3Unreachable as exc:
-        log.error("uploader cannot start: %s", exc)
-        raise StartupError(1) from None
-    except (ClientError, BotoCoreError) as exc:
-        log.error("uploader cannot prepare bucket %s: %s", settings.s3_bucket, describe_error(exc))
-        raise StartupError(1) from None
-    finally:
-        setup_client.close()
 
     app = Flask(__name__)
+    # Made once per factory call: gunicorn preloads the app, so its workers share the key (or set
+    # UPLOADER_SECRET_KEY, which also keeps sessions valid across restarts).
+    secret = settings.uploader_secret_key
     app.config.update(
         UPLOADER_SETTINGS=settings,
+        SECRET_KEY=secret.get_secret_value() if secret else secrets.token_hex(32),
         MAX_CONTENT_LENGTH=64 * 1024,
+        SESSION_COOKIE_NAME="uploader_session",
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=settings.uploader_public_url.startswith("https://"),
     )
-    app.extensions["uploader.storage"] = Storage(settings)
-    keeper = BucketKeeper(settings)
-    app.extensions["uploader.bucket_keeper"] = keeper
-    app.before_request(keeper.ensure_running)
+    storage.init_app(app, settings)
 
     from uploader import health, pages, sign
 

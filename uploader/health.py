@@ -1,11 +1,12 @@
 """`GET /healthz`: the container healthcheck; answers from memory, never calls S3."""
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
+
+from uploader.settings import get_settings
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    settings = current_app.config["UPLOADER_SETTINGS"]
-    return jsonify(status="ok", bucket=settings.s3_bucket)
+    return jsonify(status="ok", bucket=get_settings().s3_bucket)

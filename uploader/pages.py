@@ -1,4 +1,8 @@
-"""The pages: `/account/` (upload an avatar, fill in the form), `/submit_form/`, `/profile/<username>/`."""
+"""The pages: `/account/` (upload an avatar, fill in the form), `/submit_form/`, `/profile/<username>/`.
+
+A profile belongs to the browser session that created it: the signed session cookie holds a random owner
+token, the profile stores its digest, and only that session may overwrite the profile.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,13 @@ import secrets
 from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
 from common.s3 import describe_error
+from common.units import human_bytes
 from uploader import rules
+from uploader.settings import get_settings
+from uploader.storage import ProfileChanged, get_storage
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__)
@@ -22,12 +29,13 @@ CSRF_FIELD = "csrf_token"
 CSRF_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
-def settings():
-    return current_app.config["UPLOADER_SETTINGS"]
+OWNER = "owner"
 
 
-def storage():
-    return current_app.extensions["uploader.storage"]
+def session_owner() -> str | None:
+    """This browser session's owner token (from the signed session cookie), if it has one."""
+    token = session.get(OWNER)
+    return token if isinstance(token, str) and rules.OWNER_TOKEN.match(token) else None
 
 
 def csrf_token() -> str:
@@ -45,7 +53,7 @@ def csrf_ok() -> bool:
 def render_account(status: int = 200, errors: list[str] | None = None, form=None):
     """The account page; after a refused submit it shows the errors and keeps what was typed."""
     form = form or {}
-    config = settings()
+    config = get_settings()
     avatar_url = form.get("avatar-url", "")
     preview_url = (
         avatar_url
@@ -63,7 +71,7 @@ def render_account(status: int = 200, errors: list[str] | None = None, form=None
                 avatar_url=preview_url,
                 csrf_token=token,
                 max_bytes=config.upload_max_bytes,
-                max_size=rules.human_size(config.upload_max_bytes),
+                max_size=human_bytes(config.upload_max_bytes),
                 allowed_types=config.upload_allowed_types,
             ),
             status,
@@ -100,16 +108,41 @@ def submit_form():
             ["This form expired or was not sent from this page. Please check it and submit it again."],
             request.form,
         )
-    config = settings()
+    config = get_settings()
     profile, errors = rules.parse_profile_form(request.form, config.s3_public_endpoint_url, config.s3_bucket)
     if profile is None:
         return render_account(400, errors, request.form)
+    storage = get_storage()
+    token = session_owner()
     try:
-        if profile.avatar_key and not storage().object_exists(profile.avatar_key):
+        stored, etag = storage.read_profile(profile.username)
+        if not rules.may_write_profile(stored if etag else None, token):
+            return render_account(
+                403,
+                [
+                    f"The profile {profile.username!r} was created from another browser session and only "
+                    "that session can change it. Please choose another username."
+                ],
+                request.form,
+            )
+        if profile.avatar_key and not storage.object_exists(profile.avatar_key):
             return render_account(
                 400, ["The uploaded avatar was not found in S3. Please choose the image again."], request.form
             )
-        storage().save_profile(profile, datetime.now(UTC).isoformat(timespec="seconds"))
+        if token is None:
+            token = secrets.token_urlsafe(32)
+            session[OWNER] = token
+        saved_at = datetime.now(UTC).isoformat(timespec="seconds")
+        storage.save_profile(profile, saved_at, rules.owner_digest(token), replaces=etag)
+    except ProfileChanged:
+        return render_account(
+            409,
+            [
+                f"The profile {profile.username!r} was changed elsewhere at the same moment; nothing was "
+                "saved. Please submit again."
+            ],
+            request.form,
+        )
     except (ClientError, BotoCoreError) as exc:
         log.error("cannot save profile %s: %s", profile.username, describe_error(exc))
         return render_account(
@@ -129,8 +162,8 @@ def profile(username: str):
     if not rules.USERNAME.match(username):
         abort(404, description=f"There is no profile called {username!r}.")
     try:
-        found = storage().load_profile(username)
-        avatar_url = storage().display_url(found.avatar_key) if found and found.avatar_key else None
+        found = get_storage().load_profile(username)
+        avatar_url = get_storage().display_url(found.avatar_key) if found and found.avatar_key else None
     except (ClientError, BotoCoreError) as exc:
         log.error("cannot load profile %s: %s", username, describe_error(exc))
         abort(

@@ -5,11 +5,14 @@ Nothing here talks to S3 or Flask, so every rule is tested directly.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
+
+from common.units import human_bytes
 
 UPLOAD_PREFIX = "uploads/"
 PROFILE_PREFIX = "profiles/"
@@ -50,17 +53,6 @@ class Profile:
     avatar_key: str | None
 
 
-def human_size(size: int) -> str:
-    """5242880 -> "5 MiB", 1500 -> "1.5 KiB", 12 -> "12 bytes"."""
-    if size < 1024:
-        return f"{size} bytes"
-    for unit in ("KiB", "MiB", "GiB"):
-        size /= 1024
-        if size < 1024 or unit == "GiB":
-            return f"{size:.1f}".removesuffix(".0") + f" {unit}"
-    raise AssertionError("unreachable")
-
-
 def parse_upload_request(
     args: Mapping[str, str], rules: UploadRules, *, size_required: bool = False
 ) -> UploadRequest | Refusal:
@@ -94,7 +86,7 @@ def parse_upload_request(
         return Refusal(400, "the file is empty")
     if size > rules.max_bytes:
         return Refusal(
-            413, f"the file is too large ({human_size(size)}); the limit is {human_size(rules.max_bytes)}"
+            413, f"the file is too large ({human_bytes(size)}); the limit is {human_bytes(rules.max_bytes)}"
         )
     return UploadRequest(file_name, content_type, size)
 
@@ -192,13 +184,33 @@ def parse_profile_form(
     return Profile(username, full_name, avatar_key), []
 
 
-def profile_document(profile: Profile, saved_at: str) -> dict:
-    """What is stored at profiles/<username>.json."""
+OWNER_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def owner_digest(token: str) -> str:
+    """What a profile stores of its owner's session token: a digest, so that reading the profile (or the
+    mirror) does not hand anyone the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def may_write_profile(stored: dict | None, session_token: str | None) -> bool:
+    """A new username may be taken by anyone; an existing profile only from the browser session that
+    created it (its token's digest is the stored `owner`). A profile without an owner (older, or edited
+    by hand) is nobody's to overwrite."""
+    if stored is None:
+        return True
+    owner = stored.get("owner") if isinstance(stored, dict) else None
+    return bool(session_token and isinstance(owner, str) and owner == owner_digest(session_token))
+
+
+def profile_document(profile: Profile, saved_at: str, owner: str) -> dict:
+    """What is stored at profiles/<username>.json; `owner` is the creating session's owner_digest."""
     return {
         "username": profile.username,
         "full_name": profile.full_name,
         "avatar_key": profile.avatar_key,
         "updated_at": saved_at,
+        "owner": owner,
     }
 
 

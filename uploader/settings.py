@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from flask import current_app
+from pydantic import Field, SecretStr, field_validator
 
-from common.settings import AwsSettings, CommaList
+from common.names import is_valid_bucket_name
+from common.settings import AwsSettings, CommaList, HttpUrlText, check_http_url
 from uploader.rules import MEDIA_TYPE
 
 DEFAULT_ALLOWED_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"]
-BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 def origin_of(url: str) -> str:
@@ -30,27 +30,17 @@ def loopback_aliases(origin: str) -> list[str]:
     return [f"{parts.scheme}://{other}{port}"]
 
 
-def check_http_url(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    value = value.strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("expected an http:// or https:// URL")
-    return value
-
-
 class UploaderSettings(AwsSettings):
     """Where uploads go, what may be uploaded, and the addresses a browser uses to reach S3 and us."""
 
     s3_bucket: str = Field(
         "uploads", description="bucket for uploads and profiles; created at start if missing"
     )
-    s3_public_endpoint_url: str = Field(
+    s3_public_endpoint_url: HttpUrlText = Field(
         "http://localhost:9876",
         description="S3 endpoint as the browser reaches it; presigned URLs are signed for this host",
     )
-    uploader_public_url: str = Field(
+    uploader_public_url: HttpUrlText = Field(
         "http://localhost:8000", description="this service as the browser reaches it (default CORS origin)"
     )
     upload_cors_origins: CommaList = Field(
@@ -67,18 +57,40 @@ class UploaderSettings(AwsSettings):
     s3_bucket_check_interval: float = Field(
         30.0, ge=0, description="seconds between checks that the bucket and its CORS still exist; 0 = off"
     )
+    uploader_workers: int = Field(2, ge=1, le=64, description="gunicorn worker processes")
+    uploader_threads: int = Field(
+        8, ge=1, le=256, description="threads per worker: a slow client holds one thread, not a worker"
+    )
+    uploader_access_log: str | None = Field(
+        None, description="where gunicorn writes its access log (`-`: stdout); unset: no access log"
+    )
+    uploader_secret_key: SecretStr | None = Field(
+        None,
+        description="signs the session cookie; unset: a random key made at start (sessions end at a restart)",
+    )
 
     @field_validator("s3_bucket", mode="before")
     @classmethod
     def _bucket_name(cls, value: object) -> object:
-        if isinstance(value, str) and not BUCKET_NAME.match(value.strip()):
-            raise ValueError("expected an S3 bucket name: 3-63 lowercase letters, digits, dots, hyphens")
+        if isinstance(value, str) and not is_valid_bucket_name(value.strip()):
+            raise ValueError(
+                "expected an S3 bucket name: 3-63 lowercase letters, digits, dots, hyphens (no '..')"
+            )
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("s3_public_endpoint_url", "uploader_public_url", mode="before")
+    @field_validator("uploader_access_log", mode="before")
     @classmethod
-    def _public_url(cls, value: object) -> object:
-        return check_http_url(value)
+    def _blank_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("uploader_secret_key", mode="before")
+    @classmethod
+    def _secret_key(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and len(value) < 16:
+            raise ValueError("expected at least 16 characters, e.g. the output of `openssl rand -hex 32`")
+        return value
 
     @field_validator("upload_cors_origins")
     @classmethod
@@ -112,3 +124,8 @@ class UploaderSettings(AwsSettings):
             return self.upload_cors_origins
         origin = origin_of(self.uploader_public_url)
         return [origin, *loopback_aliases(origin)]
+
+
+def get_settings() -> UploaderSettings:
+    """The settings of the app handling the current request (set by create_app)."""
+    return current_app.config["UPLOADER_SETTINGS"]

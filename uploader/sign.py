@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from uploader import rules
+from uploader.settings import get_settings
+from uploader.storage import get_storage
 
 bp = Blueprint("sign", __name__)
 
 
 def upload_rules() -> rules.UploadRules:
-    settings = current_app.config["UPLOADER_SETTINGS"]
+    settings = get_settings()
     return rules.UploadRules(tuple(settings.upload_allowed_types), settings.upload_max_bytes)
 
 
@@ -26,7 +28,7 @@ def sign_post():
     parsed = rules.parse_upload_request(request.args, upload_rules())
     if isinstance(parsed, rules.Refusal):
         return refuse(parsed)
-    storage = current_app.extensions["uploader.storage"]
+    storage = get_storage()
     key = rules.upload_key(parsed.file_name, uuid.uuid4().hex)
     post = storage.presigned_post(key, parsed.content_type)
     return jsonify(data={"url": post["url"], "fields": post["fields"]}, url=storage.display_url(key))
@@ -38,7 +40,7 @@ def sign_put():
     parsed = rules.parse_upload_request(request.args, upload_rules(), size_required=True)
     if isinstance(parsed, rules.Refusal):
         return refuse(parsed)
-    storage = current_app.extensions["uploader.storage"]
+    storage = get_storage()
     key = rules.upload_key(parsed.file_name, uuid.uuid4().hex)
     url, headers = storage.presigned_put(key, parsed.content_type, parsed.size)
     return jsonify(url=url, method="PUT", headers=headers, display_url=storage.display_url(key))

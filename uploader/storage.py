@@ -15,10 +15,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from flask import Flask, current_app
+
 from common.s3 import (
+    S3Unreachable,
     call_with_retries,
     create_bucket_if_missing,
     describe_error,
+    error_code,
     is_not_found,
     make_s3_client,
     wait_for_s3,
@@ -53,7 +57,7 @@ def cors_is_current(client: Any, settings: UploaderSettings) -> bool:
     try:
         rules_now = client.get_bucket_cors(Bucket=settings.s3_bucket)["CORSRules"]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration" or is_not_found(exc):
+        if error_code(exc) == "NoSuchCORSConfiguration" or is_not_found(exc):
             return False
         raise
     fields = ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposeHeaders", "MaxAgeSeconds")
@@ -78,6 +82,26 @@ def prepare_bucket(client: Any, settings: UploaderSettings) -> None:
     log.info("%s bucket %s", "created" if created else "using existing", settings.s3_bucket)
     apply_cors(client, settings)
     log.info("CORS on %s allows %s", settings.s3_bucket, ", ".join(settings.cors_origins))
+
+
+class StartupError(SystemExit):
+    """S3 could not be prepared: gunicorn stops with this one-line reason instead of serving errors."""
+
+
+def prepare_or_stop(settings: UploaderSettings) -> None:
+    """Prepare the bucket once before serving (gunicorn's on_starting hook); StartupError when S3 cannot be
+    reached or refuses, after logging the one-line reason."""
+    client = make_s3_client(settings)
+    try:
+        prepare_bucket(client, settings)
+    except S3Unreachable as exc:
+        log.error("uploader cannot start: %s", exc)
+        raise StartupError(1) from None
+    except (ClientError, BotoCoreError) as exc:
+        log.error("uploader cannot prepare bucket %s: %s", settings.s3_bucket, describe_error(exc))
+        raise StartupError(1) from None
+    finally:
+        client.close()
 
 
 def repair_bucket(client: Any, settings: UploaderSettings) -> str | None:
@@ -187,26 +211,58 @@ class Storage:
                 return False
             raise
 
-    def save_profile(self, profile: rules.Profile, saved_at: str) -> None:
-        body = json.dumps(rules.profile_document(profile, saved_at), ensure_ascii=False, indent=2).encode()
-        self.internal.put_object(
-            Bucket=self.bucket,
-            Key=rules.profile_key(profile.username),
-            Body=body,
-            ContentType="application/json",
-        )
+    def save_profile(self, profile: rules.Profile, saved_at: str, owner: str, replaces: str | None) -> None:
+        """Store the profile only if it is still as it was read: `replaces` is the ETag read (None: there
+        was none), so a profile created or changed meanwhile is not overwritten (ProfileChanged)."""
+        document = rules.profile_document(profile, saved_at, owner)
+        condition = {"IfMatch": replaces} if replaces else {"IfNoneMatch": "*"}
+        try:
+            self.internal.put_object(
+                Bucket=self.bucket,
+                Key=rules.profile_key(profile.username),
+                Body=json.dumps(document, ensure_ascii=False, indent=2).encode(),
+                ContentType="application/json",
+                **condition,
+            )
+        except ClientError as exc:
+            if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"):
+                raise ProfileChanged(profile.username) from None
+            raise
 
-    def load_profile(self, username: str) -> rules.Profile | None:
+    def read_profile(self, username: str) -> tuple[dict | None, str | None]:
+        """The stored document of a profile (None when missing or not JSON) and its ETag (None: no object)."""
         try:
             response = self.internal.get_object(Bucket=self.bucket, Key=rules.profile_key(username))
             body = response["Body"].read()
         except ClientError as exc:
             if is_not_found(exc):
-                return None
+                return None, None
             raise
         try:
             document = json.loads(body)
         except ValueError:
-            log.warning("profile %s is not JSON; treating it as missing", username)
-            return None
-        return rules.profile_from_document(document)
+            log.warning("profile %s is not JSON; treating it as nobody's", username)
+            document = {}
+        return (document if isinstance(document, dict) else {}), response["ETag"]
+
+    def load_profile(self, username: str) -> rules.Profile | None:
+        document, _etag = self.read_profile(username)
+        return rules.profile_from_document(document) if document else None
+
+
+class ProfileChanged(Exception):
+    """The profile was created or changed by someone else between reading and writing it."""
+
+
+def init_app(app: Flask, settings: UploaderSettings) -> None:
+    """Attach the S3 side to the app (no S3 call here): the storage, and the bucket keeper started by the
+    first request of each process."""
+    app.extensions["uploader.storage"] = Storage(settings)
+    keeper = BucketKeeper(settings)
+    app.extensions["uploader.bucket_keeper"] = keeper
+    app.before_request(keeper.ensure_running)
+
+
+def get_storage() -> Storage:
+    """The storage of the app handling the current request (set by init_app)."""
+    return current_app.extensions["uploader.storage"]

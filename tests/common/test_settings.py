@@ -35,6 +35,11 @@ def test_region_falls_back_to_aws_default_region(monkeypatch):
     assert load_settings(ExampleSettings, "prog").aws_region == "eu-west-1"
 
 
+def test_an_endpoint_is_kept_as_text_without_a_trailing_slash(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", " http://moto:5000/ ")
+    assert load_settings(ExampleSettings, "prog").aws_endpoint_url == "http://moto:5000"
+
+
 def test_empty_endpoint_means_real_aws(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "")
     assert load_settings(ExampleSettings, "prog").aws_endpoint_url is None
@@ -44,7 +49,8 @@ def test_empty_endpoint_means_real_aws(monkeypatch):
     ("name", "value", "expected_words"),
     [
         ("INTERVAL", "soon", "INTERVAL='soon'"),
-        ("AWS_ENDPOINT_URL", "moto:5000", "http:// or https://"),
+        ("AWS_ENDPOINT_URL", "moto:5000", "URL scheme should be 'http' or 'https'"),
+        ("AWS_ENDPOINT_URL", "http://", "valid URL"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL='loud'"),
         ("STARTUP_TIMEOUT", "-1", "greater than 0"),
     ],

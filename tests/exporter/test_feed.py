@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from exporter.feed import batch_events
+from exporter.feed import batch_events, remote_from_event
+from exporter.plan import RemoteObject
 from testkit.clients import make_test_client
 from tests.exporter.test_cli import exporter_process, get_json, stop_process
 from testkit.servers import MotoServer, free_port
@@ -31,10 +32,25 @@ def test_object_events_of_known_buckets_become_keys_to_sync():
     "event",
     [{"op": "create-bucket", "bucket": "b9", "key": None}, {"op": "bucket-put", "bucket": "b1", "key": None},
      {"op": "put", "bucket": "unknown", "key": "k"}, {"op": "delete-bucket", "bucket": "b1", "key": None},
-     {"op": "bucket-cors", "bucket": "b1", "key": None}],
+     {"op": "bucket-cors", "bucket": "b1", "key": None}, {"op": "reset", "bucket": "b1", "key": None},
+     {"op": "snapshot-restore", "bucket": "b1", "key": None}, {"op": "some-future-op", "bucket": "b1", "key": "k"}],
 )
 def test_bucket_events_and_unknown_buckets_ask_for_a_full_pass(event):
     assert batch_events([event], known_buckets={"b1"}).full_pass_because
+
+
+def test_repeated_changes_of_a_key_coalesce_and_carry_the_version():
+    events = [
+        {"op": "put", "bucket": "b1", "key": "k", "etag": '"1"', "size": 1, "time": 100.0},
+        {"op": "delete", "bucket": "b1", "key": "k", "time": 101.0},
+        {"op": "put", "bucket": "b1", "key": "k", "etag": '"3"', "size": 3, "time": 102.0},
+        {"op": "put", "bucket": "b1", "key": "old-gateway", "time": 103.0},
+        {"op": "delete", "bucket": "b1", "key": "gone", "time": 104.0},
+    ]
+    batch = batch_events(events, known_buckets={"b1"})
+    assert batch.oldest == 100.0
+    remotes = {key: remote_from_event(event) for (_bucket, key), event in batch.latest.items()}
+    assert remotes == {"k": RemoteObject("k", '"3"', 3), "old-gateway": False, "gone": None}
 
 
 def mirror_of(export_dir, bucket):

@@ -120,3 +120,46 @@ def test_bad_feed_parameters_are_a_400_with_a_message(moto):
             urllib.request.urlopen(f"{moto.url}/_changes?{query}")
         assert error.value.code == 400
         assert "after must be" in json.loads(error.value.read())["error"]
+
+
+def test_put_events_carry_the_version_written(moto, s3):
+    """ETag, size, content type and last-modified of the version each put wrote: no HEAD needed."""
+    start = feed(moto.url)["last_seq"]
+    s3.create_bucket(Bucket="version-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    put = s3.put_object(Bucket="version-bucket", Key="dir/a.txt", Body=b"12345", ContentType="text/plain")
+    s3.copy_object(Bucket="version-bucket", Key="b.bin", CopySource={"Bucket": "version-bucket", "Key": "dir/a.txt"},
+                   ContentType="application/x-thing", MetadataDirective="REPLACE")
+    upload = s3.create_multipart_upload(Bucket="version-bucket", Key="mp")
+    part = s3.upload_part(Bucket="version-bucket", Key="mp", UploadId=upload["UploadId"], PartNumber=1,
+                          Body=b"x" * 7)
+    completed = s3.complete_multipart_upload(Bucket="version-bucket", Key="mp", UploadId=upload["UploadId"],
+                                             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    s3.delete_object(Bucket="version-bucket", Key="mp")
+    events = {(e["op"], e["key"]): e for e in feed(moto.url, after=start)["events"]}
+    first = events[("put", "dir/a.txt")]
+    head = s3.head_object(Bucket="version-bucket", Key="dir/a.txt")
+    assert (first["etag"], first["size"], first["content_type"]) == (put["ETag"], 5, "text/plain")
+    assert first["last_modified"].startswith(head["LastModified"].strftime("%Y-%m-%dT%H:%M:%S"))
+    copied = events[("put", "b.bin")]
+    assert (copied["etag"], copied["size"], copied["content_type"]) == (put["ETag"], 5, "application/x-thing")
+    assert (events[("put", "mp")]["etag"], events[("put", "mp")]["size"]) == (completed["ETag"], 7)
+    assert "etag" not in events[("delete", "mp")], "a delete carries no version"
+
+
+def test_a_put_whose_version_cannot_be_read_still_goes_out_without_it():
+    from moto_gateway.changes import ChangeRecorder
+
+    def moto_app(environ, start_response):
+        start_response("200 OK", [("ETag", '"x"')])
+        return [b""]
+
+    def broken(bucket, key):
+        raise RuntimeError("backend moved")
+
+    log = ChangeLog(boot_id="b")
+    recorder = ChangeRecorder(moto_app, log, describe=broken)
+    list(recorder({"REQUEST_METHOD": "PUT", "PATH_INFO": "/b1/k", "QUERY_STRING": ""}, lambda *a: None))
+    log.append("reset", "b1")
+    events = log.read(after=0, wait=0)["events"]
+    assert [(e["op"], e["key"]) for e in events] == [("put", "k"), ("reset", None)]
+    assert "etag" not in events[0]

@@ -18,7 +18,9 @@ from testkit.servers import MotoServer, free_port
 from tests.uploader.conftest import BUCKET, MAX_BYTES, policy_checks_enforced
 from tests.uploader.images import png_bytes
 from tests.waiting import wait_until
-from uploader import StartupError, create_app
+from common.settings import load_settings
+from uploader import StartupError, create_app, prepare_or_stop
+from uploader.settings import UploaderSettings
 
 KEY = re.compile(r"^uploads/[0-9a-f]{32}/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -42,8 +44,25 @@ def keys(s3, prefix=""):
     return [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
 
 
-def test_the_factory_creates_the_bucket_with_cors_for_our_origin_only(uploader_env, s3):
+def started_app():
+    """What gunicorn does with uploader/gunicorn.conf.py: settings from the environment, the factory
+    (preloaded), then S3 prepared once (its on_starting hook)."""
+    settings = load_settings(UploaderSettings, "uploader")
+    app = create_app(settings)
+    prepare_or_stop(settings)
+    return app
+
+
+def test_the_factory_makes_no_s3_call(uploader_env, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    started = time.monotonic()
     app = create_app()
+    assert app.test_client().get("/healthz").status_code == 200
+    assert time.monotonic() - started < 2
+
+
+def test_start_up_creates_the_bucket_with_cors_for_our_origin_only(uploader_env, s3):
+    app = started_app()
     assert app.name == "uploader"
     rules = s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
     assert rules[0]["AllowedOrigins"] == ["http://127.0.0.1:8000", "http://localhost:8000"]
@@ -51,11 +70,11 @@ def test_the_factory_creates_the_bucket_with_cors_for_our_origin_only(uploader_e
     assert "*" not in json.dumps(rules)
 
 
-def test_the_factory_keeps_an_existing_bucket_and_reapplies_cors(uploader_env, s3, monkeypatch):
+def test_start_up_keeps_an_existing_bucket_and_reapplies_cors(uploader_env, s3, monkeypatch):
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
     s3.put_object(Bucket=BUCKET, Key="kept.txt", Body=b"kept")
     monkeypatch.setenv("UPLOAD_CORS_ORIGINS", "http://a.example,http://b.example:81")
-    create_app()
+    started_app()
     assert s3.get_object(Bucket=BUCKET, Key="kept.txt")["Body"].read() == b"kept"
     assert s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"][0]["AllowedOrigins"] == [
         "http://a.example",
@@ -63,18 +82,18 @@ def test_the_factory_keeps_an_existing_bucket_and_reapplies_cors(uploader_env, s
     ]
 
 
-def test_the_factory_stops_with_a_clear_reason_when_s3_never_answers(monkeypatch, capsys):
+def test_start_up_stops_with_a_clear_reason_when_s3_never_answers(monkeypatch, capsys):
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("STARTUP_TIMEOUT", "1")
     started = time.monotonic()
     with pytest.raises(StartupError) as stopped:
-        create_app()
+        started_app()
     assert stopped.value.code == 1
     assert time.monotonic() - started < 15
     assert "uploader cannot start: cannot reach S3 at http://127.0.0.1:" in capsys.readouterr().err
 
 
-def test_the_factory_waits_for_s3_that_comes_up_late(uploader_env, monkeypatch):
+def test_start_up_waits_for_s3_that_comes_up_late(uploader_env, monkeypatch):
     late = MotoServer()
     monkeypatch.setenv("AWS_ENDPOINT_URL", late.url)
     monkeypatch.setenv("STARTUP_TIMEOUT", "30")
@@ -83,7 +102,7 @@ def test_the_factory_waits_for_s3_that_comes_up_late(uploader_env, monkeypatch):
     starter = threading.Timer(1.5, late.start)
     starter.start()
     try:
-        app = create_app()
+        app = started_app()
         assert app.test_client().get("/healthz").status_code == 200
         assert late.process is not None
     finally:
@@ -106,7 +125,7 @@ def test_a_restarted_s3_gets_the_bucket_and_cors_back_without_restarting_the_upl
     monkeypatch.setenv("AWS_ENDPOINT_URL", own.url)
     monkeypatch.setenv("S3_PUBLIC_ENDPOINT_URL", own.url)
     monkeypatch.setenv("S3_BUCKET_CHECK_INTERVAL", "0.5")
-    app = create_app()
+    app = started_app()
     keeper = app.extensions["uploader.bucket_keeper"]
     try:
         s3 = make_test_client(own.url)
@@ -163,7 +182,7 @@ def test_sign_s3_answers_the_reference_shape_with_a_sigv4_policy(client, moto_se
 def test_the_secret_key_never_reaches_the_browser(uploader_env, monkeypatch):
     secret = "s3cr3t-never-shown-Zq9"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    client = create_app().test_client()
+    client = started_app().test_client()
     answers = [
         client.get("/sign_s3/?file_name=a.png&file_type=image/png").get_data(as_text=True),
         client.get("/sign_s3_put/?file_name=a.png&file_type=image/png&file_size=9").get_data(as_text=True),
@@ -195,7 +214,7 @@ def test_a_signed_post_uploads_a_private_object_the_display_url_shows(client, s3
 
 def test_public_read_uploads_get_the_acl_and_a_plain_display_url(uploader_env, monkeypatch, s3):
     monkeypatch.setenv("UPLOAD_PUBLIC_READ", "true")
-    client = create_app().test_client()
+    client = started_app().test_client()
     content = png_bytes()
     _, signed = sign(client, file_name="me.png", file_type="image/png")
     assert signed["data"]["fields"]["acl"] == "public-read"
@@ -401,7 +420,7 @@ def test_s3_going_away_gives_a_clear_page_and_keeps_the_form(uploader_env, monke
     try:
         monkeypatch.setenv("AWS_ENDPOINT_URL", own.url)
         monkeypatch.setenv("S3_PUBLIC_ENDPOINT_URL", own.url)
-        client = create_app().test_client()
+        client = started_app().test_client()
         token = form_token(client)
     finally:
         own.kill()
@@ -418,8 +437,7 @@ def test_s3_going_away_gives_a_clear_page_and_keeps_the_form(uploader_env, monke
 
 
 def test_s3_refuses_posts_that_break_the_policy(client, s3):
-    if not policy_checks_enforced(s3, BUCKET):
-        pytest.skip("this S3 endpoint does not check POST policies (plain Moto; the gateway of issue 6 does)")
+    assert policy_checks_enforced(s3, BUCKET), "the test's S3 endpoint (our gateway) must check POST policies"
     _, signed = sign(client, file_name="big.png", file_type="image/png")
     too_big = post_to_s3(signed, png_bytes(padding=MAX_BYTES))
     assert too_big.status_code == 400 and "<Code>EntityTooLarge</Code>" in too_big.text
@@ -432,3 +450,83 @@ def test_s3_refuses_posts_that_break_the_policy(client, s3):
     )
     assert wrong_type.status_code == 403 and "AccessDenied" in wrong_type.text
     assert keys(s3, "uploads/") == []
+
+
+def submit_profile(client, username: str, full_name: str):
+    form = {"username": username, "full-name": full_name, "csrf_token": form_token(client)}
+    return client.post("/submit_form/", data=form)
+
+
+def stored_profile(s3, username: str) -> dict:
+    return json.loads(s3.get_object(Bucket=BUCKET, Key=f"profiles/{username}.json")["Body"].read())
+
+
+def test_the_session_that_created_a_profile_may_change_it(client, s3):
+    assert submit_profile(client, "ada", "Ada Lovelace").status_code == 303
+    cookie = client.get_cookie("uploader_session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Strict"
+    first = stored_profile(s3, "ada")
+    assert re.fullmatch(r"[0-9a-f]{64}", first["owner"]), "the profile stores a digest of the owner token"
+    assert first["owner"] not in cookie.value
+    assert submit_profile(client, "ada", "Ada King").status_code == 303
+    assert stored_profile(s3, "ada")["full_name"] == "Ada King"
+    assert stored_profile(s3, "ada")["owner"] == first["owner"]
+
+
+def test_another_session_cannot_overwrite_a_profile_and_is_told_why(client, s3):
+    assert submit_profile(client, "ada", "Ada Lovelace").status_code == 303
+    before = s3.get_object(Bucket=BUCKET, Key="profiles/ada.json")["ETag"]
+    other = client.application.test_client()
+    refused = submit_profile(other, "ada", "Mallory")
+    assert refused.status_code == 403
+    page = refused.get_data(as_text=True)
+    assert "was created from another browser session" in page and "choose another username" in page
+    assert 'value="Mallory"' in page, "the form keeps what was typed"
+    assert s3.get_object(Bucket=BUCKET, Key="profiles/ada.json")["ETag"] == before
+    assert submit_profile(other, "mallory", "Mallory").status_code == 303, "a new name is anyone's to take"
+
+
+def test_a_session_cookie_not_signed_by_this_uploader_is_not_trusted(uploader_env, client, s3):
+    assert submit_profile(client, "ada", "Ada Lovelace").status_code == 303
+    stolen = client.get_cookie("uploader_session").value
+    tampered = client.application.test_client()
+    tampered.set_cookie("uploader_session", stolen[:-2] + ("AA" if not stolen.endswith("AA") else "BB"))
+    assert submit_profile(tampered, "ada", "Mallory").status_code == 403
+    restarted = create_app().test_client()  # a new random key, as after a restart without UPLOADER_SECRET_KEY
+    restarted.set_cookie("uploader_session", stolen)
+    assert submit_profile(restarted, "ada", "Ada Again").status_code == 403
+    assert stored_profile(s3, "ada")["full_name"] == "Ada Lovelace"
+
+
+def test_with_uploader_secret_key_sessions_outlive_a_restart(uploader_env, client, s3, monkeypatch):
+    monkeypatch.setenv("UPLOADER_SECRET_KEY", "k" * 32)
+    before = create_app().test_client()
+    assert submit_profile(before, "ada", "Ada Lovelace").status_code == 303
+    after = create_app().test_client()
+    after.set_cookie("uploader_session", before.get_cookie("uploader_session").value)
+    assert submit_profile(after, "ada", "Ada King").status_code == 303
+    assert stored_profile(s3, "ada")["full_name"] == "Ada King"
+
+
+def test_a_profile_without_an_owner_is_nobodys_to_overwrite(client, s3):
+    s3.put_object(Bucket=BUCKET, Key="profiles/ada.json", Body=b'{"username": "ada", "full_name": "Ada"}')
+    assert submit_profile(client, "ada", "Mallory").status_code == 403
+    assert stored_profile(s3, "ada") == {"username": "ada", "full_name": "Ada"}
+
+
+def test_a_profile_created_between_reading_and_writing_is_not_overwritten(client, s3, monkeypatch):
+    """Two sessions racing for one new name: the write is conditional, the loser gets 409 and nothing."""
+    from uploader.storage import Storage
+
+    read = Storage.read_profile
+
+    def read_then_someone_else_writes(self, username):
+        found = read(self, username)
+        s3.put_object(Bucket=BUCKET, Key=f"profiles/{username}.json", Body=b'{"owner": "someone"}')
+        return found
+
+    monkeypatch.setattr(Storage, "read_profile", read_then_someone_else_writes)
+    response = submit_profile(client, "ada", "Ada Lovelace")
+    assert response.status_code == 409
+    assert "changed elsewhere at the same moment" in response.get_data(as_text=True)
+    assert stored_profile(s3, "ada") == {"owner": "someone"}

@@ -158,8 +158,7 @@ def test_an_oversized_file_is_refused_before_upload_with_the_limit(page, uploade
 
 
 def test_an_oversized_file_that_skips_the_size_check_is_refused_by_the_policy(page, uploader, s3):
-    if not policy_checks_enforced(s3, BUCKET):
-        pytest.skip("this S3 endpoint does not check POST policies (plain Moto; the gateway of issue 6 does)")
+    assert policy_checks_enforced(s3, BUCKET), "the test's S3 endpoint (our gateway) must check POST policies"
 
     def without_size(route):
         route.continue_(url=re.sub(r"&?file_size=\d+", "", route.request.url))
@@ -200,3 +199,29 @@ def test_a_bad_profile_form_comes_back_with_the_error(page, uploader, s3):
     assert "Username must be 3 to 32 characters" in page.locator("#form-errors").inner_text()
     assert page.input_value("#full-name") == "Ada Lovelace"
     assert stored_keys(s3) == []
+
+
+def save_profile(page, uploader, username: str, full_name: str) -> None:
+    page.goto(f"{uploader.url}/account/")
+    page.fill("#username", username)
+    page.fill("#full-name", full_name)
+    page.click("#submit")
+
+
+def test_only_the_browser_session_that_created_a_profile_can_change_it(page, browser, uploader, s3):
+    save_profile(page, uploader, "ada", "Ada Lovelace")
+    page.wait_for_url(f"{uploader.url}/profile/ada/")
+    save_profile(page, uploader, "ada", "Ada King")
+    page.wait_for_url(f"{uploader.url}/profile/ada/")
+    assert page.locator("#profile-name").inner_text() == "Ada King"
+
+    other = browser.new_context().new_page()
+    try:
+        save_profile(other, uploader, "ada", "Mallory")
+        other.wait_for_selector("#form-errors")
+        assert "was created from another browser session" in other.locator("#form-errors").inner_text()
+        assert other.input_value("#full-name") == "Mallory"
+    finally:
+        other.context.close()
+    page.goto(f"{uploader.url}/profile/ada/")
+    assert page.locator("#profile-name").inner_text() == "Ada King"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import threading
+import time
 import urllib.request
 
+import pytest
 import requests
 
 from testkit.servers import ROOT, free_port
@@ -72,13 +76,21 @@ def test_a_bad_variable_stops_gunicorn_with_one_line_naming_it(moto_server):
     assert "Traceback" not in result.stderr
 
 
-def test_a_bad_worker_count_stops_gunicorn_with_one_line(moto_server):
-    result = run_to_exit(server_env(moto_server.url, UPLOADER_WORKERS="many"))
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("UPLOADER_WORKERS", "many", "Input should be a valid integer, unable to parse string as an integer"),
+        ("UPLOADER_WORKERS", "0", "Input should be greater than or equal to 1"),
+        ("UPLOADER_THREADS", "0", "Input should be greater than or equal to 1"),
+        ("LOG_LEVEL", "loud", "Input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'"),
+    ],
+)
+def test_gunicorns_own_settings_come_from_the_settings_class_one_line_for_a_bad_one(
+    moto_server, name, value, reason
+):
+    result = run_to_exit(server_env(moto_server.url, **{name: value}))
     assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == "uploader: invalid configuration: UPLOADER_WORKERS='many': expected a whole number >= 1"
-    )
+    assert result.stderr.strip() == f"uploader: invalid configuration: {name}={value!r}: {reason}"
 
 
 def test_unreachable_s3_stops_gunicorn_with_the_reason_instead_of_serving(moto_server):
@@ -88,3 +100,65 @@ def test_unreachable_s3_stops_gunicorn_with_the_reason_instead_of_serving(moto_s
     assert f"uploader cannot start: cannot reach S3 at {dead} within 2 s" in result.stderr
     assert "Traceback" not in result.stderr
     assert "Booting worker" not in result.stderr
+
+
+class SlowClient(threading.Thread):
+    """Sends a request's headers a byte at a time, as a slow or hostile client would, until told to stop."""
+
+    def __init__(self, port: int):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4000
+        for byte in request:
+            if self.stopped.wait(0.05):
+                break
+            try:
+                self.sock.send(bytes([byte]))
+            except OSError:
+                break
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+        self.sock.close()
+
+
+def test_healthz_answers_within_a_second_while_two_slow_clients_hold_connections(moto_server):
+    server = Gunicorn(server_env(moto_server.url), workers=2)
+    server.start()
+    slow = [SlowClient(server.port) for _ in range(2)]
+    try:
+        for client in slow:
+            client.start()
+        time.sleep(0.5)  # both are mid-request, one per worker if workers were single-threaded
+        latencies = []
+        for _ in range(10):
+            started = time.monotonic()
+            answer = requests.get(f"{server.url}/healthz", timeout=5)
+            latencies.append(time.monotonic() - started)
+            assert answer.status_code == 200
+            time.sleep(0.1)
+        assert all(client.is_alive() for client in slow), "the slow clients were still sending"
+        assert max(latencies) < 1.0, latencies
+    finally:
+        for client in slow:
+            client.stop()
+        server.stop()
+
+
+def test_a_connection_that_sends_nothing_is_closed_by_the_server(moto_server):
+    server = Gunicorn(server_env(moto_server.url), workers=1)
+    server.start()
+    try:
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        started = time.monotonic()
+        try:
+            assert idle.recv(1) == b""
+        finally:
+            idle.close()
+        assert time.monotonic() - started < 20
+    finally:
+        server.stop()

@@ -45,7 +45,7 @@ def test_a_good_request_is_accepted_with_or_without_size():
         (
             {"file_name": "a.png", "file_type": "image/png", "file_size": "1001"},
             413,
-            "too large (1001 bytes); the limit is 1000 bytes",
+            "too large (1001 B); the limit is 1000 B",
         ),
     ],
 )
@@ -118,8 +118,9 @@ def test_a_good_profile_form_is_read_and_stored_as_json():
     profile, errors = rules.parse_profile_form(form, ENDPOINT, "bucket")
     assert errors == []
     assert profile == rules.Profile("ada_l", "Ada Lovelace", f"uploads/{HEX}/me.png")
-    document = rules.profile_document(profile, "2026-01-01T00:00:00+00:00")
+    document = rules.profile_document(profile, "2026-01-01T00:00:00+00:00", rules.owner_digest("t" * 43))
     assert json.loads(json.dumps(document))["avatar_key"] == f"uploads/{HEX}/me.png"
+    assert document["owner"] == rules.owner_digest("t" * 43) and "t" * 43 not in json.dumps(document)
     assert rules.profile_from_document(document) == profile
     assert rules.profile_key("ada_l") == "profiles/ada_l.json"
 
@@ -158,8 +159,14 @@ def test_stored_profiles_that_were_tampered_with_do_not_break_anything():
     assert tampered == rules.Profile("ada", "Ada", None)
 
 
-def test_human_sizes():
-    assert rules.human_size(12) == "12 bytes"
-    assert rules.human_size(1536) == "1.5 KiB"
-    assert rules.human_size(5 * 1024 * 1024) == "5 MiB"
-    assert rules.human_size(3 * 1024**3) == "3 GiB"
+def test_a_profile_is_writable_when_new_or_from_the_session_that_created_it():
+    mine, theirs = "a" * 43, "b" * 43
+    stored = {"username": "ada", "full_name": "Ada", "owner": rules.owner_digest(mine)}
+    assert rules.may_write_profile(None, None)
+    assert rules.may_write_profile(None, theirs)
+    assert rules.may_write_profile(stored, mine)
+    assert not rules.may_write_profile(stored, theirs)
+    assert not rules.may_write_profile(stored, None)
+    assert not rules.may_write_profile(stored, rules.owner_digest(mine)), "the digest itself is no key"
+    assert not rules.may_write_profile({"username": "ada", "full_name": "Ada"}, mine), "no owner: nobody's"
+    assert not rules.may_write_profile({"owner": 5}, mine)

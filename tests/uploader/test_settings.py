@@ -15,6 +15,10 @@ UPLOADER_VARIABLES = [
     "UPLOAD_EXPIRES",
     "UPLOAD_DISPLAY_EXPIRES",
     "UPLOAD_PUBLIC_READ",
+    "UPLOADER_WORKERS",
+    "UPLOADER_THREADS",
+    "UPLOADER_ACCESS_LOG",
+    "UPLOADER_SECRET_KEY",
 ]
 
 
@@ -36,6 +40,20 @@ def test_defaults_match_the_docs():
     assert settings.upload_display_expires == 3600
     assert settings.upload_public_read is False
     assert settings.s3_bucket_check_interval == 30
+    assert (settings.uploader_workers, settings.uploader_threads) == (2, 8)
+    assert settings.uploader_access_log is None and settings.uploader_secret_key is None
+
+
+def test_a_short_secret_key_is_refused_without_showing_it(monkeypatch, capsys):
+    monkeypatch.setenv("UPLOADER_SECRET_KEY", "hunter2")
+    with pytest.raises(SystemExit) as exited:
+        load_settings(UploaderSettings, "uploader")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        "uploader: invalid configuration: UPLOADER_SECRET_KEY: expected at least 16 characters"
+    )
+    assert "hunter2" not in err
 
 
 def test_values_from_the_environment(monkeypatch):
@@ -62,10 +80,15 @@ def test_values_from_the_environment(monkeypatch):
         ("UPLOAD_ALLOWED_TYPES", "png", "'png' is not a media type"),
         ("UPLOAD_ALLOWED_TYPES", " , ", "at least one media type"),
         ("UPLOAD_CORS_ORIGINS", "http://a.example/path", "is not an origin"),
-        ("UPLOAD_CORS_ORIGINS", "a.example", "http:// or https://"),
-        ("S3_PUBLIC_ENDPOINT_URL", "localhost:9876", "http:// or https://"),
-        ("UPLOADER_PUBLIC_URL", "ftp://x", "http:// or https://"),
+        ("UPLOAD_CORS_ORIGINS", "a.example", "'a.example' is not an http(s) URL"),
+        ("UPLOAD_CORS_ORIGINS", "ftp://a.example", "URL scheme should be 'http' or 'https'"),
+        ("S3_PUBLIC_ENDPOINT_URL", "localhost:9876", "URL scheme should be 'http' or 'https'"),
+        ("UPLOADER_PUBLIC_URL", "ftp://x", "URL scheme should be 'http' or 'https'"),
         ("S3_BUCKET", "Bad_Bucket", "S3 bucket name"),
+        ("S3_BUCKET", "a..b", "S3 bucket name"),
+        ("S3_BUCKET", "192.168.0.1", "S3 bucket name"),
+        ("UPLOADER_WORKERS", "0", "greater than or equal to 1"),
+        ("UPLOADER_THREADS", "many", "valid integer"),
         ("UPLOAD_PUBLIC_READ", "maybe", "valid boolean"),
         ("S3_BUCKET_CHECK_INTERVAL", "-1", "greater than or equal to 0"),
     ],

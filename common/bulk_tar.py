@@ -165,6 +165,25 @@ def write_archive(members: Iterable[BucketEntry | tuple[ObjectEntry, Iterable[by
     yield END_OF_ARCHIVE
 
 
+def coalesced(chunks: Iterable[bytes], size: int = 256 * 1024) -> Iterator[bytes]:
+    """The same bytes in pieces of about `size`: a small object's header, body and padding would otherwise
+    each be one chunk of HTTP chunked encoding (a write and a parse on each side). Holds at most `size`
+    plus one chunk."""
+    held: list[bytes] = []
+    length = 0
+    for chunk in chunks:
+        if not held and len(chunk) >= size:
+            yield chunk
+            continue
+        held.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield b"".join(held)
+            held, length = [], 0
+    if held:
+        yield b"".join(held)
+
+
 # -- reading -------------------------------------------------------------------------------------------
 
 

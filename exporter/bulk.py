@@ -10,6 +10,7 @@ common/bulk_tar.py's.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import urllib.error
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.bulk_tar import CONTENT_TYPE, BucketEntry, ObjectEntry, read_archive, write_archive
+from common.bulk_tar import CONTENT_TYPE, BucketEntry, ObjectEntry, coalesced, read_archive, write_archive
 
 SUPPORTED_VERSION = 1
 CHUNK = 1024 * 1024
@@ -95,7 +96,7 @@ def export(
     except OSError as exc:
         raise BulkError(f"bulk export unreachable: {exc}") from None
     with response:
-        yield read_archive(response)
+        yield read_archive(io.BufferedReader(response, CHUNK))  # tar headers come in 512-byte reads
 
 
 def list_pages(endpoint_url: str, cap: dict, bucket: str, page_size: int = 1000) -> Iterator[list[tuple[str, str, int]]]:
@@ -179,7 +180,7 @@ def import_files(
 
     request = urllib.request.Request(
         f"{endpoint_url}{cap['import']}",
-        data=write_archive(members()),
+        data=coalesced(write_archive(members())),
         method="POST",
         headers={"Content-Type": CONTENT_TYPE},
     )

@@ -21,6 +21,7 @@ per bucket it stored objects in, so that a follower (the exporter) lists those b
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import re
@@ -42,6 +43,7 @@ from common.bulk_tar import (
     BucketEntry,
     ObjectEntry,
     SkippedEntry,
+    coalesced,
     read_archive,
     write_archive,
 )
@@ -190,7 +192,7 @@ def export_handler() -> WsgiApp:
         )
         if method == "HEAD":
             return []
-        return write_archive(export_members([existing[name] for name in names], chosen))
+        return coalesced(write_archive(export_members([existing[name] for name in names], chosen)))
 
     return handle
 
@@ -406,7 +408,8 @@ def import_handler(change_log: ChangeLog | None) -> WsgiApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "POST":
             return json_response(start_response, 405, {"error": "use POST", "code": "MethodNotAllowed"}, method)
-        summary, problem = import_archive(get_input_stream(environ), change_log)
+        stream = io.BufferedReader(get_input_stream(environ), CHUNK)  # tar headers come in 512-byte reads
+        summary, problem = import_archive(stream, change_log)
         if problem:
             log.info("bulk import stopped: %s", problem)
             payload = {"error": f"not a readable archive: {problem}", "code": "MalformedArchive", **summary.as_dict()}

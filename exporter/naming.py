@@ -87,3 +87,9 @@ def key_for_path(path: str) -> str:
     pieces = rest.split("/")
     encoded = "".join([piece.removesuffix("+") for piece in pieces[:-1]] + [pieces[-1]])
     return unquote(encoded, encoding="utf-8", errors="surrogatepass")
+
+
+def is_own_path(key: str, path: str) -> bool:
+    """Whether `path` is where the naming rule may put `key` (a record claiming any other path is not
+    trusted: it must not make the exporter touch a file outside its bucket, or another key's file)."""
+    return is_safe_path(path) and (path == key or key_for_path(path) == key)

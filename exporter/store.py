@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.manifest import MANIFEST_NAME, BucketRecord, Entry, Manifest
-from exporter.naming import is_safe_path, key_for_path
+from exporter.naming import is_own_path, is_safe_path, key_for_path
 
 log = logging.getLogger("exporter")
 
@@ -70,7 +70,7 @@ def _entry(key: str, row: Any) -> Entry | None:
     """The entry, or None when its path is not the one the naming rule gives the key (a tampered record
     must not make the exporter touch a file outside its bucket, or another key's file)."""
     path, etag, size, in_s3, headers = row
-    if not (is_safe_path(path) and key_for_path(path) == key):
+    if not is_own_path(key, path):
         return None
     return Entry(path=path, etag=etag, size=size, in_s3=bool(in_s3), headers=json.loads(headers) if headers else {})
 
@@ -266,14 +266,13 @@ class ManifestStore:
         ).fetchone() is not None
 
     def listing_diff_pages(self, bucket: str, page_size: int = 1000):
-        """Listing and manifest side by side in key order, a page at a time: (key, remote or None, entry
-        or None) for every key in either."""
-        from exporter.plan import RemoteObject
-
+        """Listing and manifest side by side in key order, a page at a time: for every key in either,
+        (key, listed ETag, listed size, path, recorded ETag, recorded size, in_s3), None where absent.
+        Plain tuples: a no-change pass builds no object per key."""
         after = ""
         while True:
             rows = self.db.execute(
-                "SELECT k.key, l.etag, l.size, o.path, o.etag, o.size, o.in_s3, o.headers FROM "
+                "SELECT k.key, l.etag, l.size, o.path, o.etag, o.size, o.in_s3 FROM "
                 "(SELECT key FROM temp.listing WHERE key>?1 UNION SELECT key FROM objects WHERE bucket=?2 AND key>?1 "
                 "ORDER BY 1 LIMIT ?3) k LEFT JOIN temp.listing l ON l.key=k.key "
                 "LEFT JOIN objects o ON o.bucket=?2 AND o.key=k.key ORDER BY k.key",
@@ -281,11 +280,7 @@ class ManifestStore:
             ).fetchall()
             if not rows:
                 return
-            yield [
-                (row[0], None if row[1] is None else RemoteObject(row[0], row[1], row[2]),
-                 None if row[3] is None else _entry(row[0], row[3:]))
-                for row in rows
-            ]
+            yield rows
             if len(rows) < page_size:
                 return
             after = rows[-1][0]

@@ -31,7 +31,7 @@ from exporter.feed import GatewayClient
 from exporter.files import Cancelled, local_size, remove_file_and_empty_parents, remove_stale_temp_files
 from exporter.logtext import human_bytes, printable
 from exporter.manifest import BucketRecord, Entry
-from exporter.naming import folder_prefixes, is_valid_bucket_name
+from exporter.naming import folder_prefixes, is_own_path, is_valid_bucket_name
 from exporter.plan import BucketPlan, RemoteObject, keys_to_rename, plan_changes
 from exporter.restore import Restore, RestoreAborted, RestoreProgress, restart_reason
 from exporter.settings import ExporterSettings
@@ -91,6 +91,8 @@ class Exporter:
         self.restore_aborted = False
         self.bulk: dict | None = None
         """The gateway's bulk API as /_health advertises it (refreshed each full pass), else None."""
+        self.objects_seen = 0
+        """Objects in S3 at the last full pass (a change batch reports it without counting the bucket again)."""
         self._repair()
 
     def close(self) -> None:
@@ -203,6 +205,8 @@ class Exporter:
                 self.store.set_boot_id(boot_id)
         if stats.complete:
             self.store.fresh = False
+        if stats.complete:
+            self.objects_seen = stats.objects
         stats.duration = time.monotonic() - started
         self._log_summary(stats)
         return stats
@@ -234,15 +238,13 @@ class Exporter:
         bucket_dir = self.root / name
         for rows in self.store.listing_diff_pages(name):
             updates: dict[str, RemoteObject | None] = {}
-            for key, remote, entry in rows:
-                size = local_size(bucket_dir / entry.path) if entry is not None else None
-                if remote is None:
-                    if entry is not None and (entry.in_s3 or size is None):
+            for key, etag, size, path, known_etag, known_size, in_s3 in rows:
+                on_disk = local_size(bucket_dir / path) if path is not None and is_own_path(key, path) else None
+                if etag is None:
+                    if path is not None and (in_s3 or on_disk is None):
                         updates[key] = None
-                elif entry is None or not entry.in_s3 or size is None or (entry.etag, entry.size, size) != (
-                    remote.etag, remote.size, entry.size
-                ):
-                    updates[key] = remote
+                elif path is None or not in_s3 or on_disk != known_size or (known_etag, known_size) != (etag, size):
+                    updates[key] = RemoteObject(key, etag, size)
             if updates:
                 self._sync_keys(name, updates, stats, delete_sync=delete_sync, listing=True)
             if self.stop.is_set():
@@ -328,7 +330,7 @@ class Exporter:
             changes[bucket][key] = future.result()
         for bucket, keys in sorted(changes.items()):
             self._sync_keys(bucket, keys, stats, delete_sync=self.settings.delete_sync, listing=False)
-        stats.objects = self.store.count()
+        stats.objects = self.objects_seen
         stats.duration = time.monotonic() - started
         self._log_summary(stats)
         return stats
@@ -366,15 +368,22 @@ class Exporter:
         crash_point("after-intent")
         planned = set(plan.entries) | {d.key for d in plan.downloads} | set(updates)
         self._apply_moves(bucket, plan, stats)
+        vanished = {}
         for result in self._download_all(bucket, plan, stats):
             if result.entry is not None:
                 plan.entries[result.key] = result.entry
+            else:
+                vanished[result.key] = None
         deleted = self._apply_deletes(bucket, plan, stats)
         with self.store.transaction():
             self._record(bucket, plan, planned)
         for key in updates:
             if (bucket, key) in self.problems and not any(d.key == key for d in plan.downloads):
                 self.problems.pop((bucket, key), None)
+        if vanished:
+            # Deleted in S3 after the decision (a put's event can arrive after the delete that followed it):
+            # handled as the deletion it is, so the mirror does not keep an older file until the next pass.
+            self._sync_keys(bucket, vanished, stats, delete_sync=delete_sync, listing=listing)
         if deleted:
             # A deleted key may have been all that kept a folder above it escaped: rename those back.
             above = {key for key in folder_prefixes(deleted)}

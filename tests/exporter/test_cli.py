@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -17,15 +18,30 @@ from testkit.servers import ROOT, MotoServer, free_port
 from tests.waiting import wait_until
 
 
+class CapturedOutput:
+    """A child's output in a temporary file: a pipe nobody reads fills up (64 KiB) and blocks the child's
+    next log line, which a busy exporter reaches within a few hundred changes."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile("w+")
+
+    def read(self) -> str:
+        self.file.seek(0)
+        return self.file.read()
+
+
 def exporter_process(env, *args):
-    return subprocess.Popen(
+    output = CapturedOutput()
+    process = subprocess.Popen(
         [sys.executable, "-m", "exporter", *args],
         cwd=ROOT,
         env={**os.environ, **env},
-        stdout=subprocess.PIPE,
+        stdout=output.file,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    process.stdout = output
+    return process
 
 
 def run_exporter(env, *args, timeout=90):

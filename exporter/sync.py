@@ -92,7 +92,8 @@ class Exporter:
         self.bulk: dict | None = None
         """The gateway's bulk API as /_health advertises it (refreshed each full pass), else None."""
         self.objects_seen = 0
-        """Objects in S3 at the last full pass (a change batch reports it without counting the bucket again)."""
+        """Objects mirrored: counted by each full pass, kept current by each change batch (never by counting
+        the bucket again)."""
         self._repair()
 
     def close(self) -> None:
@@ -282,7 +283,11 @@ class Exporter:
             restore.on_progress = lambda progress: self.status.set_restore(progress.as_dict())
 
         def moto_changed() -> bool:
-            return bool(boot_id) and self.gateway is not None and self.gateway.boot_id() != boot_id
+            """A different boot id, not an unanswered /_health (a slow gateway is not a restarted one)."""
+            if not boot_id or self.gateway is None:
+                return False
+            now = self.gateway.boot_id()
+            return now is not None and now != boot_id
 
         try:
             updated = restore.run(self.store, buckets, self.list_keys, moto_changed)
@@ -360,7 +365,8 @@ class Exporter:
         delete_sync: bool,
         listing: bool,
     ) -> None:
-        plan = self._plan(bucket, keys_to_rename(updates), updates, delete_sync, listing)
+        plan, known = self._plan(bucket, keys_to_rename(updates), updates, delete_sync, listing)
+        mirrored_before = sum(1 for key in updates if key in known and known[key].in_s3)
         self.store.add_intents(
             [Intent(bucket, move.new_path, move.key) for move in plan.moves]
             + [Intent(bucket, download.path, download.key) for download in plan.downloads]
@@ -377,6 +383,8 @@ class Exporter:
         deleted = self._apply_deletes(bucket, plan, stats)
         with self.store.transaction():
             self._record(bucket, plan, planned)
+        self.objects_seen += sum(1 for key in updates if key in plan.entries and plan.entries[key].in_s3)
+        self.objects_seen -= mirrored_before
         for key in updates:
             if (bucket, key) in self.problems and not any(d.key == key for d in plan.downloads):
                 self.problems.pop((bucket, key), None)
@@ -387,7 +395,7 @@ class Exporter:
         if deleted:
             # A deleted key may have been all that kept a folder above it escaped: rename those back.
             above = {key for key in folder_prefixes(deleted)}
-            after = self._plan(bucket, above, {}, delete_sync, listing)
+            after, _known = self._plan(bucket, above, {}, delete_sync, listing)
             if after.moves:
                 self.store.add_intents([Intent(bucket, move.new_path, move.key) for move in after.moves])
                 self._apply_moves(bucket, after, stats)
@@ -395,7 +403,8 @@ class Exporter:
                     self._record(bucket, after, set(after.entries))
 
     def _plan(self, bucket: str, keys: set[str], updates: dict[str, RemoteObject | None], delete_sync: bool,
-              listing: bool) -> BucketPlan:
+              listing: bool) -> tuple[BucketPlan, dict[str, Entry]]:
+        """The plan for `keys`, and their entries as they were."""
         entries: dict[str, Entry] = {}
         for key in keys:
             entry = self.store.entry(bucket, key)
@@ -407,7 +416,7 @@ class Exporter:
         def has_key_below(prefix: str) -> bool:
             return self.store.has_key_below(bucket, prefix) or (listing and self.store.listing_has_key_below(prefix))
 
-        return plan_changes(updates, entries, sizes, has_key_below, delete_sync=delete_sync)
+        return plan_changes(updates, entries, sizes, has_key_below, delete_sync=delete_sync), entries
 
     def _record(self, bucket: str, plan: BucketPlan, planned: set[str]) -> None:
         self.store.put_entries(bucket, plan.entries.items())

@@ -98,3 +98,26 @@ clean:
 		read -r -p "Remove the mirror $(EXPORT_DIR_HOST) and everything in it? [y/N] " answer; \
 		if [ "$$answer" = y ] || [ "$$answer" = Y ]; then rm -rf "$(EXPORT_DIR_HOST)"; echo "removed"; else echo "kept"; fi; \
 	fi
+
+# Snapshots of the running stack's S3 state, kept in the gateway's memory (docs/snapshots.md).
+MOTO_PORT ?= 9876
+S3_URL = http://127.0.0.1:$(MOTO_PORT)
+NEED_NAME = @if [ -z "$(NAME)" ]; then echo "usage: make $@ NAME=<name> (A-Z a-z 0-9 . _ -, up to 64)" >&2; exit 2; fi
+
+.PHONY: snapshot  ## save every bucket and object as snapshot NAME (make snapshot NAME=clean)
+snapshot:
+	$(NEED_NAME)
+	@curl -sS --fail-with-body -X POST "$(S3_URL)/_snapshots/$(NAME)" && echo
+
+.PHONY: restore-snapshot  ## make S3 exactly snapshot NAME again (make restore-snapshot NAME=clean)
+restore-snapshot:
+	$(NEED_NAME)
+	@curl -sS --fail-with-body -X POST "$(S3_URL)/_snapshots/$(NAME)/restore" && echo
+
+.PHONY: snapshots  ## list the snapshots with their object counts and sizes
+snapshots:
+	@curl -sS --fail-with-body "$(S3_URL)/_snapshots" && echo
+
+.PHONY: reset  ## empty S3: every bucket and object gone (snapshots are kept)
+reset:
+	@curl -sS --fail-with-body -X POST "$(S3_URL)/_reset" && echo

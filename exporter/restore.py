@@ -1,8 +1,9 @@
 """Durable Moto: when Moto comes back empty, put the mirror's buckets and objects back into it.
 
 The decision (did Moto restart? what is missing?) is pure; `restore` does the uploads in the exporter's
-bounded pool. A restore only ever creates: it deletes nothing on either side and leaves every object
-that already exists in S3 alone.
+bounded pool, or, when the endpoint advertises the gateway's bulk API, streams them in a few imports
+(exporter/bulk.py). A restore only ever creates: it deletes nothing on either side and leaves every
+object that already exists in S3 alone.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from common.bulk_tar import BucketEntry
 from common.s3 import call_with_retries, create_bucket_if_missing, describe_error, error_code, make_s3_client
 from common.settings import AwsSettings
+from exporter.bulk import BulkError, FileToImport, import_files
 from exporter.files import local_size
 from exporter.logtext import human_bytes, printable
 from exporter.manifest import BucketRecord, Entry
@@ -30,6 +33,8 @@ log = logging.getLogger("exporter.restore")
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PROGRESS_EVERY = 2.0
+BULK_BATCH_OBJECTS = 2000
+"""Objects per bulk import: progress is reported, and a new Moto noticed, between batches."""
 
 
 def restart_reason(
@@ -100,8 +105,11 @@ class Restore:
         settings: AwsSettings,
         stop: threading.Event,
         on_progress: Callable[[RestoreProgress], None] = lambda _progress: None,
+        bulk: tuple[str, dict] | None = None,
     ) -> None:
         self.client = client
+        self.bulk = bulk
+        """(endpoint, capability) when the endpoint has the gateway's bulk API, else None."""
         self.root = root
         self.pool = pool
         self.settings = settings
@@ -145,10 +153,14 @@ class Restore:
         self.progress.objects_total = len(work)
         self.progress.bytes_total = sum(entry.size for _, _, entry in work)
         log.info(
-            "restore: uploading %d object(s) (%s) from the mirror", len(work), human_bytes(self.progress.bytes_total)
+            "restore: uploading %d object(s) (%s) from the mirror%s", len(work), human_bytes(self.progress.bytes_total),
+            " through the bulk API" if self.bulk and work else "",
         )
-        futures = [(bucket, key, self.pool.submit(self._upload, bucket, key, entry)) for bucket, key, entry in work]
         updated: dict[str, dict[str, Entry]] = {}
+        if self.bulk and work:
+            records = store.buckets()
+            work = self._import_in_bulk(work, records, updated, moto_changed)
+        futures = [(bucket, key, self.pool.submit(self._upload, bucket, key, entry)) for bucket, key, entry in work]
         last_check = time.monotonic()
         for bucket, key, future in futures:
             while True:
@@ -184,6 +196,49 @@ class Restore:
         self.progress.seconds = time.monotonic() - self.progress.started
         self._report(force=True)
         return updated
+
+    def _import_in_bulk(
+        self,
+        work: list[tuple[str, str, Entry]],
+        records: dict[str, BucketRecord],
+        updated: dict[str, dict[str, Entry]],
+        moto_changed: Callable[[], bool],
+    ) -> list[tuple[str, str, Entry]]:
+        """Streams `work` in batches through the bulk import; returns what is left for the S3 API (all of
+        it from the batch on where the bulk endpoint failed). Raises RestoreAborted like `run`."""
+        endpoint, cap = self.bulk
+        for start in range(0, len(work), BULK_BATCH_OBJECTS):
+            if self.stop.is_set():
+                return []
+            batch = work[start : start + BULK_BATCH_OBJECTS]
+            names = sorted({bucket for bucket, _, _ in batch})
+            buckets = [BucketEntry(name, records[name].region, records[name].cors) if name in records
+                       else BucketEntry(name) for name in names]
+            files = [FileToImport(bucket, key, self.root / bucket / entry.path, entry.size, entry.headers)
+                     for bucket, key, entry in batch]
+            try:
+                result = import_files(endpoint, cap, files, buckets)
+            except BulkError as exc:
+                log.warning("restore: the bulk import failed (%s); uploading the rest through the S3 API", exc)
+                return work[start:]
+            for bucket, key, why in result.unreadable:
+                self.progress.errors += 1
+                log.error("restore: cannot read the mirror's file of %s/%s: %s", bucket, printable(key), why)
+            for message in result.summary.get("errors", []):
+                log.error("restore: the bulk import refused %s", message)
+            self.progress.errors += int(result.summary.get("error_count", 0))
+            for bucket, key, entry in batch:
+                etag = result.etags.get((bucket, key))
+                if etag is not None:
+                    updated.setdefault(bucket, {})[key] = replace(entry, etag=etag)
+                    self.progress.objects_done += 1
+                    self.progress.bytes_done += entry.size
+            self._report()
+            if moto_changed():
+                self.aborted = "Moto restarted again"
+                self.progress.seconds = time.monotonic() - self.progress.started
+                raise RestoreAborted(self.aborted)
+        return []
 
     def _create_bucket(self, name: str, record: BucketRecord) -> bool:
         region = record.region or self.settings.aws_region

@@ -25,6 +25,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.s3 import call_with_retries, describe_error, error_code
+from exporter.bulk import capability
+from exporter.bulk import list_pages as bulk_list_pages
 from exporter.feed import GatewayClient
 from exporter.files import Cancelled, local_size, remove_file_and_empty_parents, remove_stale_temp_files
 from exporter.logtext import human_bytes, printable
@@ -38,6 +40,9 @@ from exporter.store import Intent, ManifestStore
 from exporter.transfer import Blocked, DownloadResult, Transfers, crash_point
 
 log = logging.getLogger("exporter")
+
+BULK_MIN_DOWNLOADS = 16
+"""From this many downloads in one bucket's batch on, one bulk export beats parallel GETs."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,8 @@ class Exporter:
         self.last_restore: RestoreProgress | None = None
         self._unrestored_reason: str | None = None
         self.restore_aborted = False
+        self.bulk: dict | None = None
+        """The gateway's bulk API as /_health advertises it (refreshed each full pass), else None."""
         self.objects_seen = 0
         """Objects mirrored: counted by each full pass, kept current by each change batch (never by counting
         the bucket again)."""
@@ -142,6 +149,9 @@ class Exporter:
         return buckets
 
     def list_pages(self, bucket: str):
+        if self.bulk and isinstance(self.bulk.get("list"), str) and self.bulk["list"].startswith("/_"):
+            yield from bulk_list_pages(self.settings.aws_endpoint_url, self.bulk, bucket)
+            return
         kwargs: dict[str, Any] = {"Bucket": bucket, "MaxKeys": 1000}
         while True:
             page = call_with_retries(lambda: self.client.list_objects_v2(**kwargs))
@@ -161,6 +171,8 @@ class Exporter:
         started = time.monotonic()
         buckets = self.list_buckets()
         boot_id = self.gateway.boot_id() if self.gateway else None
+        if self.settings.bulk_transfers and self.settings.aws_endpoint_url:
+            self.bulk = capability(self.settings.aws_endpoint_url)
         records = self.store.buckets()
         reason = restart_reason(self.store.boot_id, records, self.store.buckets_holding_objects(), buckets, boot_id)
         self.restore_aborted = False
@@ -265,7 +277,8 @@ class Exporter:
         """Put the mirror back into an empty Moto: whether every bucket and object made it."""
         if self.status:
             self.status.set_state("restoring")
-        restore = Restore(self.client, self.root, self.pool, self.settings, self.stop)
+        bulk = (self.settings.aws_endpoint_url, self.bulk) if self.bulk else None
+        restore = Restore(self.client, self.root, self.pool, self.settings, self.stop, bulk=bulk)
         if self.status:
             restore.on_progress = lambda progress: self.status.set_restore(progress.as_dict())
 
@@ -436,9 +449,20 @@ class Exporter:
 
     def _download_all(self, bucket: str, plan: BucketPlan, stats: PassStats) -> list[DownloadResult]:
         futures: list[tuple[Any, Future[DownloadResult]]] = []
+        owned = []
         for download in plan.downloads:
             entry = plan.entries.get(download.key)
-            ours = self.store.fresh or (entry is not None and entry.path == download.path)
+            owned.append((download, self.store.fresh or (entry is not None and entry.path == download.path)))
+        if self.bulk and len(owned) >= BULK_MIN_DOWNLOADS:
+            outcomes, broke = self.transfers.bulk_download(self.settings.aws_endpoint_url, self.bulk, bucket, owned)
+            if broke is not None:
+                log.warning("bulk download from %s stopped (%s); fetching the rest one by one", bucket,
+                            describe_error(broke))
+            for download, _ours in owned:
+                if download.key in outcomes:
+                    futures.append((download, completed(outcomes[download.key])))
+            owned = [(download, ours) for download, ours in owned if download.key not in outcomes]
+        for download, ours in owned:
             futures.append((download, self.pool.submit(self.transfers.download, bucket, download, ours)))
         results = []
         for download, future in futures:
@@ -500,6 +524,16 @@ class Exporter:
             human_bytes(stats.bytes),
             stats.buckets,
         )
+
+
+def completed(outcome: DownloadResult | BaseException) -> Future[DownloadResult]:
+    """A bulk download's outcome as a finished Future, so that one loop handles both kinds."""
+    future: Future[DownloadResult] = Future()
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+    return future
 
 
 def blocked_reason(root: Path, exc: Blocked) -> str:

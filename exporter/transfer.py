@@ -8,21 +8,25 @@ import logging
 import os
 import signal
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from common.s3 import call_with_retries, is_not_found
-from exporter.files import atomic_write_chunks, obstacle, remove_file_and_empty_parents
+from exporter.bulk import export, headers_for_manifest
+from exporter.files import Cancelled, atomic_write_chunks, obstacle, remove_file_and_empty_parents
 from exporter.manifest import Entry
 from exporter.plan import Download, Move, RemoteObject
 
 log = logging.getLogger("exporter")
 
 CHUNK_BYTES = 1024 * 1024
+BULK_WRITES_IN_FLIGHT = 64
+"""Small objects of a bulk download read but not yet written: at most this many times CHUNK_BYTES."""
 RESTORABLE_HEADERS = ("ContentType", "ContentEncoding", "CacheControl", "ContentDisposition", "ContentLanguage")
 CRASH_POINT_ENV = "EXPORTER_CRASH_AT"
 """Test hook: `after-intent` (intent rows committed, nothing renamed yet) or `after-rename` (a download
@@ -90,8 +94,6 @@ class Transfers:
 
     def download(self, bucket: str, download: Download, file_is_ours: bool) -> DownloadResult:
         """Fetch one object into its path; raises Blocked when a path the mirror did not create is there."""
-        from exporter.files import Cancelled
-
         if self.stop.is_set():
             raise Cancelled(download.key)
         bucket_dir = self.root / bucket
@@ -127,6 +129,73 @@ class Transfers:
             return DownloadResult(download.key, entry)
 
         return call_with_retries(attempt)
+
+    def bulk_download(
+        self, endpoint_url: str, cap: dict, bucket: str, downloads: list[tuple[Download, bool]]
+    ) -> tuple[dict[str, DownloadResult | BaseException], BaseException | None]:
+        """Fetch many objects of one bucket in one streamed export (the gateway's bulk API).
+
+        This thread reads the stream; objects up to CHUNK_BYTES are written by the pool (creating files
+        is most of the cost, and it runs outside the GIL), at most BULK_WRITES_IN_FLIGHT at a time, so
+        memory stays bounded; larger ones are streamed to disk here. Returns each handled download's
+        outcome by key (a result, or Blocked/Cancelled/OSError for that file), and what broke the stream
+        if it broke: the downloads without an outcome are then left to `download`. An object the export
+        does not carry was deleted meanwhile: its entry is None.
+        """
+        outcomes: dict[str, DownloadResult | BaseException] = {}
+        wanted: dict[str, tuple[Download, bool]] = {}
+        bucket_dir = self.root / bucket
+        for download, ours in downloads:
+            in_the_way = obstacle(bucket_dir, download.path, file_is_ours=ours)
+            if in_the_way is not None:
+                outcomes[download.key] = Blocked(in_the_way)
+            else:
+                wanted[download.key] = (download, ours)
+        writing: deque[tuple[Download, Entry, Future[int]]] = deque()
+
+        def settle(download: Download, entry: Entry, written: Future[int] | int) -> None:
+            try:
+                size = written if isinstance(written, int) else written.result()
+            except (OSError, Cancelled) as exc:
+                outcomes[download.key] = exc
+                return
+            crash_point("after-rename")
+            outcomes[download.key] = DownloadResult(download.key, replace(entry, size=size))
+
+        try:
+            with export(endpoint_url, cap, objects={bucket: list(wanted)}) as members:
+                for archived, body in members:
+                    if body is None or archived.bucket != bucket or archived.key not in wanted:
+                        continue
+                    download, _ours = wanted.pop(archived.key)
+                    if self.stop.is_set():
+                        outcomes[download.key] = Cancelled(download.key)
+                        continue
+                    entry = Entry(path=download.path, etag=archived.etag or "", size=archived.size,
+                                  headers=headers_for_manifest(archived))
+                    target = bucket_dir / download.path
+                    if archived.size <= CHUNK_BYTES:
+                        data = body.read()
+                        writing.append((download, entry, self.pool.submit(
+                            atomic_write_chunks, target, [data], should_stop=self.stop.is_set)))
+                        while len(writing) > BULK_WRITES_IN_FLIGHT:
+                            settle(*writing.popleft())
+                        continue
+                    try:
+                        written = atomic_write_chunks(target, body.chunks(CHUNK_BYTES), should_stop=self.stop.is_set)
+                    except (OSError, Cancelled) as exc:
+                        outcomes[download.key] = exc
+                        continue
+                    settle(download, entry, written)
+        except Exception as exc:  # noqa: BLE001 (the stream broke: the caller fetches the rest one by one)
+            while writing:
+                settle(*writing.popleft())
+            return outcomes, exc
+        while writing:
+            settle(*writing.popleft())
+        for key in wanted:
+            outcomes[key] = DownloadResult(key, None)
+        return outcomes, None
 
     def move(self, bucket: str, move: Move) -> None:
         """Rename a file to its new path; raises Blocked or OSError (the file then stays where it was)."""

@@ -30,7 +30,7 @@ A new layer wraps `app` here; a new endpoint is one `router.add`.
 
 import uuid
 
-from moto_gateway import moto_patches
+from moto_gateway import bulk, moto_patches
 from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
 from moto_gateway.access.principals import Keyring, parse_credentials
 from moto_gateway.body_checks import BodyChecks, RequestChecks
@@ -43,6 +43,7 @@ from moto_gateway.moto_patches import bucket_permission, object_acl_default
 from moto_gateway.router import Router, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
+from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
 
 
 def create_app(settings: GatewaySettings) -> Router:
@@ -87,9 +88,17 @@ def create_app(settings: GatewaySettings) -> Router:
                 "validation": settings.gateway_validation,
                 "verify_header_signatures": settings.gateway_validation
                 and settings.gateway_verify_header_signatures,
+                "bulk": bulk.CAPABILITY,
+                "snapshots": True,
             }
         ),
     )
     if change_log:
         router.add("/_changes", changes_handler(change_log))
+    router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
+    router.add(f"{bulk.PREFIX}/import", bulk.import_handler(change_log))
+    router.add(f"{bulk.PREFIX}/list", bulk.list_handler())
+    snapshots = SnapshotStore(change_log)
+    router.add(SNAPSHOTS, snapshots_handler(snapshots), subpaths=True)
+    router.add("/_reset", reset_handler(snapshots))
     return router

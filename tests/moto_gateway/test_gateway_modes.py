@@ -19,6 +19,9 @@ from testkit.clients import REGION
 from tests.moto_gateway.helpers import aws_error, client, shift_botocore_clock
 from testkit.servers import ROOT, MotoServer
 
+BULK = {"version": 1, "export": "/_bulk/export", "import": "/_bulk/import", "list": "/_bulk/list"}
+"""What /_health advertises for the bulk API (issue 13: clients find the capability there)."""
+
 
 @pytest.fixture(scope="module")
 def verifying_server():
@@ -124,7 +127,15 @@ def test_validation_off_is_plain_moto(plain_server, monkeypatch):
     assert requests.get(expired, timeout=10).status_code == 200
     health = requests.get(f"{plain_server.url}/_health", timeout=5).json()
     assert len(health.pop("boot_id")) == 32
-    assert health == {"status": "ok", "validation": False, "verify_header_signatures": False, "change_feed": True}
+    assert health == {
+        "status": "ok",
+        "validation": False,
+        "verify_header_signatures": False,
+        "change_feed": True,
+        "bulk": BULK,
+        "snapshots": True,
+    }
+
 
 
 def test_health_path(moto):
@@ -132,7 +143,14 @@ def test_health_path(moto):
     assert response.status_code == 200
     health = response.json()
     assert len(health.pop("boot_id")) == 32
-    assert health == {"status": "ok", "validation": True, "verify_header_signatures": False, "change_feed": True}
+    assert health == {
+        "status": "ok",
+        "validation": True,
+        "verify_header_signatures": False,
+        "change_feed": True,
+        "bulk": BULK,
+        "snapshots": True,
+    }
     assert requests.head(f"{moto.url}/_health", timeout=5).status_code == 200
     assert requests.post(f"{moto.url}/_health", timeout=5).status_code == 405
     probe = subprocess.run(

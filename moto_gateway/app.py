@@ -2,6 +2,7 @@
 
 Layers, innermost first: Moto -> ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0) -> ValidatingMiddleware
 (unless GATEWAY_VALIDATION=false) -> Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes everything else on.
+Outermost, FaultInjector (faults.py) serves `/_faults` and injects the faults its rules ask for into S3 requests.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
@@ -10,13 +11,14 @@ import uuid
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
+from moto_gateway.faults import FaultInjector, FaultRules
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
-from moto_gateway.router import Router, health_handler
+from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.settings import GatewaySettings
 
 
-def create_app(settings: GatewaySettings) -> Router:
+def create_app(settings: GatewaySettings) -> WsgiApp:
     app = DomainDispatcherApplication(create_backend_app)
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
@@ -44,4 +46,4 @@ def create_app(settings: GatewaySettings) -> Router:
     )
     if change_log:
         router.add("/_changes", changes_handler(change_log))
-    return router
+    return FaultInjector(router, FaultRules(settings.gateway_faults))

@@ -1,6 +1,11 @@
-from pydantic import Field
+import json
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from common.settings import AwsSettings
+from moto_gateway.faults import FaultRule, FieldError, parse_rule
 
 
 class GatewaySettings(AwsSettings):
@@ -24,3 +29,24 @@ class GatewaySettings(AwsSettings):
     gateway_change_log_size: int = Field(
         10_000, ge=0, le=10_000_000, description="events the change feed (/_changes) holds; 0 turns the feed off"
     )
+    gateway_faults: Annotated[list[FaultRule], NoDecode] = Field(
+        [], description="fault rules (a JSON list, see docs/testing.md) installed at start"
+    )
+
+    @field_validator("gateway_faults", mode="before")
+    @classmethod
+    def _fault_rules(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON: {exc}") from None
+        if not isinstance(value, list):
+            raise ValueError("expected a JSON list of fault rules")
+        rules = []
+        for index, item in enumerate(value):
+            try:
+                rules.append(item if isinstance(item, FaultRule) else parse_rule(item))
+            except FieldError as exc:
+                raise ValueError(f"rule {index}: {exc.field_name}: {exc.message}") from None
+        return rules

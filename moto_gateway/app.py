@@ -10,12 +10,14 @@ import uuid
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 
+from moto_gateway import bulk
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.faults import FaultInjector, FaultRules
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.presigned import Credentials
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.settings import GatewaySettings
+from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
 
 
 def create_app(settings: GatewaySettings) -> WsgiApp:
@@ -41,9 +43,16 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
                 "validation": settings.gateway_validation,
                 "verify_header_signatures": settings.gateway_validation
                 and settings.gateway_verify_header_signatures,
+                "bulk": bulk.CAPABILITY,
+                "snapshots": True,
             }
         ),
     )
     if change_log:
         router.add("/_changes", changes_handler(change_log))
+    router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
+    router.add(f"{bulk.PREFIX}/import", bulk.import_handler(change_log))
+    snapshots = SnapshotStore(change_log)
+    router.add(SNAPSHOTS, snapshots_handler(snapshots), subpaths=True)
+    router.add("/_reset", reset_handler(snapshots))
     return FaultInjector(router, FaultRules(settings.gateway_faults))

@@ -28,16 +28,22 @@ class Router:
     def __init__(self, app: WsgiApp, routes: dict[str, WsgiApp] | None = None):
         self.app = app
         self.routes: dict[str, WsgiApp] = dict(routes or {})
+        self.prefixes: dict[str, WsgiApp] = {}
 
-    def add(self, path: str, handler: WsgiApp) -> None:
+    def add(self, path: str, handler: WsgiApp, *, subpaths: bool = False) -> None:
+        """Serve `path`; with `subpaths`, also every `path/...` (the handler reads the rest from PATH_INFO)."""
         if not path.startswith("/_"):
             raise ValueError(f"gateway routes start with /_ so that they can never be a bucket: {path}")
         self.routes[path] = handler
+        if subpaths:
+            self.prefixes[path + "/"] = handler
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_"):
             handler = self.routes.get(path.rstrip("/") or path)
+            if handler is None:
+                handler = next((h for prefix, h in self.prefixes.items() if path.startswith(prefix)), None)
             if handler is not None:
                 return handler(environ, start_response)
         return self.app(environ, start_response)

@@ -23,7 +23,7 @@ def bucket(s3) -> str:
 
 @pytest.fixture(scope="session")
 def motostack_seed(motostack_endpoint):
-    """What every s3_isolated test starts from: a catalogue bucket with its index."""
+    """What every s3_isolated test starts from: a catalogue bucket with its index; removed at the end."""
     import boto3
 
     s3 = boto3.client(
@@ -32,3 +32,6 @@ def motostack_seed(motostack_endpoint):
     )  # fmt: skip
     s3.create_bucket(Bucket="catalogue", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket="catalogue", Key="index.json", Body=b'{"albums": []}')
+    yield
+    s3.delete_object(Bucket="catalogue", Key="index.json")
+    s3.delete_bucket(Bucket="catalogue")

@@ -32,6 +32,7 @@ log = logging.getLogger("moto_gateway.faults")
 
 FAULTS_PATH = "/_faults"
 MAX_RULE_BYTES = 64 * 1024
+MAX_RULES = 1000
 DRAIN_CHUNK = 64 * 1024
 
 # Sub-resources (query parameter names) that turn a request on a bucket or an object into another operation.
@@ -312,6 +313,9 @@ class FaultRules:
         with self._lock:
             self._rules = []
 
+    def __len__(self) -> int:
+        return len(self._rules)
+
     def listing(self) -> list[dict]:
         with self._lock:
             return [active.as_json() for active in self._rules]
@@ -339,6 +343,12 @@ def connection_socket(environ: dict) -> socket.socket | None:
     channel = getattr(environ.get("waitress.client_disconnected"), "__self__", None)
     sock = getattr(channel, "socket", None)
     return sock if isinstance(sock, socket.socket) else None
+
+
+def closes_short_bodies(environ: dict) -> bool:
+    """waitress sends what it was given, then closes a connection whose body fell short of its
+    Content-Length; shutting its socket from the application's thread could lose bytes still queued."""
+    return "waitress.client_disconnected" in environ
 
 
 def close_connection(environ: dict) -> None:
@@ -412,6 +422,7 @@ class FaultInjector:
         try:
             total = declared[0] if declared else None
             allowed = limit if total is None else min(limit, max(total - 1, 0))
+            yield b""  # werkzeug sends the status and headers now, even when no byte of the body follows
             for chunk in body:
                 if allowed <= 0:
                     break
@@ -420,7 +431,8 @@ class FaultInjector:
         finally:
             if hasattr(body, "close"):
                 body.close()
-        close_connection(environ)
+        if total is None or not closes_short_bodies(environ):
+            close_connection(environ)
 
     def serve_api(self, environ: dict, start_response: Callable, rule_id: str) -> list[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -446,8 +458,12 @@ class FaultInjector:
             return json_response(start_response, 413, {"error": f"a rule is at most {MAX_RULE_BYTES} bytes"})
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             return json_response(start_response, 400, {"error": f"not JSON: {exc}", "field": "rule"})
+        if len(self.rules) >= MAX_RULES:
+            return json_response(
+                start_response, 409, {"error": f"{MAX_RULES} rules are installed; DELETE /_faults first"}
+            )
         try:
             active = self.rules.add(parse_rule(data))
         except FieldError as exc:

@@ -171,12 +171,20 @@ def test_the_fault_api_installs_lists_and_removes_rules(gateway, faults):
     assert requests.post(url, data=b"{not json", timeout=10).json()["field"] == "rule"
     assert requests.post(url, data=b"x" * 70_000, timeout=10).status_code == 413
     assert requests.put(url, json={}, timeout=10).status_code == 405
+    assert requests.post(url, data=b"[" * 60_000, timeout=10).json()["field"] == "rule"
 
     assert requests.delete(f"{url}/{first['id']}", timeout=10).status_code == 204
     assert requests.delete(f"{url}/{first['id']}", timeout=10).status_code == 404
     assert [rule["id"] for rule in requests.get(url, timeout=10).json()] == [second["id"]]
     assert requests.delete(url, timeout=10).status_code == 204
     assert requests.get(url, timeout=10).json() == []
+
+
+def test_the_number_of_rules_is_bounded(gateway, faults):
+    for _ in range(1000):
+        requests.post(f"{gateway.url}/_faults", json={"bucket": "x", "latency_ms": 1}, timeout=10)
+    refused = requests.post(f"{gateway.url}/_faults", json={"bucket": "x", "latency_ms": 1}, timeout=10)
+    assert refused.status_code == 409 and "DELETE /_faults" in refused.json()["error"]
 
 
 def test_rules_never_touch_the_gateways_own_paths(gateway, faults):
@@ -235,6 +243,10 @@ def test_a_body_cut_short_raises_botocores_read_error(gateway, faults):
     answer = client(gateway).get_object(Bucket="faulty", Key="big.bin")
     assert answer["ContentLength"] == len(body)
     with pytest.raises(ResponseStreamingError, match=r"IncompleteRead\(1000 bytes read"):
+        answer["Body"].read()
+    faults(operation="GetObject", prefix="big", cut_body_after=0, count=1)
+    answer = client(gateway).get_object(Bucket="faulty", Key="big.bin")  # the status and headers arrive
+    with pytest.raises(ResponseStreamingError, match=r"IncompleteRead\(0 bytes read"):
         answer["Body"].read()
     # the gateway keeps serving, and the object is whole
     assert client(gateway).get_object(Bucket="faulty", Key="big.bin")["Body"].read() == body

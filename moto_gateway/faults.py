@@ -74,7 +74,9 @@ VERBS = {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}
 METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS")
 
 
-def operation_of(method: str, bucket: str | None, key: str, query: Iterable[str], copy_source: bool) -> str | None:
+def operation_of(
+    method: str, bucket: str | None, key: str, query: Iterable[str], copy_source: bool
+) -> str | None:
     """S3's name for a request (GetObject, PutObject, ListObjectsV2, ...), or None when S3 has no such call.
 
     `query` holds the query parameter names; `copy_source` says whether x-amz-copy-source was sent.
@@ -204,14 +206,18 @@ class FaultRule(BaseModel):
         if self.probability is not None and self.count is not None:
             raise FieldError("count", "give probability or count, not both")
         if (self.status is None) != (self.code is None):
-            raise FieldError("code" if self.code is None else "status", "an S3 error needs both status and code")
+            missing = "code" if self.code is None else "status"
+            raise FieldError(missing, "an S3 error needs both status and code")
         if self.message is not None and self.status is None:
             raise FieldError("message", "a message goes with an S3 error (status and code)")
         effects = [self.status is not None, self.drop, self.cut_body_after is not None]
         if sum(effects) > 1:
-            raise FieldError("drop" if self.drop else "cut_body_after", "give one of status, drop, cut_body_after")
+            second = "drop" if self.drop else "cut_body_after"
+            raise FieldError(second, "give one of status, drop, cut_body_after")
         if not any(effects) and self.latency_ms is None:
-            raise FieldError("status", "a rule needs an effect: status and code, latency_ms, drop or cut_body_after")
+            raise FieldError(
+                "status", "a rule needs an effect: status and code, latency_ms, drop or cut_body_after"
+            )
         return self
 
     def matches(self, method: str, operation: str | None, bucket: str | None, key: str) -> bool:
@@ -368,7 +374,7 @@ def drain(stream) -> None:
 
 
 class FaultInjector:
-    """WSGI layer: serves `/_faults`, passes other `/_` paths on untouched, injects faults into S3 requests."""
+    """WSGI layer: serves `/_faults`, passes other `/_` paths on untouched, injects faults into S3 calls."""
 
     def __init__(self, app: Callable, rules: FaultRules, sleep: Callable[[float], None] = time.sleep):
         self.app = app

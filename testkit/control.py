@@ -1,4 +1,4 @@
-"""The gateway's own endpoints from Python: fault rules (/_faults) and snapshots of all S3 state (/_snapshots).
+"""The gateway's own endpoints from Python: fault rules (/_faults) and snapshots of S3 state (/_snapshots).
 
 Plain urllib, so that a user's test suite needs nothing beyond boto3 to drive them.
 """

@@ -61,7 +61,7 @@ def motostack_endpoint() -> Iterator[str]:
         return
     key, secret = credentials(os.environ)
     server = MotoServer(
-        env={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "GATEWAY_FAULTS": "[]", "LOG_LEVEL": "INFO"}
+        env={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "GATEWAY_FAULTS": "[]"}
     )
     server.start()
     try:
@@ -79,7 +79,7 @@ def s3(motostack_endpoint: str):
 
 @pytest.fixture
 def motostack_env(motostack_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Points the AWS_* variables at the endpoint for this test, so code that makes its own clients uses it."""
+    """Points AWS_* at the endpoint for this test, so that code making its own clients uses it."""
     key, secret = credentials(os.environ)
     env = {
         "AWS_ENDPOINT_URL": motostack_endpoint,
@@ -97,7 +97,7 @@ def motostack_env(motostack_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> d
 
 @pytest.fixture
 def s3_faults(motostack_endpoint: str) -> Iterator[Faults]:
-    """`s3_faults.add(operation="PutObject", status=503, code="SlowDown", count=2)`; removed after the test."""
+    """`s3_faults.add(operation="PutObject", status=503, code="SlowDown", count=2)`; gone after the test."""
     faults = Faults(motostack_endpoint)
     yield faults
     faults.clear()

@@ -42,7 +42,9 @@ def test_the_upload_form_refuses_a_file_too_large(s3, bucket):
     too_large = requests.post(form["url"], data=form["fields"], files={"file": ("me.jpg", JPEG)}, timeout=30)
     assert too_large.status_code == 400
     assert "<Code>EntityTooLarge</Code>" in too_large.text
-    small = requests.post(form["url"], data=form["fields"], files={"file": ("me.jpg", JPEG[:500])}, timeout=30)
+    small = requests.post(
+        form["url"], data=form["fields"], files={"file": ("me.jpg", JPEG[:500])}, timeout=30
+    )
     assert small.status_code == 204
     assert s3.get_object(Bucket=bucket, Key="avatars/me.jpg")["Body"].read() == JPEG[:500]
 
@@ -53,7 +55,9 @@ def test_the_upload_form_refuses_a_file_too_large(s3, bucket):
 def test_isolated_removing_the_index(s3_isolated):
     s3_isolated.delete_object(Bucket="catalogue", Key="index.json")
     s3_isolated.put_object(Bucket="catalogue", Key="draft.json", Body=b"{}")
-    s3_isolated.create_bucket(Bucket="scratch", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3_isolated.create_bucket(
+        Bucket="scratch", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
     keys = [item["Key"] for item in s3_isolated.list_objects_v2(Bucket="catalogue").get("Contents", [])]
     assert keys == ["draft.json"]
 

@@ -142,7 +142,8 @@ def faults(gateway: MotoServer):
 
 
 def client(gateway: MotoServer, attempts: int = 1, **options):
-    return make_test_client(gateway.url, retries={"mode": "standard", "total_max_attempts": attempts}, **options)
+    retries = {"mode": "standard", "total_max_attempts": attempts}
+    return make_test_client(gateway.url, retries=retries, **options)
 
 
 def bucket_with(gateway: MotoServer, objects: dict[str, bytes], bucket: str = "faulty") -> None:

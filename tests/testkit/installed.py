@@ -33,8 +33,9 @@ def copy_of_checkout(where: Path) -> Path:
 
 def install_motostack(where: Path) -> Path:
     """A venv in `where` with motostack installed from (a copy of) this checkout; its python."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where / "venv")], check=True, timeout=120)
-    python = where / "venv" / "bin" / "python"
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True, capture_output=True, text=True, timeout=60,

@@ -20,7 +20,8 @@ def test_the_distribution_declares_its_packages_and_the_pytest11_entry_point(ins
     probe = subprocess.run(
         [str(installed_python), "-c",
          "import importlib.metadata as m, testkit.pytest_plugin as p, moto_gateway, common; "
-         "print(p.__file__); print([e.value for e in m.entry_points(group='pytest11') if e.name == 'motostack'])"],
+         "print(p.__file__); "
+         "print([e.value for e in m.entry_points(group='pytest11') if e.name == 'motostack'])"],
         cwd="/", env=user_env(), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert probe.returncode == 0, probe.stderr

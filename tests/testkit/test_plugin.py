@@ -47,7 +47,8 @@ def test_the_endpoint_comes_from_motostack_endpoint_or_aws_endpoint_url():
     assert configured_endpoint(both) == "http://a:1"
     with pytest.raises(pytest.UsageError, match="MOTOSTACK_ENDPOINT"):
         configured_endpoint({"MOTOSTACK_ENDPOINT": "localhost:9876"})
-    assert shares_endpoint_between_workers({"MOTOSTACK_ENDPOINT": "http://a:1", "PYTEST_XDIST_WORKER_COUNT": "2"})
+    shared = {"MOTOSTACK_ENDPOINT": "http://a:1", "PYTEST_XDIST_WORKER_COUNT": "2"}
+    assert shares_endpoint_between_workers(shared)
     assert not shares_endpoint_between_workers({"PYTEST_XDIST_WORKER_COUNT": "2"})
 
 
@@ -165,7 +166,8 @@ ISOLATED_TESTS = """
         assert keys(s3_isolated) == ["seed/a"]
         s3_isolated.put_object(Bucket="seed", Key="a", Body=b"overwritten")
         s3_isolated.put_object(Bucket="seed", Key="b", Body=b"new")
-        s3_isolated.create_bucket(Bucket="later", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+        s3_isolated.create_bucket(Bucket="later",
+                                  CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
 
     def test_2_not_isolated_leaves_a_mess(s3):
         s3.delete_object(Bucket="seed", Key="a")

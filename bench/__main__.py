@@ -1,6 +1,6 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default), each printing its own table.
 
-Names: exporter_sync, restore, feed, gateway, uploader. Each can also run alone with its own options,
+Names: exporter_sync, restore, feed, gateway, uploader, snapshots. Each can also run alone with its own options,
 e.g. `python -m bench.exporter_sync --objects 500`.
 """
 
@@ -8,7 +8,7 @@ import importlib.util
 import subprocess
 import sys
 
-BENCHMARKS = ["exporter_sync", "restore", "feed", "gateway", "uploader"]
+BENCHMARKS = ["exporter_sync", "restore", "feed", "gateway", "uploader", "snapshots"]
 
 
 def main(argv: list[str]) -> int:

@@ -96,7 +96,7 @@ def run_once(client, settings: ExporterSettings, stop: threading.Event) -> int:
 
 
 def run_loop(client, settings: ExporterSettings, stop: threading.Event, wake: threading.Event) -> int:
-    status = Status(settings.export_interval)
+    status = Status(settings.export_interval, settings.max_lag_seconds)
     server = serve_status(status, settings.health_host, settings.health_port) if settings.health_port else None
     if server:
         log.info("health on http://%s:%d/healthz and /status", settings.health_host, server.server_port)

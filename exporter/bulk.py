@@ -75,11 +75,21 @@ def headers_for_archive(headers: dict[str, Any]) -> tuple[dict[str, str], dict[s
 
 
 @contextmanager
-def export(endpoint_url: str, cap: dict, buckets: Iterable[str]) -> Iterator[Iterator]:
-    """The archive of those buckets as (entry, body) pairs, read as the response streams in."""
-    query = urllib.parse.urlencode([("bucket", name) for name in buckets])
+def export(
+    endpoint_url: str, cap: dict, buckets: Iterable[str] = (), objects: dict[str, Iterable[str]] | None = None
+) -> Iterator[Iterator]:
+    """The archive of those buckets (or of those keys per bucket) as (entry, body) pairs, read as the
+    response streams in. Keys that do not exist (any more) are simply not in it."""
+    if objects is not None:
+        body = json.dumps({"objects": {bucket: list(keys) for bucket, keys in objects.items()}}).encode()
+        request = urllib.request.Request(
+            f"{endpoint_url}{cap['export']}", data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+    else:
+        query = urllib.parse.urlencode([("bucket", name) for name in buckets])
+        request = urllib.request.Request(f"{endpoint_url}{cap['export']}?{query}")
     try:
-        response = urllib.request.urlopen(f"{endpoint_url}{cap['export']}?{query}", timeout=TIMEOUT_SECONDS)
+        response = urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)
     except urllib.error.HTTPError as exc:
         raise BulkError(f"bulk export answered {exc.code}: {exc.read()[:300].decode('utf-8', 'replace')}") from None
     except OSError as exc:

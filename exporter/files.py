@@ -85,3 +85,39 @@ def remove_stale_temp_files(root: Path) -> int:
                 Path(folder, name).unlink(missing_ok=True)
                 removed += 1
     return removed
+
+
+def obstacle(folder: Path, relative: str, *, file_is_ours: bool) -> Path | None:
+    """What stands where `folder/relative` must go: a file where a parent folder must be, a folder (not
+    empty) where the file must be, or a file the mirror did not write. None when the way is clear.
+
+    An empty folder in the way is removed (nothing is lost). Only the mirror's own files are overwritten.
+    """
+    current = folder
+    parts = relative.split("/")
+    for part in parts[:-1]:
+        current = current / part
+        try:
+            info = current.lstat()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return current
+        if not stat.S_ISDIR(info.st_mode):
+            return current
+    target = current / parts[-1]
+    try:
+        info = target.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return target
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            target.rmdir()
+        except OSError:
+            return target
+        return None
+    if stat.S_ISREG(info.st_mode) and file_is_ours:
+        return None
+    return target

@@ -5,6 +5,8 @@ them a long poll that wakes as soon as something changes; a gap in the feed or a
 restarted) asks for a full pass at once. Without a feed: a full pass every EXPORT_INTERVAL seconds.
 Each long poll waits at most EXPORT_INTERVAL (and 20 s), so health stays fresh while nothing changes.
 The long poll runs in a daemon thread so that SIGTERM stops the exporter at once, not when the poll ends.
+While an object cannot be written (a blocked path, a full disk) or a restore was cut short, the loop
+comes back about every second, so the mirror and its health recover within moments of the cause going.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import time
 
 from common.s3 import describe_error
-from exporter.feed import FeedClient, FeedError, FeedPage, batch_events
+from exporter.feed import FeedError, FeedPage, GatewayClient, batch_events, remote_from_event
 from exporter.settings import ExporterSettings
 from exporter.status import Status
 from exporter.sync import Exporter
@@ -22,13 +24,14 @@ from exporter.sync import Exporter
 log = logging.getLogger("exporter")
 
 FEED_WAIT_SECONDS = 20.0
-FEED_RETRY_SECONDS = 2.0
+FEED_RETRY_SECONDS = 1.0
+RETRY_SECONDS = 1.0
 
 
 class FeedReader:
     """One long poll at a time in a daemon thread; `wake` is set when it ends (or when the process stops)."""
 
-    def __init__(self, client: FeedClient, wake: threading.Event) -> None:
+    def __init__(self, client: GatewayClient, wake: threading.Event) -> None:
         self.client = client
         self.wake = wake
 
@@ -67,11 +70,14 @@ class SyncLoop:
         self.status = status
         self.stop = stop
         feed_possible = settings.change_feed and settings.aws_endpoint_url
-        self.reader = FeedReader(FeedClient(settings.aws_endpoint_url), wake) if feed_possible else None
+        self.reader = FeedReader(exporter.gateway, wake) if feed_possible and exporter.gateway else None
         self.position: FeedPage | None = None
-        self.boot_id: str | None = None
+        """Where the feed stands, with the boot id of the Moto it belongs to."""
         self.next_full_pass = 0.0
         self._feed_trouble = False
+        self._following = False
+        self._last_boot_id: str | None = None
+        self._retry_soon = False
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -81,8 +87,12 @@ class SyncLoop:
                 self._full_pass()
             if self.stop.is_set():
                 break
+            if self.position is None and self.reader is not None:
+                continue  # the feed is in trouble: `_trouble` waited; look for it again
             if self.position is None:
-                self.stop.wait(max(0.0, self.next_full_pass - time.monotonic()))
+                wait = max(0.0, self.next_full_pass - time.monotonic())
+                self.stop.wait(min(wait, RETRY_SECONDS) if self.exporter.problems else wait)
+                self._retry_problems()
             else:
                 self._follow_once()
 
@@ -98,18 +108,21 @@ class SyncLoop:
                      self.settings.export_interval)
             self.reader = None
             return
-        if self.boot_id is None or self._feed_trouble:
+        if not self._following or self._feed_trouble:
             log.info("following the change feed of %s (full pass every %g s as a backstop)",
                      self.settings.aws_endpoint_url, self.settings.feed_full_pass_interval)
-        if self.boot_id not in (None, page.boot_id):
+        if self._last_boot_id not in (None, page.boot_id):
             log.info("change feed: Moto restarted, doing a full pass")
             self.next_full_pass = 0.0
         self._feed_trouble = False
+        self._following = True
         self.position = page
-        self.boot_id = page.boot_id
+        self._last_boot_id = page.boot_id
 
     def _follow_once(self) -> None:
         longest = min(FEED_WAIT_SECONDS, self.settings.export_interval)
+        if self.exporter.problems:
+            longest = min(longest, RETRY_SECONDS)
         wait = min(longest, max(0.0, self.next_full_pass - time.monotonic()))
         try:
             page = self.reader.read(after=self.position.last_seq, wait=wait)
@@ -125,28 +138,55 @@ class SyncLoop:
             why = "Moto restarted" if page.boot_id != self.position.boot_id else "events were missed"
             log.info("change feed: %s, doing a full pass", why)
             self.position = page
-            self.boot_id = page.boot_id
+            self._last_boot_id = page.boot_id
             self.next_full_pass = 0.0
             return
-        batch = batch_events(page.events, set(self.exporter.manifest.buckets))
+        batch = batch_events(page.events, self.exporter.known_buckets)
         if batch.full_pass_because:
             log.debug("change feed: %s, doing a full pass", batch.full_pass_because)
             self.position = page
             self.next_full_pass = 0.0
             return
-        if batch.keys_by_bucket:
+        if batch.latest:
+            self.status.set_pending(batch.oldest, len(batch.latest))
+            changes: dict[str, dict] = {}
+            for (bucket, key), event in batch.latest.items():
+                changes.setdefault(bucket, {})[key] = remote_from_event(event)
             try:
-                stats = self.exporter.sync_changes(batch.keys_by_bucket)
+                stats = self.exporter.sync_changes(changes)
             except Exception as exc:  # noqa: BLE001 (a full pass will catch up)
                 log.error("syncing changes failed: %s; doing a full pass", describe_error(exc))
+                self.status.record_failure(describe_error(exc))
                 self.next_full_pass = 0.0
                 return
+            finally:
+                self.status.set_pending(None, 0)
             self.status.record_pass(stats)
             if stats.errors:
-                self.next_full_pass = 0.0
+                self.next_full_pass = min(self.next_full_pass, time.monotonic() + self.settings.export_interval)
         else:
             self.status.mark_in_step()
         self.position = page
+        self._retry_problems()
+
+    def _retry_problems(self) -> None:
+        if not self.exporter.problems:
+            return
+        try:
+            stats = self.exporter.retry_problems()
+        except Exception as exc:  # noqa: BLE001 (tried again next time)
+            log.debug("retry failed: %s", describe_error(exc))
+            return
+        finally:
+            self.status.set_problems(self._problem_list())
+        if stats is not None:
+            self.status.record_pass(stats)
+
+    def _problem_list(self) -> list[dict]:
+        return [
+            {"bucket": p.bucket, "key": p.key, "path": p.path, "reason": p.reason, "blocked": p.blocked}
+            for p in self.exporter.problems.values()
+        ]
 
     def _trouble(self, exc: FeedError) -> None:
         if not self._feed_trouble:
@@ -169,6 +209,13 @@ class SyncLoop:
             log.debug("pass failure", exc_info=True)
             self.status.record_failure(describe_error(exc))
         self.status.set_state("idle")
+        self.status.set_problems(self._problem_list())
+        if self.exporter.restore_aborted:
+            self._retry_soon = True
+        elif succeeded:
+            self._retry_soon = False
         following = self.position is not None and succeeded
         interval = self.settings.feed_full_pass_interval if following else self.settings.export_interval
+        if self._retry_soon:
+            interval = min(interval, RETRY_SECONDS)
         self.next_full_pass = time.monotonic() + interval

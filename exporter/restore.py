@@ -1,20 +1,19 @@
 """Durable Moto: when Moto comes back empty, put the mirror's buckets and objects back into it.
 
 The decision (did Moto restart? what is missing?) is pure; `restore` does the uploads in the exporter's
-bounded pool. A restore only ever creates: it deletes nothing on either side and leaves every object
-that already exists in S3 alone.
+bounded pool, or, when the endpoint advertises the gateway's bulk API, streams them in a few imports
+(exporter/bulk.py). A restore only ever creates: it deletes nothing on either side and leaves every
+object that already exists in S3 alone.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,43 +21,39 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.s3 import call_with_retries, create_bucket_if_missing, describe_error, make_s3_client
+from common.bulk_tar import BucketEntry
 from common.settings import AwsSettings
+from exporter.bulk import BulkError, FileToImport, import_files
 from exporter.files import local_size
 from exporter.logtext import human_bytes, printable
-from exporter.manifest import BucketRecord, Entry, Manifest
-from exporter.plan import RemoteObject
+from exporter.manifest import BucketRecord, Entry
+from exporter.store import ManifestStore
 
 log = logging.getLogger("exporter.restore")
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PROGRESS_EVERY = 2.0
+BULK_BATCH_OBJECTS = 2000
+"""Objects per bulk import: progress is reported, and a new Moto noticed, between batches."""
 
 
-def fetch_boot_id(endpoint_url: str | None) -> str | None:
-    """The Moto instance's boot id from our gateway's GET /_health; None for any other endpoint."""
-    if not endpoint_url:
-        return None
-    try:
-        with urllib.request.urlopen(f"{endpoint_url}/_health", timeout=3) as response:
-            boot_id = json.loads(response.read()).get("boot_id")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return boot_id if isinstance(boot_id, str) and boot_id else None
-
-
-def holds_objects(record: BucketRecord) -> bool:
-    return any(entry.in_s3 for entry in record.objects.values())
-
-
-def restart_reason(manifest: Manifest, buckets: dict[str, str | None], boot_id: str | None) -> str | None:
+def restart_reason(
+    stored_boot_id: str | None,
+    records: dict[str, BucketRecord],
+    holding: set[str],
+    buckets: dict[str, str | None],
+    boot_id: str | None,
+) -> str | None:
     """Why we believe Moto restarted since the last pass, or None.
 
-    With our gateway the boot id says it for sure. Elsewhere: every bucket that held objects is missing
-    or was created anew (a single missing bucket is more likely a user's deletion than a restart).
+    With our gateway the boot id says it for sure. Elsewhere: every bucket that held objects (`holding`)
+    is missing or was created anew (a single missing bucket is more likely a user's deletion than a restart).
     """
-    if boot_id and manifest.boot_id:
-        return f"Moto's boot id changed ({manifest.boot_id[:8]} -> {boot_id[:8]})" if boot_id != manifest.boot_id else None
-    known = {name: record for name, record in manifest.buckets.items() if holds_objects(record)}
+    if boot_id and stored_boot_id:
+        if boot_id != stored_boot_id:
+            return f"Moto's boot id changed ({stored_boot_id[:8]} -> {boot_id[:8]})"
+        return None
+    known = {name: record for name, record in records.items() if name in holding}
     if not known:
         return None
     renewed = [
@@ -72,14 +67,16 @@ def restart_reason(manifest: Manifest, buckets: dict[str, str | None], boot_id: 
 
 
 def objects_to_restore(
-    record: BucketRecord, keys_in_s3: set[str], sizes_on_disk: dict[str, int | None]
-) -> list[tuple[str, Entry]]:
+    entries: Iterable[tuple[str, Entry]], keys_in_s3: set[str], size_on_disk: Callable[[str], int | None]
+) -> Iterator[tuple[str, Entry]]:
     """Objects that were in S3 at the last pass, are not now, and whose file is intact in the mirror."""
-    return [
-        (key, entry)
-        for key, entry in sorted(record.objects.items())
-        if entry.in_s3 and key not in keys_in_s3 and sizes_on_disk.get(entry.path) == entry.size
-    ]
+    for key, entry in entries:
+        if entry.in_s3 and key not in keys_in_s3 and size_on_disk(entry.path) == entry.size:
+            yield key, entry
+
+
+class RestoreAborted(Exception):
+    """Moto went away (a new boot id, or the bucket vanished) during the restore: start over."""
 
 
 @dataclass
@@ -108,8 +105,11 @@ class Restore:
         settings: AwsSettings,
         stop: threading.Event,
         on_progress: Callable[[RestoreProgress], None] = lambda _progress: None,
+        bulk: tuple[str, dict] | None = None,
     ) -> None:
         self.client = client
+        self.bulk = bulk
+        """(endpoint, capability) when the endpoint has the gateway's bulk API, else None."""
         self.root = root
         self.pool = pool
         self.settings = settings
@@ -117,58 +117,128 @@ class Restore:
         self.stop = stop
         self.on_progress = on_progress
         self.progress = RestoreProgress()
+        self.aborted: str | None = None
         self._lock = threading.Lock()
         self._last_report = 0.0
 
     def run(
         self,
-        manifest: Manifest,
+        store: ManifestStore,
         buckets: dict[str, str | None],
-        list_objects: Callable[[str], dict[str, RemoteObject]],
-    ) -> tuple[dict[str, dict[str, Entry]], dict[str, dict[str, RemoteObject]]]:
-        """Restore every bucket of `manifest`.
+        list_keys: Callable[[str], set[str]],
+        moto_changed: Callable[[], bool] = lambda: False,
+    ) -> dict[str, dict[str, Entry]]:
+        """Restore every bucket the store knows; returns, per bucket, the entries whose ETag changed.
 
-        Returns, per bucket, the entries whose ETag changed, and what S3 holds after the restore (the
-        listing taken before it plus what it uploaded), so the pass that follows need not list again.
+        Raises RestoreAborted as soon as `moto_changed()` (checked about every second) or a NoSuchBucket
+        answer shows that this Moto is not the one being restored: the caller starts over at once.
         """
         self.progress = RestoreProgress(started=time.monotonic())
+        self.aborted = None
         work: list[tuple[str, str, Entry]] = []
-        listings: dict[str, dict[str, RemoteObject]] = {}
-        for name, record in sorted(manifest.buckets.items()):
+        for name, record in sorted(store.buckets().items()):
             if name not in buckets and not self._create_bucket(name, record):
                 continue
             if record.cors and not self._has_cors(name):
                 self._put_cors(name, record.cors)
             try:
-                listings[name] = list_objects(name)
+                keys = list_keys(name)
             except Exception as exc:  # noqa: BLE001 (that bucket waits for the next restore)
                 self.progress.errors += 1
                 log.error("restore: cannot list %s: %s", name, describe_error(exc))
                 continue
             bucket_dir = self.root / name
-            sizes = {entry.path: local_size(bucket_dir / entry.path) for entry in record.objects.values()}
-            work += [(name, key, entry) for key, entry in objects_to_restore(record, set(listings[name]), sizes)]
+            work += [(name, key, entry) for key, entry in
+                     objects_to_restore(store.entries(name), keys, lambda path: local_size(bucket_dir / path))]
         self.progress.objects_total = len(work)
         self.progress.bytes_total = sum(entry.size for _, _, entry in work)
         log.info(
-            "restore: uploading %d object(s) (%s) from the mirror", len(work), human_bytes(self.progress.bytes_total)
+            "restore: uploading %d object(s) (%s) from the mirror%s", len(work), human_bytes(self.progress.bytes_total),
+            " through the bulk API" if self.bulk and work else "",
         )
-        futures = [(bucket, key, self.pool.submit(self._upload, bucket, key, entry)) for bucket, key, entry in work]
         updated: dict[str, dict[str, Entry]] = {}
+        if self.bulk and work:
+            records = store.buckets()
+            work = self._import_in_bulk(work, records, updated, moto_changed)
+        futures = [(bucket, key, self.pool.submit(self._upload, bucket, key, entry)) for bucket, key, entry in work]
+        last_check = time.monotonic()
         for bucket, key, future in futures:
-            try:
-                entry = future.result()
-            except Exception as exc:  # noqa: BLE001 (one object's failure must not stop the others)
-                with self._lock:
-                    self.progress.errors += 1
-                log.error("restore: cannot upload %s/%s: %s", bucket, printable(key), describe_error(exc))
-                continue
-            if entry is not None:
-                updated.setdefault(bucket, {})[key] = entry
-                listings[bucket][key] = RemoteObject(key, entry.etag, entry.size)
+            while True:
+                try:
+                    entry = future.result(timeout=0.5)
+                except FutureTimeout:
+                    entry = None
+                except RestoreAborted:
+                    break
+                except Exception as exc:  # noqa: BLE001 (one object's failure must not stop the others)
+                    with self._lock:
+                        self.progress.errors += 1
+                    log.error("restore: cannot upload %s/%s: %s", bucket, printable(key), describe_error(exc))
+                    break
+                else:
+                    if entry is not None:
+                        updated.setdefault(bucket, {})[key] = entry
+                    break
+                finally:
+                    if time.monotonic() - last_check >= 1.0 and self.aborted is None:
+                        last_check = time.monotonic()
+                        if moto_changed():
+                            self.aborted = "Moto restarted again"
+                if self.aborted:
+                    break
+            if self.aborted:
+                break
+        if self.aborted:
+            for _bucket, _key, future in futures:
+                future.cancel()
+            self.progress.seconds = time.monotonic() - self.progress.started
+            raise RestoreAborted(self.aborted)
         self.progress.seconds = time.monotonic() - self.progress.started
         self._report(force=True)
-        return updated, listings
+        return updated
+
+    def _import_in_bulk(
+        self,
+        work: list[tuple[str, str, Entry]],
+        records: dict[str, BucketRecord],
+        updated: dict[str, dict[str, Entry]],
+        moto_changed: Callable[[], bool],
+    ) -> list[tuple[str, str, Entry]]:
+        """Streams `work` in batches through the bulk import; returns what is left for the S3 API (all of
+        it from the batch on where the bulk endpoint failed). Raises RestoreAborted like `run`."""
+        endpoint, cap = self.bulk
+        for start in range(0, len(work), BULK_BATCH_OBJECTS):
+            if self.stop.is_set():
+                return []
+            batch = work[start : start + BULK_BATCH_OBJECTS]
+            names = sorted({bucket for bucket, _, _ in batch})
+            buckets = [BucketEntry(name, records[name].region, records[name].cors) if name in records
+                       else BucketEntry(name) for name in names]
+            files = [FileToImport(bucket, key, self.root / bucket / entry.path, entry.size, entry.headers)
+                     for bucket, key, entry in batch]
+            try:
+                result = import_files(endpoint, cap, files, buckets)
+            except BulkError as exc:
+                log.warning("restore: the bulk import failed (%s); uploading the rest through the S3 API", exc)
+                return work[start:]
+            for bucket, key, why in result.unreadable:
+                self.progress.errors += 1
+                log.error("restore: cannot read the mirror's file of %s/%s: %s", bucket, printable(key), why)
+            for message in result.summary.get("errors", []):
+                log.error("restore: the bulk import refused %s", message)
+            self.progress.errors += int(result.summary.get("error_count", 0))
+            for bucket, key, entry in batch:
+                etag = result.etags.get((bucket, key))
+                if etag is not None:
+                    updated.setdefault(bucket, {})[key] = replace(entry, etag=etag)
+                    self.progress.objects_done += 1
+                    self.progress.bytes_done += entry.size
+            self._report()
+            if moto_changed():
+                self.aborted = "Moto restarted again"
+                self.progress.seconds = time.monotonic() - self.progress.started
+                raise RestoreAborted(self.aborted)
+        return []
 
     def _create_bucket(self, name: str, record: BucketRecord) -> bool:
         region = record.region or self.settings.aws_region
@@ -202,8 +272,17 @@ class Restore:
             log.error("restore: cannot put the CORS rules of %s: %s", name, describe_error(exc))
 
     def _upload(self, bucket: str, key: str, entry: Entry) -> Entry | None:
-        if self.stop.is_set():
+        if self.stop.is_set() or self.aborted:
             return None
+        try:
+            return self._put(bucket, key, entry)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                self.aborted = f"bucket {bucket} vanished"
+                raise RestoreAborted(self.aborted) from None
+            raise
+
+    def _put(self, bucket: str, key: str, entry: Entry) -> Entry | None:
         path = self.root / bucket / entry.path
         headers = {name: value for name, value in entry.headers.items() if value}
         if entry.size > MULTIPART_THRESHOLD:

@@ -24,7 +24,15 @@ class ExporterSettings(AwsSettings):
     feed_full_pass_interval: float = Field(
         300.0, gt=0, le=86400, description="seconds between full passes while following a change feed"
     )
+    max_lag_seconds: float = Field(
+        10.0, gt=0, le=86400, description="/healthz says 503 while the change feed is further behind than this"
+    )
     export_concurrency: int = Field(8, ge=1, le=64, description="parallel downloads")
+    bulk_transfers: bool = Field(
+        True,
+        description="restore and download many objects at once through the gateway's bulk API (/_bulk) "
+        "when the endpoint advertises it; false: the S3 API only",
+    )
     health_host: str = Field("127.0.0.1", min_length=1, description="address of /healthz and /status")
     health_port: int = Field(8081, ge=0, le=65535, description="port of /healthz and /status; 0 turns it off")
 

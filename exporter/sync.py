@@ -1,11 +1,22 @@
-"""The imperative shell of a pass: list S3, let `plan` decide, then move, download and delete files."""
+"""The imperative shell: list S3 (or take the change feed's word), let `plan` decide, let `transfer` act,
+record the outcome in the manifest store.
+
+Both a full pass and a change-feed batch end in `_sync_keys`: the keys that differ, their entries and
+those of the folders above them go through `plan_changes`, whose cost is that of the changed keys. A full
+pass streams each bucket's listing into the store (a temporary table) a page at a time, then walks
+listing and manifest side by side in key order, a page at a time: memory does not grow with the bucket.
+
+Deletes wait only for a complete listing (rclone's rule): one file that cannot be written does not hold
+back the others or any delete. A path the mirror did not create is never overwritten or deleted: the
+object that needs it is reported as blocked and retried about every second.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -13,47 +24,36 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.s3 import call_with_retries, describe_error, is_not_found
-from exporter.files import (
-    Cancelled,
-    atomic_write_chunks,
-    local_size,
-    remove_file_and_empty_parents,
-    remove_stale_temp_files,
-)
+from common.s3 import call_with_retries, describe_error
+from exporter.bulk import capability
+from exporter.feed import GatewayClient
+from exporter.files import Cancelled, local_size, remove_file_and_empty_parents, remove_stale_temp_files
 from exporter.logtext import human_bytes, printable
-from exporter.manifest import BucketRecord, Entry, Manifest, load_manifest, manifest_path, save_manifest
-from exporter.naming import is_valid_bucket_name
-from exporter.plan import BucketPlan, Download, RemoteObject, plan_bucket
-from exporter.restore import Restore, RestoreProgress, fetch_boot_id, restart_reason
+from exporter.manifest import BucketRecord, Entry
+from exporter.naming import folder_prefixes, is_valid_bucket_name
+from exporter.plan import BucketPlan, RemoteObject, keys_to_rename, plan_changes
+from exporter.restore import Restore, RestoreAborted, RestoreProgress, restart_reason
 from exporter.settings import ExporterSettings
 from exporter.status import PassStats, Status
+from exporter.store import Intent, ManifestStore
+from exporter.transfer import Blocked, DownloadResult, Transfers, crash_point
 
 log = logging.getLogger("exporter")
 
-CHUNK_BYTES = 1024 * 1024
-RESTORABLE_HEADERS = ("ContentType", "ContentEncoding", "CacheControl", "ContentDisposition", "ContentLanguage")
-
-
-class IncompleteDownload(IOError):
-    """The body ended before Content-Length bytes arrived."""
+BULK_MIN_DOWNLOADS = 16
+"""From this many downloads in one bucket's batch on, one bulk export beats parallel GETs."""
 
 
 @dataclass(frozen=True)
-class DownloadResult:
+class Problem:
+    """An object the mirror could not bring in step: retried about every second until it is."""
+
     bucket: str
     key: str
-    entry: Entry | None
-    """None when the object was deleted between the listing and the download: a file it had before stays
-    in the manifest, so that the deletion is handled like any other (DELETE_SYNC decides)."""
-
-
-def restorable_headers(response: dict[str, Any]) -> dict[str, Any]:
-    """The headers a restore needs to put the object back as it was, named as put_object names them."""
-    headers = {name: response[name] for name in RESTORABLE_HEADERS if response.get(name)}
-    if response.get("Metadata"):
-        headers["Metadata"] = dict(response["Metadata"])
-    return headers
+    path: str
+    reason: str
+    blocked: bool
+    remote: RemoteObject | None
 
 
 def creation_stamp(value: datetime | str | None) -> str | None:
@@ -61,29 +61,75 @@ def creation_stamp(value: datetime | str | None) -> str | None:
 
 
 class Exporter:
-    """Owns the mirror folder and its manifest; `run_pass` makes the mirror equal to S3 once."""
+    """Owns the mirror folder and its manifest store; `run_pass` makes the mirror equal to S3 once,
+    `sync_changes` brings the keys the change feed named in step."""
 
     def __init__(
-        self, settings: ExporterSettings, client: Any, stop: threading.Event, status: Status | None = None
+        self,
+        settings: ExporterSettings,
+        client: Any,
+        stop: threading.Event,
+        status: Status | None = None,
+        gateway: GatewayClient | None = None,
     ) -> None:
         self.settings = settings
         self.status = status
         self.client = client
         self.stop = stop
+        self.gateway = gateway or (GatewayClient(settings.aws_endpoint_url) if settings.aws_endpoint_url else None)
         self.root = Path(settings.export_dir)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.store = ManifestStore(self.root)
+        self.transfers = Transfers(client, self.root, settings.export_concurrency, stop)
+        self.pool = self.transfers.pool
+        self.problems: dict[tuple[str, str], Problem] = {}
+        self._gone_warned: set[str] = set()
+        self._regions: dict[str, tuple[str | None, str]] = {}
+        self.last_restore: RestoreProgress | None = None
+        self._unrestored_reason: str | None = None
+        self.restore_aborted = False
+        self.bulk: dict | None = None
+        """The gateway's bulk API as /_health advertises it (refreshed each full pass), else None."""
+        self._repair()
+
+    def close(self) -> None:
+        self.transfers.close()
+        self.store.close()
+
+    @property
+    def known_buckets(self) -> set[str]:
+        return {name for name, record in self.store.buckets().items() if not record.gone}
+
+    # -- repairs after a kill ----------------------------------------------------------------------------
+
+    def _repair(self) -> None:
+        """Temp files and paths created after their intent was recorded but before their result was."""
         removed = remove_stale_temp_files(self.root)
         if removed:
             log.info("removed %d unfinished temp file(s) left by an earlier run", removed)
-        self.manifest: Manifest = load_manifest(self.root)
-        self.pool = ThreadPoolExecutor(max_workers=settings.export_concurrency, thread_name_prefix="transfer")
-        self._gone_warned: set[str] = set()
-        self._bucket_settings: dict[str, dict[str, Any]] = {}
-        self.last_restore: RestoreProgress | None = None
-        self._unrestored_reason: str | None = None
+        intents = self.store.intents()
+        if not intents:
+            return
+        with self.store.transaction():
+            for intent in intents:
+                self._repair_intent(intent)
+                self.store.clear_intents(intent.bucket, [intent.path])
+        log.info("repaired %d path(s) an earlier run was creating when it stopped", len(intents))
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def _repair_intent(self, intent: Intent) -> None:
+        bucket_dir = self.root / intent.bucket
+        path = bucket_dir / intent.path
+        owner = self.store.key_at(intent.bucket, intent.path)
+        if owner is not None:
+            entry = self.store.entry(intent.bucket, owner)
+            if entry is not None:
+                # The file may be a newer version than the entry says: make the next pass fetch it again.
+                self.store.put_entries(intent.bucket, [(owner, replace(entry, etag=""))])
+            return
+        if local_size(path) is not None:
+            remove_file_and_empty_parents(path, stop_at=bucket_dir)
+            log.info("removed %s/%s: written by an earlier run that stopped before recording it",
+                     intent.bucket, printable(intent.path))
 
     # -- listing -------------------------------------------------------------------------------------
 
@@ -98,149 +144,115 @@ class Exporter:
                 log.warning("skipping bucket %r: not a valid S3 bucket name, so not a safe folder name", name)
         return buckets
 
-    def list_objects(self, bucket: str) -> dict[str, RemoteObject]:
-        objects: dict[str, RemoteObject] = {}
+    def list_pages(self, bucket: str):
         kwargs: dict[str, Any] = {"Bucket": bucket, "MaxKeys": 1000}
         while True:
             page = call_with_retries(lambda: self.client.list_objects_v2(**kwargs))
-            for item in page.get("Contents", []):
-                objects[item["Key"]] = RemoteObject(item["Key"], item.get("ETag", ""), int(item.get("Size", 0)))
+            yield [(item["Key"], item.get("ETag", ""), int(item.get("Size", 0))) for item in page.get("Contents", [])]
             if not page.get("IsTruncated"):
-                return objects
+                return
             kwargs["ContinuationToken"] = page["NextContinuationToken"]
 
-    # -- one pass ------------------------------------------------------------------------------------
+    def list_keys(self, bucket: str) -> set[str]:
+        return {key for page in self.list_pages(bucket) for key, _etag, _size in page}
+
+    # -- one full pass -------------------------------------------------------------------------------
 
     def run_pass(self) -> PassStats:
         """One full reconciliation. Raises only when S3 cannot even list its buckets."""
         stats = PassStats()
         started = time.monotonic()
         buckets = self.list_buckets()
-        boot_id = fetch_boot_id(self.settings.aws_endpoint_url)
-        reason = restart_reason(self.manifest, buckets, boot_id)
-        listings: dict[str, dict[str, RemoteObject]] = {}
+        boot_id = self.gateway.boot_id() if self.gateway else None
+        if self.settings.bulk_transfers and self.settings.aws_endpoint_url:
+            self.bulk = capability(self.settings.aws_endpoint_url)
+        records = self.store.buckets()
+        reason = restart_reason(self.store.boot_id, records, self.store.buckets_holding_objects(), buckets, boot_id)
+        self.restore_aborted = False
         if reason and self.settings.restore_on_start:
             log.warning("Moto restarted (%s): restoring buckets and objects from the mirror", reason)
-            restored, listings = self._restore(buckets, stats)
-            if not restored:
-                log.error("the restore had %d error(s): it runs again next pass; no sync until it succeeds",
-                          stats.errors)
+            if not self._restore(buckets, boot_id, stats):
                 stats.complete = False
                 stats.duration = time.monotonic() - started
                 return stats
             buckets = self.list_buckets()
-            for name, record in self.manifest.buckets.items():
-                if name in buckets:
-                    record.created, record.gone = buckets[name], False
+            with self.store.transaction():
+                for name, record in records.items():
+                    if name in buckets:
+                        self.store.put_bucket(name, replace(record, created=buckets[name], gone=False))
+            records = self.store.buckets()
         elif reason and reason != self._unrestored_reason:
             log.warning("Moto restarted (%s); RESTORE_ON_START is off, so nothing is restored", reason)
         self._unrestored_reason = reason
-        self._warn_about_gone_buckets(buckets)
-        plans: dict[str, BucketPlan] = {}
+        self._warn_about_gone_buckets(records, buckets)
         for name, created in sorted(buckets.items()):
-            try:
-                remote = listings[name] if name in listings else self.list_objects(name)
-            except Exception as exc:  # noqa: BLE001 (any failure: this bucket waits for the next pass)
-                log.error("cannot list bucket %s: %s", name, describe_error(exc))
-                stats.errors += 1
+            if self.stop.is_set():
                 stats.complete = False
-                continue
-            stats.buckets += 1
-            stats.objects += len(remote)
-            stats.bytes += sum(obj.size for obj in remote.values())
-            plans[name] = self._plan(name, created, remote)
-            self._refresh_bucket_settings(name, created)
-
-        self._execute(plans, buckets, boot_id, stats, started)
-        return stats
-
-    def sync_changes(self, keys_by_bucket: dict[str, set[str]]) -> PassStats:
-        """Bring just these keys of known buckets in step (they came from the change feed).
-
-        Every other file is trusted to be as the manifest says; the periodic full pass checks them all.
-        """
-        stats = PassStats(kind="changes")
-        started = time.monotonic()
-        plans: dict[str, BucketPlan] = {}
-        for bucket, keys in sorted(keys_by_bucket.items()):
-            record = self.manifest.buckets[bucket]
-            remote = {
-                key: RemoteObject(key, entry.etag, entry.size)
-                for key, entry in record.objects.items()
-                if entry.in_s3 and key not in keys
-            }
-            for key in sorted(keys):
-                try:
-                    head = call_with_retries(lambda key=key: self.client.head_object(Bucket=bucket, Key=key))
-                except ClientError as exc:
-                    if is_not_found(exc):
-                        continue
-                    raise
-                remote[key] = RemoteObject(key, head.get("ETag", ""), int(head.get("ContentLength", 0)))
-            bucket_dir = self.root / bucket
-            sizes = {
-                entry.path: local_size(bucket_dir / entry.path) if key in keys else entry.size
-                for key, entry in record.objects.items()
-            }
-            plans[bucket] = plan_bucket(remote, record.objects, sizes, delete_sync=self.settings.delete_sync)
-        buckets = {name: record.created for name, record in self.manifest.buckets.items() if not record.gone}
-        self._execute(plans, buckets, self.manifest.boot_id, stats, started)
-        stats.objects = sum(len(record.objects) for record in self.manifest.buckets.values())
-        return stats
-
-    def _execute(
-        self,
-        plans: dict[str, BucketPlan],
-        buckets: dict[str, str | None],
-        boot_id: str | None,
-        stats: PassStats,
-        started: float,
-    ) -> None:
-        """Moves, then downloads in the pool, then (only after an error-free, complete pass) deletes."""
-        for name, plan in plans.items():
-            self._apply_moves(name, plan, stats)
-        results = self._download_all(plans, stats)
-        for result in results:
-            if result.entry is not None:
-                plans[result.bucket].entries[result.key] = result.entry
-        if self.stop.is_set():
-            stats.complete = False
-        if stats.complete and not stats.errors:
-            for name, plan in plans.items():
-                self._apply_deletes(name, plan, stats)
-        elif any(plan.deletes for plan in plans.values()):
-            log.warning("not deleting anything this pass: it had errors or was interrupted")
-
-        self._update_manifest(buckets, plans, boot_id)
+                break
+            record = records.get(name, BucketRecord())
+            self._sync_bucket(name, created, record, stats)
+        with self.store.transaction():
+            for name, record in records.items():
+                if name not in buckets and not record.gone:
+                    self.store.put_bucket(name, replace(record, gone=True))
+            if stats.complete:
+                self.store.set_boot_id(boot_id)
         stats.duration = time.monotonic() - started
         self._log_summary(stats)
+        return stats
 
-    def _plan(self, bucket: str, created: str | None, remote: dict[str, RemoteObject]) -> BucketPlan:
-        record = self.manifest.buckets.get(bucket, BucketRecord())
-        recreated = bool(record.objects) and (record.gone or record.created not in (None, created))
-        if recreated:
+    def _sync_bucket(self, name: str, created: str | None, record: BucketRecord, stats: PassStats) -> None:
+        recreated = record.created not in (None, created) or record.gone
+        if recreated and self.store.count(name):
             log.warning(
-                "bucket %s was created anew in S3 (did Moto restart?): none of its %d local file(s) will be "
-                "deleted because of that; files whose objects are missing are kept",
-                bucket,
-                len(record.objects),
-            )
-        bucket_dir = self.root / bucket
-        bucket_dir.mkdir(exist_ok=True)
-        sizes = {entry.path: local_size(bucket_dir / entry.path) for entry in record.objects.values()}
-        return plan_bucket(
-            remote, record.objects, sizes, delete_sync=self.settings.delete_sync and not recreated
-        )
+                "bucket %s was created anew in S3 (did Moto restart?): none of its local file(s) will be "
+                "deleted because of that; files whose objects are missing are kept", name)
+        (self.root / name).mkdir(exist_ok=True)
+        try:
+            with self.store.transaction():
+                self.store.begin_listing()
+                for page in self.list_pages(name):
+                    self.store.add_listing(page)
+                    stats.objects += len(page)
+                    stats.bytes += sum(size for _key, _etag, size in page)
+        except Exception as exc:  # noqa: BLE001 (any failure: this bucket waits for the next pass)
+            log.error("cannot list bucket %s: %s", name, describe_error(exc))
+            stats.errors += 1
+            stats.complete = False
+            return
+        stats.buckets += 1
+        region, cors = self._bucket_settings(name, created, record)
+        with self.store.transaction():
+            self.store.put_bucket(name, BucketRecord(created=created, region=region, cors=cors))
+        delete_sync = self.settings.delete_sync and not recreated
+        bucket_dir = self.root / name
+        for rows in self.store.listing_diff_pages(name):
+            updates: dict[str, RemoteObject | None] = {}
+            for key, remote, entry in rows:
+                size = local_size(bucket_dir / entry.path) if entry is not None else None
+                if remote is None:
+                    if entry is not None and (entry.in_s3 or size is None):
+                        updates[key] = None
+                elif entry is None or not entry.in_s3 or size is None or (entry.etag, entry.size, size) != (
+                    remote.etag, remote.size, entry.size
+                ):
+                    updates[key] = remote
+            if updates:
+                self._sync_keys(name, updates, stats, delete_sync=delete_sync, listing=True)
+            if self.stop.is_set():
+                stats.complete = False
+                return
+        self.store.end_listing()
 
-    def _refresh_bucket_settings(self, bucket: str, created: str | None) -> None:
+    def _bucket_settings(self, bucket: str, created: str | None, record: BucketRecord):
         """Region (once per bucket) and CORS rules (every pass): what a restore needs besides objects."""
-        known = self._bucket_settings.get(bucket)
-        record = self.manifest.buckets.get(bucket, BucketRecord())
-        region = known["region"] if known and known.get("created") == created else None
+        known = self._regions.get(bucket)
+        region = known[1] if known and known[0] == created else None
         try:
             if region is None:
                 location = call_with_retries(lambda: self.client.get_bucket_location(Bucket=bucket))
                 region = location.get("LocationConstraint") or "us-east-1"
+                self._regions[bucket] = (created, region)
             try:
                 cors = call_with_retries(lambda: self.client.get_bucket_cors(Bucket=bucket))["CORSRules"]
             except ClientError as exc:
@@ -249,161 +261,226 @@ class Exporter:
                 cors = None
         except Exception as exc:  # noqa: BLE001 (keep what we knew; the next pass asks again)
             log.warning("cannot read the settings of bucket %s: %s", bucket, describe_error(exc))
-            region, cors = record.region, record.cors
-        self._bucket_settings[bucket] = {"created": created, "region": region, "cors": cors}
+            return record.region, record.cors
+        return region, cors
 
-    def _restore(
-        self, buckets: dict[str, str | None], stats: PassStats
-    ) -> tuple[bool, dict[str, dict[str, RemoteObject]]]:
-        """Put the mirror back into an empty Moto: whether every bucket and object made it, and what S3
-        holds now per restored bucket."""
+    def _restore(self, buckets: dict[str, str | None], boot_id: str | None, stats: PassStats) -> bool:
+        """Put the mirror back into an empty Moto: whether every bucket and object made it."""
         if self.status:
             self.status.set_state("restoring")
-        restore = Restore(
-            self.client,
-            self.root,
-            self.pool,
-            self.settings,
-            self.stop,
-        )
+        bulk = (self.settings.aws_endpoint_url, self.bulk) if self.bulk else None
+        restore = Restore(self.client, self.root, self.pool, self.settings, self.stop, bulk=bulk)
         if self.status:
             restore.on_progress = lambda progress: self.status.set_restore(progress.as_dict())
-        updated, listings = restore.run(self.manifest, buckets, self.list_objects)
-        for name, entries in updated.items():
-            self.manifest.buckets[name].objects.update(entries)
+
+        def moto_changed() -> bool:
+            return bool(boot_id) and self.gateway is not None and self.gateway.boot_id() != boot_id
+
+        try:
+            updated = restore.run(self.store, buckets, self.list_keys, moto_changed)
+        except RestoreAborted as exc:
+            log.warning("restore stopped after %d object(s): %s; starting over as soon as Moto answers",
+                        restore.progress.objects_done, exc)
+            self.restore_aborted = True
+            self.last_restore = restore.progress
+            return False
+        with self.store.transaction():
+            for name, entries in updated.items():
+                self.store.put_entries(name, entries.items())
         stats.restored = restore.progress.objects_done
         stats.errors += restore.progress.errors
         if self.status:
             self.status.set_restore(restore.progress.as_dict())
             self.status.set_state("syncing")
         self.last_restore = restore.progress
-        return restore.progress.errors == 0 and not self.stop.is_set(), listings
+        if restore.progress.errors:
+            log.error("the restore had %d error(s): it runs again next pass; no sync until it succeeds",
+                      restore.progress.errors)
+        return restore.progress.errors == 0 and not self.stop.is_set()
 
-    def _warn_about_gone_buckets(self, buckets: dict[str, str | None]) -> None:
-        for name, record in self.manifest.buckets.items():
+    def _warn_about_gone_buckets(self, records: dict[str, BucketRecord], buckets: dict[str, str | None]) -> None:
+        for name in records:
             if name in buckets:
                 self._gone_warned.discard(name)
-            elif name not in self._gone_warned and record.objects:
+            elif name not in self._gone_warned and self.store.count(name):
                 self._gone_warned.add(name)
                 log.warning(
                     "bucket %s is gone from S3 (did Moto restart empty?): keeping its %d local file(s), "
-                    "nothing is deleted for a missing bucket",
-                    name,
-                    len(record.objects),
-                )
+                    "nothing is deleted for a missing bucket", name, self.store.count(name))
 
-    # -- moves, downloads, deletes ---------------------------------------------------------------------
+    # -- change-feed batches -------------------------------------------------------------------------
+
+    def sync_changes(self, changes: dict[str, dict[str, RemoteObject | None | bool]]) -> PassStats:
+        """Bring just these keys of known buckets in step: each maps to what S3 holds (None: deleted;
+        False: unknown, ask S3). Every other file is trusted to be as the store says; the periodic full
+        pass checks them all."""
+        stats = PassStats(kind="changes")
+        started = time.monotonic()
+        unknown = [(bucket, key) for bucket, keys in changes.items() for key, remote in keys.items() if remote is False]
+        heads = {item: self.pool.submit(self.transfers.head, *item) for item in unknown}
+        for (bucket, key), future in heads.items():
+            changes[bucket][key] = future.result()
+        for bucket, keys in sorted(changes.items()):
+            self._sync_keys(bucket, keys, stats, delete_sync=self.settings.delete_sync, listing=False)
+        stats.objects = self.store.count()
+        stats.duration = time.monotonic() - started
+        self._log_summary(stats)
+        return stats
+
+    def retry_problems(self) -> PassStats | None:
+        """Try the objects that could not be written again (a blocked path may be free, the disk no longer full)."""
+        if not self.problems:
+            return None
+        changes: dict[str, dict[str, RemoteObject | None | bool]] = {}
+        for problem in self.problems.values():
+            changes.setdefault(problem.bucket, {})[problem.key] = problem.remote if problem.remote else False
+        known = self.known_buckets
+        for bucket in list(changes):
+            if bucket not in known:
+                for key in changes.pop(bucket):
+                    self.problems.pop((bucket, key), None)
+        return self.sync_changes(changes) if changes else None
+
+    # -- the one place a change is decided, carried out and recorded ---------------------------------
+
+    def _sync_keys(
+        self,
+        bucket: str,
+        updates: dict[str, RemoteObject | None],
+        stats: PassStats,
+        *,
+        delete_sync: bool,
+        listing: bool,
+    ) -> None:
+        plan = self._plan(bucket, keys_to_rename(updates), updates, delete_sync, listing)
+        self.store.add_intents(
+            [Intent(bucket, move.new_path, move.key) for move in plan.moves]
+            + [Intent(bucket, download.path, download.key) for download in plan.downloads]
+        )
+        crash_point("after-intent")
+        planned = set(plan.entries) | {d.key for d in plan.downloads} | set(updates)
+        self._apply_moves(bucket, plan, stats)
+        for result in self._download_all(bucket, plan, stats):
+            if result.entry is not None:
+                plan.entries[result.key] = result.entry
+        deleted = self._apply_deletes(bucket, plan, stats)
+        with self.store.transaction():
+            self._record(bucket, plan, planned)
+        for key in updates:
+            if (bucket, key) in self.problems and not any(d.key == key for d in plan.downloads):
+                self.problems.pop((bucket, key), None)
+        if deleted:
+            # A deleted key may have been all that kept a folder above it escaped: rename those back.
+            above = {key for key in folder_prefixes(deleted)}
+            after = self._plan(bucket, above, {}, delete_sync, listing)
+            if after.moves:
+                self.store.add_intents([Intent(bucket, move.new_path, move.key) for move in after.moves])
+                self._apply_moves(bucket, after, stats)
+                with self.store.transaction():
+                    self._record(bucket, after, set(after.entries))
+
+    def _plan(self, bucket: str, keys: set[str], updates: dict[str, RemoteObject | None], delete_sync: bool,
+              listing: bool) -> BucketPlan:
+        entries: dict[str, Entry] = {}
+        for key in keys:
+            entry = self.store.entry(bucket, key)
+            if entry is not None:
+                entries[key] = entry
+        bucket_dir = self.root / bucket
+        sizes = {entry.path: local_size(bucket_dir / entry.path) for entry in entries.values()}
+
+        def has_key_below(prefix: str) -> bool:
+            return self.store.has_key_below(bucket, prefix) or (listing and self.store.listing_has_key_below(prefix))
+
+        return plan_changes(updates, entries, sizes, has_key_below, delete_sync=delete_sync)
+
+    def _record(self, bucket: str, plan: BucketPlan, planned: set[str]) -> None:
+        self.store.put_entries(bucket, plan.entries.items())
+        self.store.delete_entries(bucket, planned - plan.entries.keys())
+        self.store.clear_intents(bucket, [m.new_path for m in plan.moves] + [d.path for d in plan.downloads])
+
+    def _problem(self, bucket: str, key: str, path: str, reason: str, *, blocked: bool,
+                 remote: RemoteObject | None) -> None:
+        known = self.problems.get((bucket, key))
+        self.problems[(bucket, key)] = Problem(bucket, key, path, reason, blocked, remote)
+        if known is None or known.reason != reason:
+            log.error("cannot write %s/%s (mirror path %s/%s): %s", bucket, printable(key), bucket,
+                      printable(path), reason)
 
     def _apply_moves(self, bucket: str, plan: BucketPlan, stats: PassStats) -> None:
-        bucket_dir = self.root / bucket
         for move in plan.moves:
-            target = bucket_dir / move.new_path
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                (bucket_dir / move.old_path).replace(target)
-                remove_file_and_empty_parents(bucket_dir / move.old_path, stop_at=bucket_dir)
-            except OSError as exc:
-                stats.errors += 1
-                log.error("cannot move %s/%s to %s: %s", bucket, move.old_path, move.new_path, exc.strerror)
+                self.transfers.move(bucket, move)
+            except (Blocked, OSError) as exc:
+                blocked = isinstance(exc, Blocked)
+                reason = blocked_reason(self.root, exc) if blocked else describe_write_error(exc)
+                self._problem(bucket, move.key, move.new_path, reason, blocked=blocked, remote=None)
+                if not blocked:
+                    stats.errors += 1
                 plan.entries[move.key] = replace(plan.entries[move.key], path=move.old_path)
                 plan.downloads = [d for d in plan.downloads if d.key != move.key]
                 continue
             stats.moves += 1
-            log.info("moved %s/%s -> %s (naming rule)", bucket, move.old_path, move.new_path)
+            log.info("moved %s/%s -> %s (naming rule)", bucket, printable(move.old_path), printable(move.new_path))
 
-    def _download_all(self, plans: dict[str, BucketPlan], stats: PassStats) -> list[DownloadResult]:
-        futures: list[tuple[str, Download, Future[DownloadResult]]] = [
-            (bucket, download, self.pool.submit(self._download, bucket, download))
-            for bucket, plan in plans.items()
-            for download in plan.downloads
-        ]
+    def _download_all(self, bucket: str, plan: BucketPlan, stats: PassStats) -> list[DownloadResult]:
+        futures: list[tuple[Any, Future[DownloadResult]]] = []
+        owned = []
+        for download in plan.downloads:
+            entry = plan.entries.get(download.key)
+            owned.append((download, self.store.fresh or (entry is not None and entry.path == download.path)))
+        if self.bulk and len(owned) >= BULK_MIN_DOWNLOADS:
+            outcomes, broke = self.transfers.bulk_download(self.settings.aws_endpoint_url, self.bulk, bucket, owned)
+            if broke is not None:
+                log.warning("bulk download from %s stopped (%s); fetching the rest one by one", bucket,
+                            describe_error(broke))
+            for download, _ours in owned:
+                if download.key in outcomes:
+                    futures.append((download, completed(outcomes[download.key])))
+            owned = [(download, ours) for download, ours in owned if download.key not in outcomes]
+        for download, ours in owned:
+            futures.append((download, self.pool.submit(self.transfers.download, bucket, download, ours)))
         results = []
-        for bucket, download, future in futures:
+        for download, future in futures:
             try:
                 result = future.result()
             except Cancelled:
                 continue
+            except Blocked as exc:
+                self._problem(bucket, download.key, download.path, blocked_reason(self.root, exc), blocked=True,
+                              remote=download.expected)
+                continue
             except Exception as exc:  # noqa: BLE001 (one object's failure must not stop the others)
                 stats.errors += 1
-                log.error("cannot download %s/%s: %s", bucket, printable(download.key), describe_write_error(exc))
+                self._problem(bucket, download.key, download.path, describe_write_error(exc), blocked=False,
+                              remote=download.expected)
                 continue
             results.append(result)
+            self.problems.pop((bucket, download.key), None)
             if result.entry is not None:
                 stats.downloads += 1
                 stats.downloaded_bytes += result.entry.size
+                log.info("downloaded %s/%s (%s)", bucket, printable(download.key), human_bytes(result.entry.size))
+            else:
+                log.info("skipped %s/%s: deleted in S3 meanwhile", bucket, printable(download.key))
         return results
 
-    def _download(self, bucket: str, download: Download) -> DownloadResult:
-        if self.stop.is_set():
-            raise Cancelled(download.key)
-        target = self.root / bucket / download.path
-
-        def attempt() -> DownloadResult:
-            try:
-                response = self.client.get_object(Bucket=bucket, Key=download.key)
-            except ClientError as exc:
-                if is_not_found(exc):
-                    log.info("skipped %s/%s: deleted while this pass ran", bucket, printable(download.key))
-                    return DownloadResult(bucket, download.key, None)
-                raise
-            body = response["Body"]
-            expected = int(response.get("ContentLength", -1))
-            chunks = [body.read()] if 0 <= expected <= CHUNK_BYTES else body.iter_chunks(CHUNK_BYTES)
-            try:
-                written = atomic_write_chunks(target, chunks, should_stop=self.stop.is_set)
-            finally:
-                body.close()
-            expected = written if expected < 0 else expected
-            if written != expected:
-                raise IncompleteDownload(f"got {written} of {expected} bytes")
-            entry = Entry(
-                path=download.path,
-                etag=response.get("ETag", download.expected.etag),
-                size=written,
-                headers=restorable_headers(response),
-            )
-            log.info("downloaded %s/%s (%s)", bucket, printable(download.key), human_bytes(written))
-            return DownloadResult(bucket, download.key, entry)
-
-        return call_with_retries(attempt)
-
-    def _apply_deletes(self, bucket: str, plan: BucketPlan, stats: PassStats) -> None:
-        bucket_dir = self.root / bucket
+    def _apply_deletes(self, bucket: str, plan: BucketPlan, stats: PassStats) -> list[str]:
+        deleted = []
         for delete in plan.deletes:
             try:
-                remove_file_and_empty_parents(bucket_dir / delete.path, stop_at=bucket_dir)
+                self.transfers.delete(bucket, delete.path)
             except OSError as exc:
                 stats.errors += 1
-                log.error("cannot delete %s/%s: %s", bucket, delete.path, exc.strerror)
+                self._problem(bucket, delete.key, delete.path, describe_write_error(exc), blocked=False, remote=None)
                 continue
             plan.entries.pop(delete.key, None)
+            deleted.append(delete.key)
             stats.deletes += 1
             log.info("deleted %s/%s (object deleted in S3)", bucket, printable(delete.key))
-
-    # -- manifest and logs ---------------------------------------------------------------------------
-
-    def _update_manifest(
-        self, buckets: dict[str, str | None], plans: dict[str, BucketPlan], boot_id: str | None
-    ) -> None:
-        new = Manifest(
-            buckets={
-                name: record if name in buckets else replace(record, gone=True)
-                for name, record in self.manifest.buckets.items()
-            },
-            boot_id=boot_id or self.manifest.boot_id,
-        )
-        for name, plan in plans.items():
-            old = self.manifest.buckets.get(name, BucketRecord())
-            settings = self._bucket_settings.get(name) or {"region": old.region, "cors": old.cors}
-            new.buckets[name] = BucketRecord(
-                created=buckets[name], objects=plan.entries, region=settings.get("region"), cors=settings.get("cors")
-            )
-        if new != self.manifest or not manifest_path(self.root).exists():
-            save_manifest(self.root, new)
-        self.manifest = new
+        return deleted
 
     def _log_summary(self, stats: PassStats) -> None:
-        level = logging.INFO if stats.changed else logging.DEBUG
         counts = (
             f"{stats.downloads} downloaded ({human_bytes(stats.downloaded_bytes)}), {stats.moves} moved, "
             f"{stats.deletes} deleted, {stats.restored} restored, {stats.errors} error(s)"
@@ -414,7 +491,7 @@ class Exporter:
                     stats.duration, counts)
             return
         log.log(
-            level,
+            logging.INFO if stats.changed else logging.DEBUG,
             "pass %s in %.2f s: %s; %d object(s) (%s) in %d bucket(s)",
             "done" if stats.complete else "incomplete",
             stats.duration,
@@ -425,11 +502,30 @@ class Exporter:
         )
 
 
+def completed(outcome: DownloadResult | BaseException) -> Future[DownloadResult]:
+    """A bulk download's outcome as a finished Future, so that one loop handles both kinds."""
+    future: Future[DownloadResult] = Future()
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+    return future
+
+
+def blocked_reason(root: Path, exc: Blocked) -> str:
+    try:
+        where = exc.path.relative_to(root).as_posix()
+    except ValueError:
+        where = str(exc.path)
+    kind = "folder" if exc.path.is_dir() else "file"
+    return f"a {kind} the exporter did not create is in the way ({printable(where)}); move it away to let this object in"
+
+
 def describe_write_error(exc: BaseException) -> str:
     if isinstance(exc, IsADirectoryError):
-        return f"a folder is in the way ({exc.filename})"
+        return "a folder is in the way"
     if isinstance(exc, NotADirectoryError):
-        return f"a file is in the way of a folder ({exc.filename})"
+        return "a file is in the way of a folder"
     if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+        return exc.strerror
     return describe_error(exc)

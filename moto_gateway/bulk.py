@@ -1,6 +1,7 @@
 """Bulk export and import: every bucket (or some) as one streamed tar, straight from Moto's backend.
 
     GET  /_bulk/export[?bucket=NAME...]  200 application/x-tar (404 JSON: a named bucket does not exist)
+    POST /_bulk/export                   the same for chosen keys: body {"objects": {"<bucket>": [keys]}}
     POST /_bulk/import                   200 JSON summary; 400 JSON when the archive is malformed
 
 The format is common/bulk_tar.py's. An export holds the current version of every object with its
@@ -18,6 +19,7 @@ per bucket it stored objects in, so that a follower (the exporter) lists those b
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import tempfile
@@ -43,7 +45,7 @@ from common.bulk_tar import (
 )
 from moto_gateway.changes import ChangeLog
 from moto_gateway.router import WsgiApp, json_response
-from moto_gateway.s3state import BodyHandle, live_backends, share_body
+from moto_gateway.s3state import BodyHandle, collector_paused, live_backends, share_body
 
 log = logging.getLogger("moto_gateway.bulk")
 
@@ -55,6 +57,7 @@ DEFAULT_REGION = "us-east-1"
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 META_NAME = re.compile(r"[A-Za-z0-9\-_.]+")
 MAX_KEY_BYTES = 1024
+MAX_SELECTION_BYTES = 32 * 1024 * 1024
 
 CAPABILITY = {"version": FORMAT_VERSION, "export": f"{PREFIX}/export", "import": f"{PREFIX}/import"}
 """What /_health advertises under "bulk"."""
@@ -109,10 +112,14 @@ def all_buckets() -> dict[str, FakeBucket]:
     return {name: bucket for _, _, backend in live_backends() for name, bucket in list(backend.buckets.items())}
 
 
-def export_members(buckets: list[FakeBucket]) -> Iterator[BucketEntry | tuple[ObjectEntry, Iterator[bytes]]]:
+def export_members(
+    buckets: list[FakeBucket], chosen: dict[str, list[str]] | None = None
+) -> Iterator[BucketEntry | tuple[ObjectEntry, Iterator[bytes]]]:
+    """Each bucket, then its objects (all, or the chosen keys that exist) in key order."""
     for bucket in buckets:
         yield BucketEntry(bucket.name, bucket.region_name, cors_rules(bucket))
-        for name in sorted(dict.keys(bucket.keys)):
+        names = sorted(set(chosen[bucket.name])) if chosen is not None else sorted(dict.keys(bucket.keys))
+        for name in names:
             versions = dict.get(bucket.keys, name)
             current = versions[-1] if versions else None
             if not isinstance(current, FakeKey):
@@ -123,12 +130,39 @@ def export_members(buckets: list[FakeBucket]) -> Iterator[BucketEntry | tuple[Ob
             yield object_entry(bucket.name, current, body.size), body_chunks(BodyHandle(body))
 
 
+def read_selection(environ: dict) -> dict[str, list[str]]:
+    """The JSON body of POST /_bulk/export: {"objects": {bucket: [key, ...]}}; ValueError if it is not."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ValueError("Content-Length is not a number") from None
+    if not 0 < length <= MAX_SELECTION_BYTES:
+        raise ValueError(f"the body must be JSON of 1 to {MAX_SELECTION_BYTES} bytes with a Content-Length")
+    try:
+        objects = json.loads(get_input_stream(environ).read(length))["objects"]
+    except (ValueError, KeyError, TypeError):
+        raise ValueError('the body must be JSON: {"objects": {"<bucket>": ["<key>", ...]}}') from None
+    if not isinstance(objects, dict) or not all(
+        isinstance(keys, list) and all(isinstance(key, str) for key in keys) for keys in objects.values()
+    ):
+        raise ValueError('the body must be JSON: {"objects": {"<bucket>": ["<key>", ...]}}')
+    return objects
+
+
 def export_handler() -> WsgiApp:
     def handle(environ: dict, start_response: Callable):
         method = environ.get("REQUEST_METHOD", "GET")
-        if method not in ("GET", "HEAD"):
-            return json_response(start_response, 405, {"error": "use GET", "code": "MethodNotAllowed"}, method)
-        wanted = parse_qs(environ.get("QUERY_STRING", "")).get("bucket")
+        if method not in ("GET", "HEAD", "POST"):
+            return json_response(start_response, 405, {"error": "use GET or POST", "code": "MethodNotAllowed"}, method)
+        chosen = None
+        if method == "POST":
+            try:
+                chosen = read_selection(environ)
+            except ValueError as exc:
+                return json_response(start_response, 400, {"error": str(exc), "code": "MalformedSelection"})
+            wanted = list(chosen)
+        else:
+            wanted = parse_qs(environ.get("QUERY_STRING", "")).get("bucket")
         existing = all_buckets()
         missing = [name for name in wanted or [] if name not in existing]
         if missing:
@@ -138,7 +172,7 @@ def export_handler() -> WsgiApp:
                 {"error": f"no such bucket: {', '.join(missing)}", "code": "NoSuchBucket"},
                 method,
             )
-        names = sorted(dict.fromkeys(wanted)) if wanted else sorted(existing)
+        names = sorted(dict.fromkeys(wanted)) if wanted is not None else sorted(existing)
         start_response(
             "200 OK",
             [
@@ -149,7 +183,7 @@ def export_handler() -> WsgiApp:
         )
         if method == "HEAD":
             return []
-        return write_archive(export_members([existing[name] for name in names]))
+        return write_archive(export_members([existing[name] for name in names], chosen))
 
     return handle
 
@@ -308,20 +342,21 @@ def import_archive(stream, change_log: ChangeLog | None) -> tuple[ImportSummary,
     """Stores every member of the archive; the summary, and what was wrong with the archive if anything."""
     importer = Importer(change_log)
     problem = None
-    try:
-        for entry, body in read_archive(stream):
-            if isinstance(entry, BucketEntry):
-                importer.add_bucket(entry)
-            elif isinstance(entry, ObjectEntry):
-                importer.add_object(entry, body.chunks(CHUNK))
-            elif isinstance(entry, SkippedEntry):
-                importer.summary.skipped += 1
-    except ArchiveError as exc:
-        problem = str(exc)
-    except ClientDisconnected:
-        problem = "the request body ended before the archive did"
-    finally:
-        importer.finish()
+    with collector_paused():
+        try:
+            for entry, body in read_archive(stream):
+                if isinstance(entry, BucketEntry):
+                    importer.add_bucket(entry)
+                elif isinstance(entry, ObjectEntry):
+                    importer.add_object(entry, body.chunks(CHUNK))
+                elif isinstance(entry, SkippedEntry):
+                    importer.summary.skipped += 1
+        except ArchiveError as exc:
+            problem = str(exc)
+        except ClientDisconnected:
+            problem = "the request body ended before the archive did"
+        finally:
+            importer.finish()
     return importer.summary, problem
 
 

@@ -33,7 +33,7 @@ class Change:
     seq: int
     op: str
     """put, delete, bucket-put (objects may have changed, key unknown), bucket-cors, create-bucket,
-    delete-bucket."""
+    delete-bucket; and for all of S3 (bucket ""): snapshot-restore (key: the snapshot's name), reset."""
     bucket: str
     key: str | None
     time: float

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from moto_gateway import s3state
+from moto_gateway.s3state import collector_paused
 from moto_gateway.changes import ChangeLog
 from moto_gateway.router import WsgiApp, json_response
 
@@ -58,7 +59,7 @@ class SnapshotStore:
         self._lock = threading.Lock()
 
     def save(self, name: str) -> Snapshot:
-        with self._lock:
+        with self._lock, collector_paused():
             state = s3state.capture()
             snapshot = Snapshot(name, state, time.time(), state.objects, state.bytes, state.buckets)
             replaced = self._snapshots.pop(name, None)
@@ -68,7 +69,7 @@ class SnapshotStore:
         return snapshot
 
     def restore(self, name: str) -> Snapshot | None:
-        with self._lock:
+        with self._lock, collector_paused():
             snapshot = self._snapshots.get(name)
             if snapshot is None:
                 return None
@@ -85,7 +86,7 @@ class SnapshotStore:
         return True
 
     def reset(self) -> None:
-        with self._lock:
+        with self._lock, collector_paused():
             s3state.put_back(s3state.EMPTY)
             self._record("reset", "")
 

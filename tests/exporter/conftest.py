@@ -58,3 +58,14 @@ def make_exporter(exporter_env):
 def bucket(s3):
     s3.create_bucket(Bucket="test-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
     return "test-bucket"
+
+
+def read_manifest(export_dir):
+    """The manifest store's content in the shape of the earlier `_manifest.json` (format 1)."""
+    from exporter.store import ManifestStore
+
+    store = ManifestStore(export_dir)
+    try:
+        return store.load_manifest().to_json()
+    finally:
+        store.close()

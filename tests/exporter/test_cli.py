@@ -11,6 +11,8 @@ import urllib.request
 
 import pytest
 
+from tests.exporter.conftest import read_manifest
+
 from testkit.servers import ROOT, MotoServer, free_port
 from tests.waiting import wait_until
 
@@ -173,7 +175,7 @@ def test_sigterm_during_a_pass_stops_cleanly_and_leaves_no_partial_file(exporter
     assert process.returncode == 0, process.stdout.read()
     leftovers = [path for path in export_dir.rglob("*") if ".motostack-tmp-" in path.name]
     assert leftovers == []
-    manifest = json.loads((export_dir / "_manifest.json").read_text())
+    manifest = read_manifest(export_dir)
     objects = manifest["buckets"]["busy-bucket"]["objects"]
     assert len(objects) < 204, "the pass was interrupted"
     for entry in objects.values():

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.exporter.conftest import read_manifest
+
 from exporter.manifest import BucketRecord, Entry, Manifest
 from exporter.restore import objects_to_restore, restart_reason
 from exporter.status import is_healthy
@@ -21,24 +23,30 @@ def record(created="t1", gone=False, **objects):
     })
 
 
+def reason(manifest, buckets, boot_id):
+    holding = {name for name, rec in manifest.buckets.items() if any(e.in_s3 for e in rec.objects.values())}
+    return restart_reason(manifest.boot_id, manifest.buckets, holding, buckets, boot_id)
+
+
 def test_boot_id_decides_when_the_endpoint_has_one():
     manifest = Manifest(buckets={"b1": record(k=True)}, boot_id="boot-a")
-    assert restart_reason(manifest, {"b1": "t1"}, "boot-b")
-    assert restart_reason(manifest, {}, "boot-a") is None, "same Moto: a missing bucket was deleted by a user"
+    assert reason(manifest, {"b1": "t1"}, "boot-b")
+    assert reason(manifest, {}, "boot-a") is None, "same Moto: a missing bucket was deleted by a user"
 
 
 def test_without_boot_id_every_bucket_must_be_missing_or_new():
     manifest = Manifest(buckets={"b1": record(k=True), "b2": record(k=True), "b3": record(k=False)})
-    assert restart_reason(manifest, {}, None)
-    assert restart_reason(manifest, {"b1": "t2", "b2": "t9"}, None)
-    assert restart_reason(manifest, {"b1": "t1"}, None) is None
-    assert restart_reason(Manifest(buckets={"b1": record(gone=True, k=True)}), {"b1": "t1"}, None)
-    assert restart_reason(Manifest(), {}, None) is None
+    assert reason(manifest, {}, None)
+    assert reason(manifest, {"b1": "t2", "b2": "t9"}, None)
+    assert reason(manifest, {"b1": "t1"}, None) is None
+    assert reason(Manifest(buckets={"b1": record(gone=True, k=True)}), {"b1": "t1"}, None)
+    assert reason(Manifest(), {}, None) is None
 
 
 def test_only_objects_that_were_in_s3_and_are_intact_on_disk_are_restored():
     rec = record(present=True, missing=True, kept=False, truncated=True, hand_deleted=True)
-    chosen = objects_to_restore(rec, {"present"}, {"present": 1, "missing": 1, "kept": 1, "truncated": 0})
+    sizes = {"present": 1, "missing": 1, "kept": 1, "truncated": 0}
+    chosen = objects_to_restore(sorted(rec.objects.items()), {"present"}, sizes.get)
     assert [key for key, _ in chosen] == ["missing"]
 
 
@@ -92,7 +100,7 @@ def test_restart_restores_everything_and_downloads_nothing_again(own_moto, fille
                                                                  delete_sync):
     exporter = make_exporter(delete_sync=delete_sync)
     assert exporter.run_pass().downloads == 42
-    files_before = {p: p.read_bytes() for p in export_dir.rglob("*") if p.is_file() and p.name != "_manifest.json"}
+    files_before = {p: p.read_bytes() for p in export_dir.rglob("*") if p.is_file() and ".motostack" not in p.parts}
     own_moto.restart()
     gets = exporter.gets
     stats = exporter.run_pass()
@@ -101,7 +109,7 @@ def test_restart_restores_everything_and_downloads_nothing_again(own_moto, fille
     assert exporter.gets == gets, "no object is downloaded again after a restore"
     client = make_test_client(own_moto.url)
     assert_everything_back(client)
-    files_after = {p: p.read_bytes() for p in export_dir.rglob("*") if p.is_file() and p.name != "_manifest.json"}
+    files_after = {p: p.read_bytes() for p in export_dir.rglob("*") if p.is_file() and ".motostack" not in p.parts}
     assert files_after == files_before, "the host folder lost nothing"
 
 
@@ -147,5 +155,5 @@ def test_restore_off_restores_nothing_and_deletes_nothing(own_moto, filled, make
     assert (stats.restored, stats.deletes) == (0, 0)
     assert (export_dir / "photos/cat.png").read_bytes() == b"\x89PNG fake"
     assert "Contents" not in client.list_objects_v2(Bucket="photos")
-    manifest = json.loads((export_dir / "_manifest.json").read_text())
+    manifest = read_manifest(export_dir)
     assert manifest["buckets"]["photos"]["objects"]["cat.png"]["in_s3"] is False

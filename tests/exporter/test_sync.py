@@ -1,17 +1,27 @@
 """One pass at a time, against a real Moto server: what lands on disk, and what does not."""
 
 import json
+import logging
 import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
 
 from exporter.naming import ESCAPE_DIR
+from exporter.store import STATE_DIR
+from tests.exporter.conftest import read_manifest
 from tests.exporter.test_naming import HOSTILE_KEYS
 
 
 def files_under(root):
+    """The mirror's files (the exporter's own state folder, `.motostack`, left out)."""
     return {
         os.path.relpath(os.path.join(folder, name), root)
         for folder, _dirs, names in os.walk(root)
         for name in names
+        if not os.path.relpath(folder, root).split(os.sep)[0] == STATE_DIR
     }
 
 
@@ -28,7 +38,7 @@ def test_full_pass_writes_every_object_with_its_bytes(make_exporter, s3, bucket,
     assert (export_dir / bucket / "sample/hello.txt").read_bytes() == b"hello moto server"
     assert (export_dir / bucket / "deep/a/b/c.bin").read_bytes() == bytes(range(256)) * 50
     assert (export_dir / "empty-bucket").is_dir()
-    manifest = json.loads((export_dir / "_manifest.json").read_text())
+    manifest = read_manifest(export_dir)
     hello = manifest["buckets"][bucket]["objects"]["sample/hello.txt"]
     assert hello["path"] == "sample/hello.txt" and hello["size"] == 17
     assert hello["headers"]["ContentType"] == "text/plain"
@@ -75,19 +85,19 @@ def test_hostile_keys_each_get_their_own_file_inside_the_bucket(make_exporter, s
     stats = make_exporter().run_pass()
     assert stats.errors == 0 and stats.downloads == len(keys)
     written = files_under(export_dir)
-    assert written - {"_manifest.json"} == {os.path.join(bucket, path) for path in written_paths(export_dir, bucket)}
-    assert len(written) == len(keys) + 1
-    manifest = json.loads((export_dir / "_manifest.json").read_text())["buckets"][bucket]["objects"]
+    assert written == {os.path.join(bucket, path) for path in written_paths(export_dir, bucket)}
+    assert len(written) == len(keys)
+    manifest = read_manifest(export_dir)["buckets"][bucket]["objects"]
     for index, key in enumerate(keys):
         assert (export_dir / bucket / manifest[key]["path"]).read_bytes() == f"body {index}".encode()
     assert (export_dir / bucket / "a/b").read_bytes() == f"body {keys.index('a/b')}".encode()
     assert (export_dir / bucket / ESCAPE_DIR / "a").read_bytes() == f"body {keys.index('a')}".encode()
     assert not (export_dir / "other-bucket").exists() and not (export_dir / "x").exists()
-    assert json.loads((export_dir / "_manifest.json").read_text())["format"] == 1
+    assert read_manifest(export_dir)["format"] == 1
 
 
 def written_paths(export_dir, bucket):
-    manifest = json.loads((export_dir / "_manifest.json").read_text())
+    manifest = read_manifest(export_dir)
     return {entry["path"] for entry in manifest["buckets"][bucket]["objects"].values()}
 
 
@@ -110,7 +120,7 @@ def test_without_delete_sync_files_of_deleted_objects_stay(make_exporter, s3, bu
     s3.delete_object(Bucket=bucket, Key="keep/me.txt")
     assert exporter.run_pass().deletes == 0
     assert (export_dir / bucket / "keep/me.txt").read_bytes() == b"data"
-    entry = json.loads((export_dir / "_manifest.json").read_text())["buckets"][bucket]["objects"]["keep/me.txt"]
+    entry = read_manifest(export_dir)["buckets"][bucket]["objects"]["keep/me.txt"]
     assert entry["in_s3"] is False
 
 
@@ -150,14 +160,45 @@ def test_missing_bucket_deletes_nothing_even_with_delete_sync(make_exporter, s3,
     assert (export_dir / bucket / "precious.txt").read_bytes() == b"data"
 
 
-def test_corrupt_manifest_means_a_full_pass(make_exporter, s3, bucket, export_dir):
+@pytest.mark.parametrize("damage", ["garbage", "foreign"])
+def test_a_corrupt_or_foreign_database_is_set_aside_and_rebuilt(make_exporter, s3, bucket, export_dir, caplog, damage):
     s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"v1")
-    make_exporter().run_pass()
-    (export_dir / "_manifest.json").write_text('{"format": 1, "buckets": {"test-bucket": ')
-    exporter = make_exporter()
+    s3.put_object(Bucket=bucket, Key="dir/kept.txt", Body=b"v2")
+    first = make_exporter()
+    first.run_pass()
+    first.close()
+    database = export_dir / STATE_DIR / "manifest.sqlite3"
+    for suffix in ("-wal", "-shm"):
+        (export_dir / STATE_DIR / f"manifest.sqlite3{suffix}").unlink(missing_ok=True)
+    if damage == "garbage":
+        database.write_bytes(b"SQLite format 3\x00" + os.urandom(4000))
+    else:
+        database.unlink()
+        other = sqlite3.connect(database)
+        other.execute("CREATE TABLE objects (whatever TEXT)")
+        other.commit()
+        other.close()
+    (export_dir / bucket / "my-own-notes.txt").write_text("a user's file")
+    exporter = make_exporter(delete_sync=True)
     stats = exporter.run_pass()
+    assert stats.errors == 0 and stats.deletes == 0
+    assert (export_dir / bucket / "doc.txt").read_bytes() == b"v1"
+    assert (export_dir / bucket / "my-own-notes.txt").read_text() == "a user's file", "nothing of the mirror deleted"
+    set_aside = [p.name for p in (export_dir / STATE_DIR).iterdir() if "unreadable" in p.name]
+    assert set_aside, "the damaged database is kept aside, not deleted"
+    assert [r for r in caplog.records if "set aside" in r.getMessage()], "one clear log line"
+    assert read_manifest(export_dir)["buckets"][bucket]["objects"]["dir/kept.txt"]["size"] == 2
+    assert exporter.run_pass().downloads == 0
+
+
+def test_a_corrupt_legacy_json_manifest_means_a_full_pass(make_exporter, s3, bucket, export_dir):
+    s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"v1")
+    export_dir.mkdir(parents=True)
+    (export_dir / "_manifest.json").write_text('{"format": 1, "buckets": {"test-bucket": ')
+    stats = make_exporter().run_pass()
     assert stats.downloads == 1 and stats.errors == 0
-    assert json.loads((export_dir / "_manifest.json").read_text())["buckets"][bucket]["objects"]["doc.txt"]
+    assert not (export_dir / "_manifest.json").exists()
+    assert read_manifest(export_dir)["buckets"][bucket]["objects"]["doc.txt"]
 
 
 def test_a_tampered_manifest_cannot_make_the_exporter_touch_files_outside(make_exporter, s3, bucket, export_dir):
@@ -194,3 +235,31 @@ def test_required_buckets_are_created_in_the_configured_region(exporter_env, s3,
     monkeypatch.setenv("REQUIRED_BUCKETS", "east-bucket")
     assert main(["--once"]) == 0
     assert s3.get_bucket_location(Bucket="east-bucket")["LocationConstraint"] in (None, "us-east-1")
+
+
+LEGACY_MIRROR = Path(__file__).parent / "data" / "legacy_mirror"
+"""A mirror and its `_manifest.json` as the previous release (JSON manifest) wrote them."""
+
+
+def test_a_json_manifest_of_the_previous_release_is_migrated_once(make_exporter, s3, export_dir, caplog):
+    caplog.set_level(logging.INFO, "exporter")
+    shutil.copytree(LEGACY_MIRROR, export_dir)
+    legacy = json.loads((export_dir / "_manifest.json").read_text())["buckets"]["legacy-bucket"]["objects"]
+    s3.create_bucket(Bucket="legacy-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    for key in legacy:
+        body = (export_dir / "legacy-bucket" / legacy[key]["path"]).read_bytes()
+        s3.put_object(Bucket="legacy-bucket", Key=key, Body=body, ContentType="text/plain")
+    exporter = make_exporter()
+    stats = exporter.run_pass()
+    assert (stats.errors, stats.downloads, stats.moves) == (0, 0, 0), "the migrated manifest knows every file"
+    assert not (export_dir / "_manifest.json").exists()
+    assert [r for r in caplog.records if "migrated _manifest.json (5 object(s))" in r.getMessage()]
+    migrated = read_manifest(export_dir)["buckets"]["legacy-bucket"]
+    assert migrated["region"] == "ap-northeast-1"
+    assert {key: entry["path"] for key, entry in migrated["objects"].items()} == {
+        key: entry["path"] for key, entry in legacy.items()}
+    assert migrated["objects"]["readme.txt"]["headers"] == {"ContentType": "text/plain"}
+    exporter.close()
+    caplog.clear()
+    assert make_exporter().run_pass().downloads == 0
+    assert not [r for r in caplog.records if "migrated" in r.getMessage()], "migrated once"

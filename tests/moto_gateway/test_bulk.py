@@ -213,8 +213,24 @@ def test_export_of_named_buckets_and_unknown_ones(moto, s3):
         Bucket="bulk-two", Key="only")["ETag"]
     response = requests.get(f"{moto.url}/_bulk/export", params={"bucket": ["bulk-two", "no-such-bucket"]}, timeout=10)
     assert response.status_code == 404 and "no-such-bucket" in response.json()["error"]
-    assert requests.post(f"{moto.url}/_bulk/export", timeout=10).status_code == 405
+    assert requests.put(f"{moto.url}/_bulk/export", timeout=10).status_code == 405
     assert requests.get(f"{moto.url}/_bulk/import", timeout=10).status_code == 405
+
+
+def test_an_export_of_chosen_keys(moto, s3):
+    put_sample(s3, "bulk-one")
+    chosen = {"bulk-one": ["dir/headers.md", "empty", "never-existed"]}
+    with export(moto.url, capability(moto.url), objects=chosen) as members:
+        read = [(entry, body.read() if body else None) for entry, body in members]
+    assert [getattr(entry, "key", None) for entry, _ in read] == [None, "dir/headers.md", "empty"]
+    assert read[1][0].headers["content-language"] == "de-CH" and read[1][0].metadata == {"owner": "alice", "kind": "doc"}
+    with export(moto.url, capability(moto.url), objects={}) as members:
+        assert list(members) == []
+    for body in (b"", b"not json", b'{"objects": ["a"]}', b'{"objects": {"b": [1]}}'):
+        response = requests.post(f"{moto.url}/_bulk/export", data=body, timeout=10)
+        assert response.status_code == 400 and response.json()["code"] == "MalformedSelection", body
+    missing = requests.post(f"{moto.url}/_bulk/export", json={"objects": {"no-such-bucket": []}}, timeout=10)
+    assert missing.status_code == 404
 
 
 def test_an_export_excludes_deleted_and_shows_the_current_version(moto, s3):

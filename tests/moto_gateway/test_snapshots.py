@@ -220,3 +220,26 @@ def test_restore_and_reset_are_in_the_change_feed_with_the_same_boot_id(gateway,
     after = call(gateway, "GET", f"/_changes?after={before['last_seq']}").json()
     assert after["boot_id"] == before["boot_id"] == call(gateway, "GET", "/_health").json()["boot_id"]
     assert [(event["op"], event["key"]) for event in after["events"]] == [("snapshot-restore", "feed"), ("reset", None)]
+
+
+def test_make_targets_drive_the_running_gateway(gateway, s3):
+    """`make snapshot/restore-snapshot/reset` against the gateway on MOTO_PORT, as a user runs them."""
+    import subprocess
+
+    from testkit.servers import ROOT
+
+    def make(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "-s", *args, f"MOTO_PORT={gateway.port}"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3.put_object(Bucket=BUCKET, Key="k", Body=b"v")
+    assert make("snapshot", "NAME=from-make").returncode == 0
+    assert make("reset").returncode == 0
+    assert s3.list_buckets()["Buckets"] == []
+    assert make("restore-snapshot", "NAME=from-make").returncode == 0
+    assert s3.get_object(Bucket=BUCKET, Key="k")["Body"].read() == b"v"
+    assert '"from-make"' in make("snapshots").stdout
+    refused = make("snapshot", "NAME=bad*name")
+    assert refused.returncode != 0 and "InvalidSnapshotName" in refused.stdout + refused.stderr
+    assert make("restore-snapshot").returncode != 0, "NAME is required"

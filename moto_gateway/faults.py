@@ -385,8 +385,8 @@ class FaultInjector:
         path = environ.get("PATH_INFO", "")
         if path == FAULTS_PATH or path.startswith(FAULTS_PATH + "/"):
             return self.serve_api(environ, start_response, path[len(FAULTS_PATH) :].strip("/"))
-        if path.startswith("/_"):
-            return self.app(environ, start_response)
+        if path.startswith("/_") or not self.rules:
+            return self.app(environ, start_response)  # no rules: not even the request is parsed
         view = RequestView.from_environ(environ)
         bucket, key = view.addressing.bucket, view.addressing.key
         operation = operation_of(

@@ -6,8 +6,8 @@
 - `s3`: a boto3 client bound to it; `motostack_env`: the AWS_* variables pointing at it, for code that
   builds its own clients.
 - `s3_faults`: installs fault rules for one test and removes them afterwards.
-- `s3_isolated`: a client for a test that starts from the session's baseline snapshot (taken after the
-  `motostack_seed` fixture ran) and leaves nothing behind.
+- `s3_isolated`: a client for a test that starts from the session's baseline snapshot (taken when the first
+  such test starts, after the `motostack_seed` fixture ran) and leaves nothing behind.
 
 A project's own conftest.py fixtures of the same names take precedence over these, as pytest's rules say.
 """

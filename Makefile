@@ -121,3 +121,8 @@ snapshots:
 .PHONY: reset  ## empty S3: every bucket and object gone (snapshots are kept)
 reset:
 	@curl -sS --fail-with-body -X POST "$(S3_URL)/_reset" && echo
+
+.PHONY: examples  ## run examples/ (tests as a user writes them, with motostack's pytest plugin) against the stack
+examples: $(VENV)/.installed
+	cd examples && PYTHONPATH=$(CURDIR) MOTOSTACK_ENDPOINT=$(S3_URL) $(abspath $(PY)) -m pytest -p testkit.pytest_plugin -n 2 -k "not isolated"
+	cd examples && PYTHONPATH=$(CURDIR) MOTOSTACK_ENDPOINT=$(S3_URL) $(abspath $(PY)) -m pytest -p testkit.pytest_plugin -k isolated

@@ -24,7 +24,9 @@ Layers, innermost first, and why in this order:
   layer reads a body or decides access, as S3 routes a request before it authenticates it;
 - InternalErrors: S3's error XML for any failure of any layer inside;
 - Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes
-  everything else on.
+  everything else on;
+- FaultInjector, outermost: serves `/_faults` and injects the faults its rules ask for into S3 requests
+  (faults.py), so an injected failure looks to the client exactly like one from S3.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
@@ -37,16 +39,17 @@ from moto_gateway.body_checks import BodyChecks, RequestChecks
 from moto_gateway.bucket_locks import BucketLocks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.conformance.layer import ConformanceLayer
+from moto_gateway.faults import FaultInjector, FaultRules
 from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.moto_patches import bucket_permission, object_acl_default
-from moto_gateway.router import Router, health_handler
+from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
 from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
 
 
-def create_app(settings: GatewaySettings) -> Router:
+def create_app(settings: GatewaySettings) -> WsgiApp:
     moto_patches.apply()
     app = S3FirstDispatcher()
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
@@ -101,4 +104,4 @@ def create_app(settings: GatewaySettings) -> Router:
     snapshots = SnapshotStore(change_log)
     router.add(SNAPSHOTS, snapshots_handler(snapshots), subpaths=True)
     router.add("/_reset", reset_handler(snapshots))
-    return router
+    return FaultInjector(router, FaultRules(settings.gateway_faults))

@@ -1,9 +1,12 @@
-from typing import Literal
+import json
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from common.settings import AwsSettings
 from moto_gateway.access.principals import parse_credentials
+from moto_gateway.faults import FaultRule, FieldError, parse_rule
 
 
 class GatewaySettings(AwsSettings):
@@ -77,3 +80,25 @@ class GatewaySettings(AwsSettings):
     @classmethod
     def _lower_access(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    gateway_faults: Annotated[list[FaultRule], NoDecode] = Field(
+        [], description="fault rules (a JSON list, see docs/testing.md) installed at start"
+    )
+
+    @field_validator("gateway_faults", mode="before")
+    @classmethod
+    def _fault_rules(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON: {exc}") from None
+        if not isinstance(value, list):
+            raise ValueError("expected a JSON list of fault rules")
+        rules = []
+        for index, item in enumerate(value):
+            try:
+                rules.append(item if isinstance(item, FaultRule) else parse_rule(item))
+            except FieldError as exc:
+                raise ValueError(f"rule {index}: {exc.field_name}: {exc.message}") from None
+        return rules

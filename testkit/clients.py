@@ -17,6 +17,7 @@ def make_test_client(
     addressing: str = "path",
     key: str = "test",
     secret: str = "test",
+    retries: dict | None = None,
 ):
     return boto3.session.Session().client(
         "s3",
@@ -24,5 +25,7 @@ def make_test_client(
         region_name=region,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
-        config=Config(s3={"addressing_style": addressing}, signature_version=signature_version),
+        config=Config(
+            s3={"addressing_style": addressing}, signature_version=signature_version, retries=retries
+        ),
     )

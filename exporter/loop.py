@@ -66,7 +66,8 @@ class SyncLoop:
         self.settings = settings
         self.status = status
         self.stop = stop
-        feed_possible = settings.change_feed and settings.aws_endpoint_url
+        kind = exporter.endpoint_kind
+        feed_possible = settings.change_feed and settings.aws_endpoint_url and (kind is None or kind.is_moto)
         self.reader = FeedReader(FeedClient(settings.aws_endpoint_url), wake) if feed_possible else None
         self.position: FeedPage | None = None
         self.boot_id: str | None = None

@@ -25,6 +25,7 @@ from exporter.logtext import human_bytes, printable
 from exporter.manifest import BucketRecord, Entry, Manifest, load_manifest, manifest_path, save_manifest
 from exporter.naming import is_valid_bucket_name
 from exporter.plan import BucketPlan, Download, RemoteObject, plan_bucket
+from exporter.endpoint import EndpointKind
 from exporter.restore import Restore, RestoreProgress, fetch_boot_id, restart_reason
 from exporter.settings import ExporterSettings
 from exporter.status import PassStats, Status
@@ -64,9 +65,16 @@ class Exporter:
     """Owns the mirror folder and its manifest; `run_pass` makes the mirror equal to S3 once."""
 
     def __init__(
-        self, settings: ExporterSettings, client: Any, stop: threading.Event, status: Status | None = None
+        self,
+        settings: ExporterSettings,
+        client: Any,
+        stop: threading.Event,
+        status: Status | None = None,
+        endpoint_kind: EndpointKind | None = None,
     ) -> None:
         self.settings = settings
+        # None (not probed): behave as on Moto, asking for the boot id each pass.
+        self.endpoint_kind = endpoint_kind
         self.status = status
         self.client = client
         self.stop = stop
@@ -116,8 +124,9 @@ class Exporter:
         stats = PassStats()
         started = time.monotonic()
         buckets = self.list_buckets()
-        boot_id = fetch_boot_id(self.settings.aws_endpoint_url)
-        reason = restart_reason(self.manifest, buckets, boot_id)
+        on_moto = self.endpoint_kind is None or self.endpoint_kind.is_moto
+        boot_id = fetch_boot_id(self.settings.aws_endpoint_url) if on_moto else None
+        reason = restart_reason(self.manifest, buckets, boot_id) if on_moto else None
         listings: dict[str, dict[str, RemoteObject]] = {}
         if reason and self.settings.restore_on_start:
             log.warning("Moto restarted (%s): restoring buckets and objects from the mirror", reason)

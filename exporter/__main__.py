@@ -113,13 +113,14 @@ def run_loop(client, settings: ExporterSettings, stop: threading.Event, wake: th
     try:
         if not start(client, settings, stop):
             return 0
-        exporter = Exporter(settings, client, stop, status, endpoint_kind=probe_endpoint(settings))
+        kind = probe_endpoint(settings)
+        exporter = Exporter(settings, client, stop, status, endpoint_kind=kind)
         log.info(
             "mirroring every bucket of %s into %s (delete sync %s, restore %s)",
             settings.aws_endpoint_url or "AWS",
             settings.export_dir,
             "on" if settings.delete_sync else "off",
-            "on" if settings.restore_on_start else "off",
+            ("on" if settings.restore_on_start else "off") if kind.is_moto else "not applicable",
         )
         try:
             SyncLoop(exporter, settings, status, stop, wake).run()

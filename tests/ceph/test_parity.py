@@ -398,7 +398,7 @@ KNOWN_DIFFERENCES: dict[str, str] = {
 
 
 @pytest.fixture(scope="module")
-def sides(moto_server, rgw) -> dict[str, Side]:
+def sides(rgw, moto_server) -> dict[str, Side]:
     return {
         "gateway": Side("gateway", moto_server.url, CREDENTIALS["AWS_ACCESS_KEY_ID"],
                         CREDENTIALS["AWS_SECRET_ACCESS_KEY"]),

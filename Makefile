@@ -4,14 +4,21 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP_VERSION := 26.0.1
+# pip is pinned once, in the Dockerfile.
+PIP_VERSION := $(shell sed -n 's/^ARG PIP_VERSION=//p' Dockerfile)
 COMPOSE ?= docker compose
 # Compose reads .env itself; the Makefile needs it only to know where the mirror goes (KEY=value lines).
 -include .env
 EXPORT_DIR_HOST ?= ./moto_export
-# The exporter runs as whoever runs make, so the mirror's files are theirs.
-export HOST_UID := $(shell id -u)
-export HOST_GID := $(shell id -g)
+# The exporter writes as the owner of the mirror folder, which make creates as whoever runs it. Root's own
+# folder is the one owner the exporter refuses unless told (Docker makes missing folders root's): root
+# running make on a folder of its own means it.
+ifeq ($(shell id -u),0)
+ifeq ($(shell stat -c %u "$(EXPORT_DIR_HOST)" 2>/dev/null || echo 0),0)
+export HOST_UID ?= 0
+export HOST_GID ?= 0
+endif
+endif
 # The base image for builds: PYTHON_IMAGE if set, else python:3.12-slim, else a local one (see the script).
 WITH_BASE_IMAGE = PYTHON_IMAGE=$$(scripts/ensure-docker.sh) && export PYTHON_IMAGE &&
 
@@ -36,7 +43,7 @@ engine:
 mirror-dir:
 	@mkdir -p "$(EXPORT_DIR_HOST)"
 	@if [ ! -w "$(EXPORT_DIR_HOST)" ]; then \
-		echo "error: $(EXPORT_DIR_HOST) belongs to uid $$(stat -c %u "$(EXPORT_DIR_HOST)") and you (uid $(HOST_UID)) cannot write it; fix: sudo chown -R $(HOST_UID):$(HOST_GID) $(EXPORT_DIR_HOST)" >&2; \
+		echo "error: $(EXPORT_DIR_HOST) belongs to uid $$(stat -c %u "$(EXPORT_DIR_HOST)") and you (uid $$(id -u)) cannot write it; fix: sudo chown -R $$(id -u):$$(id -g) $(EXPORT_DIR_HOST)" >&2; \
 		exit 1; \
 	fi
 
@@ -80,7 +87,7 @@ test-fast: $(VENV)/.installed
 browser:
 	@scripts/ensure-chromium.sh
 
-.PHONY: bench  ## run the benchmarks (README: Benchmarks; one alone: python -m bench NAME)
+.PHONY: bench  ## run the benchmarks (docs/benchmarks.md; one alone: python -m bench NAME)
 bench: $(VENV)/.installed
 	$(PY) -m bench
 

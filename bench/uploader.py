@@ -5,7 +5,7 @@
 Serves, side by side on this machine (the reference design itself, 87 req/s, is only quoted):
   - the issue's faster baseline: the reference /sign_s3/ with one reused client under gunicorn, 2 workers,
     no validation, no display URL (bench/uploader_reference.py);
-  - the uploader image (uploader/Dockerfile) under its own gunicorn (2 sync workers, all validation, a
+  - the uploader image (Dockerfile, target uploader) under its own gunicorn (2 sync workers, all validation, a
     presigned display URL per answer), with host networking so wrk measures gunicorn, not Docker's proxy;
     with --no-docker or without an engine: the same app and gunicorn config from the dev venv.
 then runs wrk against them in alternating rounds and prints the median of each, so that other work on
@@ -145,7 +145,7 @@ def python_image() -> str:
 def container_server(moto: MotoServer) -> Iterator[str]:
     """The uploader image as compose runs it (its own CMD and gunicorn config), on a free loopback port."""
     build = ["docker", "build", "-q", "--build-arg", f"PYTHON_IMAGE={python_image()}", "-t", IMAGE]
-    subprocess.run([*build, "-f", "uploader/Dockerfile", "."], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*build, "--target", "uploader", "."], cwd=ROOT, check=True, capture_output=True)
     port = free_port()
     container = f"motostack-bench-uploader-{port}"
     env_args = [f"--env={variable}={value}" for variable, value in uploader_env(moto.url).items()]

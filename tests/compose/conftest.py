@@ -3,8 +3,9 @@
 The project name is derived from this checkout's path, so a user's own stack (project `motostack`) and
 other checkouts on the same engine are never touched, and repeated runs reuse (not pile up) images. Every
 variable docker-compose.yml reads is set here explicitly (free loopback ports for every *_PORT, a fresh
-export folder owned by the test user, a fast export interval, DELETE_SYNC=true), and `--env-file` points at
-an empty file so that a user's .env cannot change the stack under test.
+export folder owned by the test user, a fast export interval, DELETE_SYNC=true) or left unset (HOST_UID,
+HOST_GID: the exporter finds the folder's owner itself), `--env-file` points at an empty file so that a
+user's .env cannot change the stack under test, and the stack is started with plain `docker compose`.
 
 Docker missing is a test failure, not a skip: only SKIP_DOCKER=1 skips these tests.
 """
@@ -28,8 +29,8 @@ from testkit.servers import ROOT, free_port
 from tests.waiting import wait_until  # noqa: F401 (the compose tests import it from here)
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-# A non-root uid for the exporter when the tests run as root: not the image's own user (10001) and in no
-# passwd file, because the image must work for any uid.
+# The owner of the export folder when the tests run as root: not the image's own user (10001) and in no
+# passwd file, because the exporter must write as whatever uid owns the folder.
 FALLBACK_UID = 23456
 
 
@@ -101,11 +102,13 @@ class Stack:
     def image(self, service: str) -> str:
         return f"{self.project}-{service}"
 
-    def compose(self, *args: str, tools: bool = False, timeout: float = 600, check: bool = True):
-        """`docker compose ARGS` on this project; `tools` enables the profile of sample-client."""
+    def compose(self, *args: str, tools: bool = False, timeout: float = 600, check: bool = True,
+                extra_env: dict[str, str] | None = None):
+        """`docker compose ARGS` on this project; `tools` enables the profile of sample-client; `extra_env`
+        changes variables for this one command."""
         command = ["docker", "compose", "--project-name", self.project, "--file", str(COMPOSE_FILE),
                    "--env-file", str(self.env_file), *(["--profile", "tools"] if tools else []), *args]
-        return run(command, env=self.env, timeout=timeout, check=check)
+        return run(command, env={**self.env, **(extra_env or {})}, timeout=timeout, check=check)
 
     def s3(self):
         return make_test_client(self.moto_url)
@@ -180,8 +183,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env.update(
         PYTHON_IMAGE=python_image(),
         EXPORT_DIR_HOST=str(export_dir),
-        HOST_UID=str(uid),
-        HOST_GID=str(gid),
         EXPORT_INTERVAL="1",
         DELETE_SYNC="true",
     )

@@ -34,10 +34,20 @@ def test_the_long_running_services_are_healthy_and_moto_is_published_on_loopback
     assert not [p for p in services["exporter"]["Publishers"] if p["PublishedPort"]]
 
 
-def test_every_service_runs_as_a_non_root_user_and_the_exporter_as_the_host_user(stack: Stack):
+def process_ids(stack: Stack, service: str) -> dict[str, list[str]]:
+    """Uid, Gid and Groups of the service's main process (PID 1) as the kernel sees them."""
+    status = stack.compose("exec", "-T", service, "cat", "/proc/1/status").stdout
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {name: fields[name].split() for name in ("Uid", "Gid", "Groups")}
+
+
+def test_every_service_runs_as_a_non_root_user_and_the_exporter_as_the_folders_owner(stack: Stack):
+    """No HOST_UID is set: the exporter became the owner of the export folder (real, effective, saved and
+    file-system ids), which has no passwd entry when the tests run as root, with no supplementary group."""
     assert stack.compose("exec", "-T", "moto", "id", "-u").stdout.strip() != "0"
-    ids = stack.compose("exec", "-T", "exporter", "sh", "-c", "id -u; id -g").stdout.split()
-    assert ids == [str(stack.uid), str(stack.gid)]
+    assert "HOST_UID" not in stack.env
+    exporter = process_ids(stack, "exporter")
+    assert exporter == {"Uid": [str(stack.uid)] * 4, "Gid": [str(stack.gid)] * 4, "Groups": []}
 
 
 def test_the_images_are_built_on_the_python_image_given(stack: Stack):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -14,7 +15,8 @@ import pytest
 from testkit.clients import REGION, make_test_client
 from testkit.servers import ROOT, free_port
 
-GUNICORN = Path(os.environ.get("GUNICORN", "/work/main/.venv/bin/gunicorn"))
+# gunicorn from the venv of the interpreter running the tests, wherever that venv is.
+GUNICORN = Path(sys.executable).with_name("gunicorn")
 BUCKET = "avatars"
 MAX_BYTES = 4096
 

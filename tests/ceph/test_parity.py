@@ -54,9 +54,9 @@ class Side:
 
 
 def answer(response: requests.Response) -> Answer:
-    """(status, the <Error> document's Code, or '' when there is none)."""
+    """(status, the <Error> document's Code; '' for a success or an error without a body)."""
     code = ""
-    if response.content:
+    if response.status_code >= 300 and response.content:
         try:
             root = ET.fromstring(response.content)
         except ET.ParseError:

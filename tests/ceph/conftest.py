@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -64,8 +65,21 @@ def rgw():
     if os.environ.get("SKIP_CEPH") == "1":
         pytest.skip("SKIP_CEPH=1")
     server = start_ceph()
+    pids = [int(line) for line in Path(server.folder, "pids").read_text().split()]
     yield server
     subprocess.run([str(ROOT / "scripts/stop-ceph.sh"), server.folder], check=True, timeout=60)
+    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and process_name(pid) in CEPH_DAEMONS]
+    assert not alive and not Path(server.folder).exists(), f"stop-ceph.sh left {alive} or {server.folder}"
+
+
+CEPH_DAEMONS = {"ceph-mon", "ceph-osd", "radosgw"}
+
+
+def process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 @pytest.fixture(scope="session")

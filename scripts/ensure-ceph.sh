@@ -54,11 +54,15 @@ DIR=$(cd "$DIR" && pwd)
 export CEPH_CONF="$DIR/ceph.conf"
 
 fail() {
+  trap - ERR
   say "error: $1"
   [ -n "${2:-}" ] && [ -f "$2" ] && tail -n 15 "$2" | sed 's/^/[ensure-ceph]   /' >&2
   "$HERE/stop-ceph.sh" "$DIR" >&2 || true
   exit 1
 }
+# Any other failing command stops what was started, too.
+set -E
+trap 'fail "a step failed (line $LINENO: $BASH_COMMAND)"' ERR
 start_daemon() {  # LOG COMMAND...: run in the foreground mode of Ceph, in the background of this shell
   local log=$1; shift
   "$@" >"$log" 2>&1 &

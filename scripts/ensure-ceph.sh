@@ -10,14 +10,17 @@
 #
 # Progress goes to stderr, the KEY=value lines to stdout (eval-able). On failure it stops what it started,
 # removes DIR, prints the reason and the end of the failing daemon's log, and exits 1.
-# CEPH_ACCESS_KEY / CEPH_SECRET_KEY choose the S3 credentials; CEPH_REGION (default us-east-1) becomes the
-# zonegroup's API name, the only region RGW accepts as a bucket's LocationConstraint.
+# CEPH_ACCESS_KEY / CEPH_SECRET_KEY choose the S3 credentials; CEPH_BIND radosgw's address (127.0.0.1);
+# CEPH_REGION (default us-east-1) becomes the zonegroup's API name, the only region RGW accepts as a
+# bucket's LocationConstraint.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 PACKAGES=(radosgw ceph-mon ceph-osd ceph-common)
 ACCESS_KEY=${CEPH_ACCESS_KEY:-test}
 SECRET_KEY=${CEPH_SECRET_KEY:-test-secret-key}
 REGION=${CEPH_REGION:-us-east-1}
+# radosgw's address; 127.0.0.1 unless you need containers to reach it (e.g. the docker0 address).
+BIND=${CEPH_BIND:-127.0.0.1}
 say() { echo "[ensure-ceph] $*" >&2; }
 
 install_packages() {
@@ -124,9 +127,8 @@ osd_class_dir = /usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null ||
 
 [client.rgw.a]
 rgw_data = $DIR/rgw
-rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw_frontends = beast endpoint=$BIND:$RGW_PORT
 rgw_thread_pool_size = 64
-rgw_dns_name = localhost
 EOF
 
 say "monitor on 127.0.0.1:$MON_V2, data in $DIR"
@@ -151,15 +153,15 @@ if [ "$REGION" != default ]; then
   timeout 30 radosgw-admin zonegroup modify --rgw-zonegroup=default --api-name="$REGION" \
     >"$DIR/log/zonegroup.out" 2>&1 || fail "cannot set the zonegroup's API name to $REGION" "$DIR/log/zonegroup.out"
 fi
-say "radosgw on 127.0.0.1:$RGW_PORT"
+say "radosgw on $BIND:$RGW_PORT"
 RGW_PID=$(start_daemon "$DIR/log/rgw.out" radosgw -f -n client.rgw.a)
-rgw_answers() { python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$RGW_PORT/', timeout=3)"; }
+rgw_answers() { python3 -c "import urllib.request as u; u.urlopen('http://$BIND:$RGW_PORT/', timeout=3)"; }
 wait_for 60 "$RGW_PID" "radosgw" "$DIR/log/client.rgw.a.log" rgw_answers
 
 say "ready after ${SECONDS} s"
 cat <<EOF
 CEPH_DIR=$DIR
-S3_ENDPOINT_URL=http://127.0.0.1:$RGW_PORT
+S3_ENDPOINT_URL=http://$BIND:$RGW_PORT
 AWS_ACCESS_KEY_ID=$ACCESS_KEY
 AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 AWS_REGION=$REGION

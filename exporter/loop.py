@@ -84,7 +84,8 @@ class SyncLoop:
             if self.stop.is_set():
                 break
             if self.position is None:
-                self.stop.wait(max(0.0, self.next_full_pass - time.monotonic()))
+                if not (self.reader and self._feed_trouble):  # in trouble, _trouble waited: ask the feed again
+                    self.stop.wait(max(0.0, self.next_full_pass - time.monotonic()))
             else:
                 self._follow_once()
 

@@ -59,16 +59,20 @@ def test_the_exporter_mirrors_rgw_buckets_with_hostile_keys_and_syncs_deletes(rg
     env = {**rgw.env(), "EXPORT_DIR": str(export_dir), "EXPORT_INTERVAL": "1", "DELETE_SYNC": "true",
            "REQUIRED_BUCKETS": "ceph-required", "HEALTH_PORT": str(free_port()), "STARTUP_TIMEOUT": "20"}
     process = exporter_process(env)
+
+    def in_step(bucket: str) -> bool:
+        return mirror_of(export_dir / bucket) == s3_of(rgw_s3, bucket)
+
     try:
         for bucket in buckets:
-            wait_until(lambda b=bucket: mirror_of(export_dir / b) == s3_of(rgw_s3, b), 30, f"{bucket} mirrored")
+            wait_until(lambda b=bucket: in_step(b), 30, f"{bucket} mirrored")
         assert (export_dir / "ceph-required").is_dir(), "the required bucket was created in radosgw"
         assert "ceph-required" in [b["Name"] for b in rgw_s3.list_buckets()["Buckets"]]
 
         rgw_s3.delete_object(Bucket=buckets[0], Key="sibling")
         rgw_s3.delete_object(Bucket=buckets[0], Key="../outside.txt")
         rgw_s3.put_object(Bucket=buckets[0], Key="with space.txt", Body=b"changed")
-        wait_until(lambda: mirror_of(export_dir / buckets[0]) == s3_of(rgw_s3, buckets[0]), 30, "changes synced")
+        wait_until(lambda: in_step(buckets[0]), 30, "changes synced")
         assert "sibling" not in mirror_of(export_dir / buckets[0])
 
         rgw_s3.delete_object(Bucket=buckets[1], Key="other.txt")

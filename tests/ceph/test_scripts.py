@@ -21,6 +21,7 @@ def test_stop_refuses_a_folder_it_did_not_make(tmp_path):
     (tmp_path / "pids").write_text("1\n")
     keep = tmp_path / "keep.txt"
     keep.write_text("mine")
-    result = subprocess.run([str(ROOT / "scripts/stop-ceph.sh"), str(tmp_path)], capture_output=True, text=True)
+    stop = [str(ROOT / "scripts/stop-ceph.sh"), str(tmp_path)]
+    result = subprocess.run(stop, capture_output=True, text=True, timeout=30)
     assert result.returncode == 1 and "not a folder made by ensure-ceph.sh" in result.stderr
     assert keep.read_text() == "mine"

@@ -27,7 +27,8 @@ SIGN_FROM_THE_PAGE = """async ([name, size]) => {
 
 PUT_FROM_THE_PAGE = """async ([signed, size]) => {
   try {
-    const response = await fetch(signed.url, {method: "PUT", headers: signed.headers, body: new Uint8Array(size).fill(7)});
+    const body = new Uint8Array(size).fill(7);
+    const response = await fetch(signed.url, {method: "PUT", headers: signed.headers, body: body});
     return [response.status, await response.text()];
   } catch (error) {
     return [0, String(error)];
@@ -81,12 +82,16 @@ def test_the_page_posts_a_png_into_rgw_and_shows_it(page, uploader, rgw, rgw_s3)
 
 
 def test_rgw_enforces_the_post_policy_size_limit_the_page_reports_it(page, uploader, rgw_s3):
-    page.route("**/sign_s3/?*", lambda route: route.continue_(url=route.request.url.replace("file_size=", "x=")))
+    def without_size(route):
+        route.continue_(url=route.request.url.replace("file_size=", "x="))
+
+    page.route("**/sign_s3/?*", without_size)
     try:
         page.goto(f"{uploader.url}/account/")
         before = keys(rgw_s3)
         choose(page, "big.png", "image/png", png_bytes(padding=MAX_BYTES))
-        assert wait_for_status(page, "error") == "S3 refused big.png: the file is too large; the limit is 4 KiB."
+        message = wait_for_status(page, "error")
+        assert message == "S3 refused big.png: the file is too large; the limit is 4 KiB."
         assert keys(rgw_s3) == before
     finally:
         page.unroute("**/sign_s3/?*")

@@ -34,7 +34,8 @@ def config(env: dict[str, str], *args: str, check: bool = True):
 
 
 def test_moto_is_absent_and_the_services_use_the_given_s3():
-    services = json.loads(config({**EXTERNAL, "S3_REGION": "eu-west-1"}, "--format", "json").stdout)["services"]
+    output = config({**EXTERNAL, "S3_REGION": "eu-west-1"}, "--format", "json").stdout
+    services = json.loads(output)["services"]
     assert sorted(services) == ["exporter", "uploader"]
     for name in ("exporter", "uploader"):
         env = services[name]["environment"]

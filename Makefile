@@ -79,9 +79,9 @@ test: $(VENV)/.installed browser
 		$(WITH_BASE_IMAGE) $(PY) -m pytest $(PYTEST_ARGS); \
 	fi
 
-.PHONY: test-fast  ## run the tests that need no Docker and no browser
+.PHONY: test-fast  ## run the tests that need no Docker, no browser and no Ceph
 test-fast: $(VENV)/.installed
-	SKIP_DOCKER=1 $(PY) -m pytest -m "not compose and not browser" $(PYTEST_ARGS)
+	SKIP_DOCKER=1 $(PY) -m pytest -m "not compose and not browser and not ceph" $(PYTEST_ARGS)
 
 .PHONY: browser  ## install Debian's headless Chromium for the browser tests, if missing
 browser:

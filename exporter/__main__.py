@@ -11,6 +11,7 @@ import threading
 
 from common.s3 import S3Unreachable, create_bucket_if_missing, describe_error, make_s3_client, wait_for_s3
 from common.settings import load_settings, setup_logging
+from exporter.endpoint import EndpointKind, limits_line, probe
 from exporter.settings import ExporterSettings
 from exporter.loop import SyncLoop
 from exporter.status import Status, serve_status
@@ -71,6 +72,15 @@ def start(client, settings: ExporterSettings, stop: threading.Event) -> bool:
     return False
 
 
+def probe_endpoint(settings: ExporterSettings) -> EndpointKind:
+    """What the endpoint is; says once what does not apply there (feed, restore) when it is not Moto."""
+    kind = probe(settings.aws_endpoint_url)
+    line = limits_line(kind, settings.aws_endpoint_url, settings.export_interval)
+    if line:
+        log.info("%s", line)
+    return kind
+
+
 def run_once(client, settings: ExporterSettings, stop: threading.Event) -> int:
     try:
         wait_for_s3(client, settings.startup_timeout)
@@ -81,7 +91,7 @@ def run_once(client, settings: ExporterSettings, stop: threading.Event) -> int:
     except Exception as exc:  # noqa: BLE001
         log.error("cannot create the required buckets: %s", describe_error(exc))
         return 1
-    exporter = Exporter(settings, client, stop)
+    exporter = Exporter(settings, client, stop, endpoint_kind=probe_endpoint(settings))
     try:
         stats = exporter.run_pass()
     except Exception as exc:  # noqa: BLE001
@@ -103,13 +113,14 @@ def run_loop(client, settings: ExporterSettings, stop: threading.Event, wake: th
     try:
         if not start(client, settings, stop):
             return 0
-        exporter = Exporter(settings, client, stop, status)
+        kind = probe_endpoint(settings)
+        exporter = Exporter(settings, client, stop, status, endpoint_kind=kind)
         log.info(
             "mirroring every bucket of %s into %s (delete sync %s, restore %s)",
             settings.aws_endpoint_url or "AWS",
             settings.export_dir,
             "on" if settings.delete_sync else "off",
-            "on" if settings.restore_on_start else "off",
+            ("on" if settings.restore_on_start else "off") if kind.is_moto else "not applicable",
         )
         try:
             SyncLoop(exporter, settings, status, stop, wake).run()

@@ -94,19 +94,25 @@ class GatewayClient:
         """Events after `after`, waiting up to `wait` s; None when the endpoint has no change feed."""
         try:
             with urllib.request.urlopen(f"{self.url}?after={after}&wait={wait:g}", timeout=wait + 15) as response:
-                data = json.loads(response.read())
+                body = response.read()
         except urllib.error.HTTPError as exc:
-            if exc.code in (400, 403, 404, 405):
+            if 400 <= exc.code < 500:
                 return None
             raise FeedError(f"change feed answered {exc.code}") from None
         except (OSError, ValueError) as exc:
             raise FeedError(f"change feed unreachable: {exc}") from None
-        try:
-            return FeedPage(
-                boot_id=str(data["boot_id"]),
-                last_seq=int(data["last_seq"]),
-                gap=bool(data["gap"]),
-                events=list(data["events"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
+        return parse_page(body)
+
+
+def parse_page(body: bytes) -> FeedPage | None:
+    """A feed page from the body of a 2xx answer; None when it is not one (an S3 error or listing, HTML)."""
+    try:
+        data = json.loads(body)
+        return FeedPage(
+            boot_id=str(data["boot_id"]),
+            last_seq=int(data["last_seq"]),
+            gap=bool(data["gap"]),
+            events=list(data["events"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None

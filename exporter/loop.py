@@ -2,7 +2,8 @@
 
 With a feed: a full pass at start and every FEED_FULL_PASS_INTERVAL seconds (the backstop), and between
 them a long poll that wakes as soon as something changes; a gap in the feed or a new boot id (Moto
-restarted) asks for a full pass at once. Without a feed: a full pass every EXPORT_INTERVAL seconds.
+restarted) asks for a full pass at once. Without a feed (and on any S3 that is not Moto): a full pass
+every EXPORT_INTERVAL seconds.
 Each long poll waits at most EXPORT_INTERVAL (and 20 s), so health stays fresh while nothing changes.
 The long poll runs in a daemon thread so that SIGTERM stops the exporter at once, not when the poll ends.
 While an object cannot be written (a blocked path, a full disk) or a restore was cut short, the loop

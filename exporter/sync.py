@@ -30,6 +30,7 @@ from exporter.bulk import list_pages as bulk_list_pages
 from exporter.feed import GatewayClient
 from exporter.files import Cancelled, local_size, remove_file_and_empty_parents, remove_stale_temp_files
 from exporter.logtext import human_bytes, printable
+from exporter.endpoint import EndpointKind
 from exporter.manifest import BucketRecord, Entry
 from exporter.naming import folder_prefixes, is_own_path, is_valid_bucket_name
 from exporter.plan import BucketPlan, RemoteObject, keys_to_rename, plan_changes
@@ -72,12 +73,20 @@ class Exporter:
         stop: threading.Event,
         status: Status | None = None,
         gateway: GatewayClient | None = None,
+        endpoint_kind: EndpointKind | None = None,
     ) -> None:
         self.settings = settings
+        self.on_moto = endpoint_kind is None or endpoint_kind.is_moto
+        """Moto, whose restarts empty it (a restore applies) and whose gateway may have a feed; an endpoint
+        not probed (None) is treated as Moto. Any other S3 is only mirrored, never restored into."""
         self.status = status
         self.client = client
         self.stop = stop
-        self.gateway = gateway or (GatewayClient(settings.aws_endpoint_url) if settings.aws_endpoint_url else None)
+        self.gateway = (
+            gateway or (GatewayClient(settings.aws_endpoint_url) if settings.aws_endpoint_url else None)
+            if self.on_moto
+            else None
+        )
         self.root = Path(settings.export_dir)
         self.root.mkdir(parents=True, exist_ok=True)
         self.store = ManifestStore(self.root)
@@ -174,7 +183,11 @@ class Exporter:
         if self.settings.bulk_transfers and self.settings.aws_endpoint_url:
             self.bulk = capability(self.settings.aws_endpoint_url)
         records = self.store.buckets()
-        reason = restart_reason(self.store.boot_id, records, self.store.buckets_holding_objects(), buckets, boot_id)
+        reason = (
+            restart_reason(self.store.boot_id, records, self.store.buckets_holding_objects(), buckets, boot_id)
+            if self.on_moto
+            else None
+        )
         self.restore_aborted = False
         if reason and self.settings.restore_on_start:
             log.warning("Moto restarted (%s): restoring buckets and objects from the mirror", reason)

@@ -60,6 +60,19 @@ def is_post_object(view: RequestView) -> bool:
     return view.method == "POST" and not view.raw_query and view.is_bucket_root()
 
 
+def spool_body(environ: dict, spool: BinaryIO, digest=None) -> None:
+    """Copies the request body into `spool` (feeding `digest` when given); closes the spool if reading fails."""
+    try:
+        stream = get_input_stream(environ)
+        while chunk := stream.read(CHUNK):
+            if digest is not None:
+                digest.update(chunk)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+
+
 def put_back(environ: dict, spool: BinaryIO) -> None:
     """Moto reads the spooled body as if it came from the socket; the length is the length read."""
     size = spool.tell()
@@ -182,14 +195,7 @@ class ValidatingMiddleware:
     ) -> Iterable[bytes]:
         spool = self._spool()
         digest = hashlib.sha256()
-        try:
-            stream = get_input_stream(environ)
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-                spool.write(chunk)
-        except BaseException:
-            spool.close()
-            raise
+        spool_body(environ, spool, digest)
         if digest.hexdigest() != expected:
             spool.close()
             error = S3Error(

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from moto.s3.models import OWNER as MOTO_OWNER_ID
 from moto.s3.models import s3_backends
-from werkzeug.wsgi import ClosingIterator, get_input_stream
+from werkzeug.wsgi import ClosingIterator
 
 from moto_gateway.access import authform, policy as policies
 from moto_gateway.access.actions import Action, classify
@@ -43,8 +43,8 @@ from moto_gateway.middleware import (
     drain,
     has_body,
     put_back,
+    spool_body,
 )
-from moto_gateway.post_form import CHUNK
 from moto_gateway.post_object import POST_ACCESS_KEY_ENVIRON
 from moto_gateway.presigned import auth_kind
 from moto_gateway.request import RequestView
@@ -89,14 +89,7 @@ class AuthenticationFormLayer:
             return self.app(environ, start_response)
         spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
         digest = hashlib.md5(usedforsecurity=False)
-        try:
-            stream = get_input_stream(environ)
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-                spool.write(chunk)
-        except BaseException:
-            spool.close()
-            raise
+        spool_body(environ, spool, digest)
         if digest.digest() != md5:
             spool.close()
             error = authform.bad_digest(md5, digest.digest())
@@ -340,9 +333,7 @@ class AccessLayer:
     def public_policy_refusal(self, environ: dict) -> Decision | None:
         """BlockPublicPolicy: a PutBucketPolicy whose policy is public is refused (the body is small)."""
         spool = SpooledTemporaryFile(max_size=1 << 20)
-        stream = get_input_stream(environ)
-        while chunk := stream.read(CHUNK):
-            spool.write(chunk)
+        spool_body(environ, spool)
         size = spool.tell()
         spool.seek(0)
         text = spool.read(1 << 20)  # S3's policy size limit is 20 KB: a larger body is no policy

@@ -56,7 +56,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
-    app = BucketLocks(app)
+    app = locks = BucketLocks(app)
     app = BodyChecks(app, ValidatingMiddleware.refuse, settings.gateway_spool_memory_bytes)
     if settings.gateway_validation:
         more = settings.gateway_credentials.get_secret_value() if settings.gateway_credentials else ""
@@ -99,9 +99,9 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     if change_log:
         router.add("/_changes", changes_handler(change_log))
     router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
-    router.add(f"{bulk.PREFIX}/import", bulk.import_handler(change_log))
+    router.add(f"{bulk.PREFIX}/import", locks.exclusive(bulk.import_handler(change_log)))
     router.add(f"{bulk.PREFIX}/list", bulk.list_handler())
     snapshots = SnapshotStore(change_log)
-    router.add(SNAPSHOTS, snapshots_handler(snapshots), subpaths=True)
-    router.add("/_reset", reset_handler(snapshots))
+    router.add(SNAPSHOTS, locks.exclusive(snapshots_handler(snapshots)), subpaths=True)
+    router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
     return FaultInjector(router, FaultRules(settings.gateway_faults))

@@ -12,7 +12,9 @@ by the GIL anyway (bench.endpoint measures it).
 The lock spans Moto and the change recorder (events are numbered in the order the changes happened) and
 the whole response body (Moto's body may still read the key's file). Locks are a fixed set of stripes
 chosen by hash, so any bucket name a client invents costs no memory; a copy takes both buckets' stripes, in
-order, so two copies in opposite directions cannot deadlock.
+order, so two copies in opposite directions cannot deadlock. `exclusive` runs a handler that changes all
+of S3 at once (a snapshot, its restore, a reset, a bulk import) with every stripe held, so no request sees
+half of it.
 """
 
 from __future__ import annotations
@@ -74,3 +76,22 @@ class BucketLocks:
         finally:
             for lock in reversed(held):
                 lock.release()
+
+    def exclusive(self, handler: Callable) -> Callable:
+        """`handler` run with every stripe held (taken in index order, as requests take theirs)."""
+
+        def handle(environ: dict, start_response: Callable) -> Iterable[bytes]:
+            for lock in self.locks:
+                lock.acquire()
+            try:
+                body = handler(environ, start_response)
+                try:
+                    return list(body)
+                finally:
+                    if hasattr(body, "close"):
+                        body.close()
+            finally:
+                for lock in reversed(self.locks):
+                    lock.release()
+
+        return handle

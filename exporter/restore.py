@@ -33,6 +33,9 @@ log = logging.getLogger("exporter.restore")
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PROGRESS_EVERY = 2.0
+"""Seconds between progress lines in the log."""
+STATUS_EVERY = 0.2
+"""Seconds between progress updates of /status (cheap: no log line), so a short restore is seen too."""
 BULK_BATCH_OBJECTS = 2000
 """Objects per bulk import: progress is reported, and a new Moto noticed, between batches."""
 
@@ -120,6 +123,7 @@ class Restore:
         self.aborted: str | None = None
         self._lock = threading.Lock()
         self._last_report = 0.0
+        self._last_status = 0.0
 
     def run(
         self,
@@ -304,12 +308,18 @@ class Restore:
     def _report(self, force: bool = False) -> None:
         now = time.monotonic()
         with self._lock:
-            if not force and now - self._last_report < PROGRESS_EVERY:
+            if not force and now - self._last_status < STATUS_EVERY:
                 return
-            self._last_report = now
+            self._last_status = now
+            write_log = force or now - self._last_report >= PROGRESS_EVERY
+            if write_log:
+                self._last_report = now
             progress = self.progress
             progress.seconds = now - progress.started
             rate = progress.objects_done / progress.seconds if progress.seconds > 0 else 0.0
+        if not write_log:
+            self.on_progress(progress)
+            return
         log.info(
             "restore: %d/%d object(s), %s of %s, %.0f object(s)/s%s",
             progress.objects_done,

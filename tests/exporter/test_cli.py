@@ -229,7 +229,12 @@ def test_loop_restores_a_restarted_moto_and_reports_it_in_status(exporter_env, e
 
         wait_until(restored, 60, "the objects to be restored")
         wait_until(lambda: get_json(f"http://127.0.0.1:{health_port}/healthz")[0] == 200, 20, "the exporter to be healthy again")
-        status = get_json(f"http://127.0.0.1:{health_port}/status")[1]
+        # the pass that restored records its totals when it ends, which may be just after health is back
+        status = wait_until(
+            lambda: (s := get_json(f"http://127.0.0.1:{health_port}/status")[1])["totals"]["restored"] and s,
+            20,
+            "the restoring pass to record its totals",
+        )
         assert status["last_restore"]["objects_done"] == 25 and status["last_restore"]["errors"] == 0
         assert status["totals"]["restored"] == 25 and status["totals"]["deletes"] == 0
         assert client.get_object(Bucket="kept-bucket", Key="doc/7.txt")["Body"].read() == b"doc 7"

@@ -13,7 +13,10 @@ from pathlib import Path
 from testkit.clients import make_test_client
 from testkit.servers import ROOT, MotoServer
 
-__all__ = ["ROOT", "MotoServer", "make_test_client", "fill", "timed", "peak_rss_mib", "print_table", "venv_bin"]
+__all__ = [
+    "ROOT", "MotoServer", "make_test_client", "fill", "timed", "peak_rss_mib", "print_table", "venv_bin",
+    "wait_for", "percentile",
+]
 
 
 def venv_bin(name: str) -> str:
@@ -75,3 +78,18 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     print(line)
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+
+
+def wait_for(predicate, timeout: float, poll: float = 0.002) -> float | None:
+    """Seconds until `predicate()` holds, polled every `poll` s; None after `timeout` s."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if predicate():
+            return time.perf_counter() - started
+        time.sleep(poll)
+    return None
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, MotoServer, make_test_client, merged_env, print_table
+from bench.common import ROOT, MotoServer, make_test_client, merged_env, percentile, print_table, wait_for
 
 BUCKET = "feed-bench"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -42,14 +42,6 @@ def start_exporter(moto: MotoServer, export_dir: Path, follow_feed: bool) -> sub
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def wait_until(predicate, timeout: float, poll: float = 0.002) -> float | None:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if predicate():
-            return time.perf_counter() - started
-        time.sleep(poll)
-    return None
-
 
 def measure(moto: MotoServer, client, objects: int, follow_feed: bool, puts: int, idle_seconds: float,
             work: Path) -> tuple[list[float], float]:
@@ -57,7 +49,7 @@ def measure(moto: MotoServer, client, objects: int, follow_feed: bool, puts: int
     shutil.rmtree(export_dir, ignore_errors=True)
     process = start_exporter(moto, export_dir, follow_feed)
     try:
-        if wait_until(lambda: len(list((export_dir / BUCKET).glob("data/*/*"))) >= objects, 900, 0.5) is None:
+        if wait_for(lambda: len(list((export_dir / BUCKET).glob("data/*/*"))) >= objects, 900, 0.5) is None:
             raise RuntimeError("the initial pass never finished")
         time.sleep(3)
         idle_start = cpu_seconds(process.pid)
@@ -68,7 +60,7 @@ def measure(moto: MotoServer, client, objects: int, follow_feed: bool, puts: int
         for index in range(puts):
             key = f"fresh/{'feed' if follow_feed else 'poll'}-{objects}-{index}.txt"
             client.put_object(Bucket=BUCKET, Key=key, Body=b"new")
-            latency = wait_until(lambda: (export_dir / BUCKET / key).exists(), 40)
+            latency = wait_for(lambda: (export_dir / BUCKET / key).exists(), 40)
             latencies.append(latency if latency is not None else float("inf"))
             # Polling: puts at random moments of the 15 s cycle, or every put would land just after a pass.
             time.sleep(0.2 if follow_feed else rng.uniform(0, 15))
@@ -77,10 +69,6 @@ def measure(moto: MotoServer, client, objects: int, follow_feed: bool, puts: int
         process.terminate()
         process.wait(timeout=30)
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:

@@ -26,9 +26,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bench.common import ROOT, MotoServer, make_test_client, merged_env, print_table
+from bench.common import ROOT, MotoServer, make_test_client, merged_env, percentile, print_table, wait_for
 from bench.exporter_sync import AWS_ENV
-from bench.scale import percentile, wait_for
 from testkit.servers import free_port
 
 BUCKET = "load-bench"

@@ -30,7 +30,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import ROOT, MotoServer, make_test_client, merged_env, print_table
+from bench.common import ROOT, MotoServer, make_test_client, merged_env, percentile, print_table, wait_for
 from bench.exporter_sync import AWS_ENV, LISTING
 from testkit.servers import free_port
 
@@ -75,18 +75,6 @@ def healthy(port: int) -> bool:
         return False
 
 
-def wait_for(predicate, timeout: float, poll: float = 0.002) -> float | None:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if predicate():
-            return time.perf_counter() - started
-        time.sleep(poll)
-    return None
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def follow_feed(moto: MotoServer, env: dict[str, str], export_dir: Path, puts: int) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """The exporter's side of the gateway's bulk API: one streamed tar instead of a request per object.
 
-`capability` tells from GET /_health whether the endpoint has the bulk API (our gateway does; real S3,
-plain Moto and other emulators do not, and the exporter keeps to the S3 API there). `export` streams a
+`capability` (or `advertised_bulk`, given a /_health answer already read) tells whether the endpoint has
+the bulk API (our gateway does; real S3, plain Moto and other emulators do not, and the exporter keeps to
+the S3 API there). `export` streams a
 bucket's objects with their headers; `import_files` streams mirror files into S3 and returns their ETags
 (the MD5 of their bytes, what the gateway gives an imported object and S3 a PUT). The format itself is
 common/bulk_tar.py's.
@@ -48,9 +49,15 @@ def capability(endpoint_url: str | None) -> dict | None:
         return None
     try:
         with urllib.request.urlopen(f"{endpoint_url}/_health", timeout=3) as response:
-            bulk = json.loads(response.read()).get("bulk")
-    except (OSError, ValueError, AttributeError):
+            health = json.loads(response.read())
+    except (OSError, ValueError):
         return None
+    return advertised_bulk(health if isinstance(health, dict) else None)
+
+
+def advertised_bulk(health: dict | None) -> dict | None:
+    """The bulk paths a /_health answer advertises, or None (no gateway, or an older one)."""
+    bulk = health.get("bulk") if health else None
     if not isinstance(bulk, dict) or bulk.get("version") != SUPPORTED_VERSION:
         return None
     if not all(isinstance(bulk.get(name), str) and bulk[name].startswith("/_") for name in ("export", "import")):

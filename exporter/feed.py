@@ -74,6 +74,12 @@ def remote_from_event(event: dict) -> RemoteObject | None | bool:
     return False
 
 
+def boot_id_of(health: dict | None) -> str | None:
+    """The boot id a /_health answer carries, if it is a usable one."""
+    boot_id = health.get("boot_id") if health else None
+    return boot_id if isinstance(boot_id, str) and boot_id else None
+
+
 class GatewayClient:
     """The gateway's own routes: `/_health` (the boot id) and `/_changes` (the feed)."""
 
@@ -81,14 +87,18 @@ class GatewayClient:
         self.endpoint_url = endpoint_url
         self.url = f"{endpoint_url}/_changes"
 
-    def boot_id(self) -> str | None:
-        """The Moto instance's boot id; None for an endpoint that does not tell (or does not answer)."""
+    def health(self) -> dict | None:
+        """GET /_health as a JSON object; None for an endpoint that has none (or does not answer)."""
         try:
             with urllib.request.urlopen(f"{self.endpoint_url}/_health", timeout=3) as response:
-                boot_id = json.loads(response.read()).get("boot_id")
-        except (OSError, ValueError, AttributeError):
+                health = json.loads(response.read())
+        except (OSError, ValueError):
             return None
-        return boot_id if isinstance(boot_id, str) and boot_id else None
+        return health if isinstance(health, dict) else None
+
+    def boot_id(self) -> str | None:
+        """The Moto instance's boot id; None for an endpoint that does not tell (or does not answer)."""
+        return boot_id_of(self.health())
 
     def read(self, after: int, wait: float) -> FeedPage | None:
         """Events after `after`, waiting up to `wait` s; None when the endpoint has no change feed."""

@@ -25,9 +25,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.s3 import call_with_retries, describe_error, error_code
-from exporter.bulk import capability
+from exporter.bulk import advertised_bulk
 from exporter.bulk import list_pages as bulk_list_pages
-from exporter.feed import GatewayClient
+from exporter.feed import GatewayClient, boot_id_of
 from exporter.files import Cancelled, local_size, remove_file_and_empty_parents, remove_stale_temp_files
 from exporter.logtext import human_bytes, printable
 from exporter.endpoint import EndpointKind
@@ -179,9 +179,10 @@ class Exporter:
         stats = PassStats()
         started = time.monotonic()
         buckets = self.list_buckets()
-        boot_id = self.gateway.boot_id() if self.gateway else None
-        if self.settings.bulk_transfers and self.settings.aws_endpoint_url:
-            self.bulk = capability(self.settings.aws_endpoint_url)
+        health = self.gateway.health() if self.gateway else None
+        boot_id = boot_id_of(health)
+        if self.settings.bulk_transfers:
+            self.bulk = advertised_bulk(health)
         records = self.store.buckets()
         reason = (
             restart_reason(self.store.boot_id, records, self.store.buckets_holding_objects(), buckets, boot_id)

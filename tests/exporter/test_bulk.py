@@ -83,7 +83,7 @@ def test_mirror_and_restore_with_and_without_the_bulk_api(own_gateway, make_expo
 def test_a_failing_bulk_endpoint_falls_back_to_the_s3_api(own_gateway, make_exporter, monkeypatch):
     bodies = fill(make_test_client(own_gateway.url))
     broken = {"version": 1, "export": "/_bulk/missing", "import": "/_bulk/missing"}
-    monkeypatch.setattr(exporter.sync, "capability", lambda _url: broken)
+    monkeypatch.setattr(exporter.sync, "advertised_bulk", lambda _health: broken)
     counting = make_exporter()
     assert (counting.run_pass().downloads, counting.gets) == (OBJECTS, OBJECTS)
     own_gateway.restart()

@@ -5,15 +5,17 @@ restart that empties the store, which the exporter undoes by restoring from the 
 a bucket that disappears was deleted by its owner, and putting it back would undo their decision, so
 the exporter only polls and mirrors there. The kind is probed once at start; a probe that fails in any
 way (403, 404, an XML error, not JSON, no answer) simply means "not that kind", never an error.
+`/_health` is read by the exporter's one client of the gateway's routes (`feed.GatewayClient`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import urllib.error
 import urllib.request
 from enum import Enum
+
+from exporter.feed import GatewayClient
 
 log = logging.getLogger("exporter")
 
@@ -31,15 +33,11 @@ class EndpointKind(Enum):
         return self is not EndpointKind.OTHER
 
 
-def classify(health: tuple[int, bytes] | None, moto_api: tuple[int, bytes] | None) -> EndpointKind:
-    """The kind from what GET /_health and GET /moto-api/ answered (status, body), None for no answer."""
-    if health is not None and health[0] == 200:
-        try:
-            boot_id = json.loads(health[1]).get("boot_id")
-        except (ValueError, AttributeError):
-            boot_id = None
-        if isinstance(boot_id, str) and boot_id:
-            return EndpointKind.GATEWAY
+def classify(boot_id: str | None, moto_api: tuple[int, bytes] | None) -> EndpointKind:
+    """The kind from the boot id /_health gave (None: none) and what GET /moto-api/ answered (status,
+    body; None for no answer)."""
+    if boot_id:
+        return EndpointKind.GATEWAY
     if moto_api is not None and moto_api[0] == 200 and b"moto" in moto_api[1].lower():
         return EndpointKind.MOTO
     return EndpointKind.OTHER
@@ -59,10 +57,8 @@ def probe(endpoint_url: str | None) -> EndpointKind:
     """Ask the endpoint what it is; no endpoint (real AWS) is OTHER without asking."""
     if not endpoint_url:
         return EndpointKind.OTHER
-    health = _get(f"{endpoint_url}/_health")
-    if classify(health, None) is EndpointKind.GATEWAY:
-        return EndpointKind.GATEWAY
-    return classify(health, _get(f"{endpoint_url}/moto-api/"))
+    boot_id = GatewayClient(endpoint_url).current_boot_id()
+    return classify(boot_id, None if boot_id else _get(f"{endpoint_url}/moto-api/"))
 
 
 def limits_line(kind: EndpointKind, endpoint_url: str | None, interval: float) -> str | None:

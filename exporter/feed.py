@@ -1,8 +1,9 @@
 """Following the gateway's change feed (GET /_changes): sub-second updates without listing every key.
 
-`GatewayClient` is the exporter's one client of the gateway's own routes (`/_health` for the boot id,
-`/_changes` for the feed). Against an endpoint without them (real AWS, any other S3) it says so by
-returning None, and the exporter polls with full passes as before.
+`GatewayClient` is the exporter's one client of the gateway's own routes (`/_health` for the boot id and
+the bulk capability, `/_changes` for the feed), and the one holder of the boot id of the Moto it talks to.
+Against an endpoint without them (real AWS, any other S3) it says so by returning None, and the exporter
+polls with full passes as before.
 
 A put event of our gateway carries the ETag, size, content type and last-modified time of the version
 it wrote, so the exporter needs no HEAD per key; an event without them (an older gateway) is HEADed.
@@ -14,11 +15,13 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from exporter.plan import RemoteObject
 
 OBJECT_OPS = frozenset({"put", "delete"})
+HEALTH_LIMIT = 65536
+"""Bytes of a /_health answer read at most (any endpoint may answer anything)."""
 
 
 class FeedError(RuntimeError):
@@ -31,6 +34,9 @@ class FeedPage:
     last_seq: int
     gap: bool
     events: list[dict] = field(default_factory=list)
+    restarted: bool = False
+    """Moto's boot id changed since the feed was last read (seen here or in /_health): `last_seq` counts
+    the events of another Moto than the position the reader holds."""
 
 
 @dataclass
@@ -80,24 +86,48 @@ def boot_id_of(health: dict | None) -> str | None:
     return boot_id if isinstance(boot_id, str) and boot_id else None
 
 
+def parse_health(body: bytes) -> dict | None:
+    """A /_health answer as a JSON object; None when it is not one (an S3 error, a listing, HTML)."""
+    try:
+        health = json.loads(body)
+    except ValueError:
+        return None
+    return health if isinstance(health, dict) else None
+
+
 class GatewayClient:
-    """The gateway's own routes: `/_health` (the boot id) and `/_changes` (the feed)."""
+    """The gateway's own routes: `/_health` (the boot id, the bulk capability) and `/_changes` (the feed).
+
+    `boot_id` is the one place the exporter keeps the boot id of the Moto it talks to: every answer that
+    carries one updates it, and a change marks the next feed page `restarted`. (The manifest store keeps
+    another fact: the boot id of the Moto the mirror was last completely synced with.)
+    """
 
     def __init__(self, endpoint_url: str) -> None:
         self.endpoint_url = endpoint_url
         self.url = f"{endpoint_url}/_changes"
+        self.boot_id: str | None = None
+        self._restarted = False
+
+    def _heard(self, boot_id: str | None) -> None:
+        if boot_id is None or boot_id == self.boot_id:
+            return
+        if self.boot_id is not None:
+            self._restarted = True
+        self.boot_id = boot_id
 
     def health(self) -> dict | None:
         """GET /_health as a JSON object; None for an endpoint that has none (or does not answer)."""
         try:
             with urllib.request.urlopen(f"{self.endpoint_url}/_health", timeout=3) as response:
-                health = json.loads(response.read())
+                health = parse_health(response.read(HEALTH_LIMIT))
         except (OSError, ValueError):
             return None
-        return health if isinstance(health, dict) else None
+        self._heard(boot_id_of(health))
+        return health
 
-    def boot_id(self) -> str | None:
-        """The Moto instance's boot id; None for an endpoint that does not tell (or does not answer)."""
+    def current_boot_id(self) -> str | None:
+        """The boot id Moto answers now; None for an endpoint that does not tell (or does not answer)."""
         return boot_id_of(self.health())
 
     def read(self, after: int, wait: float) -> FeedPage | None:
@@ -111,7 +141,12 @@ class GatewayClient:
             raise FeedError(f"change feed answered {exc.code}") from None
         except (OSError, ValueError) as exc:
             raise FeedError(f"change feed unreachable: {exc}") from None
-        return parse_page(body)
+        page = parse_page(body)
+        if page is None:
+            return None
+        self._heard(page.boot_id)
+        restarted, self._restarted = self._restarted, False
+        return replace(page, restarted=restarted)
 
 
 def parse_page(body: bytes) -> FeedPage | None:

@@ -72,12 +72,12 @@ class SyncLoop:
         self.stop = stop
         feed_possible = settings.change_feed and settings.aws_endpoint_url
         self.reader = FeedReader(exporter.gateway, wake) if feed_possible and exporter.gateway else None
-        self.position: FeedPage | None = None
-        """Where the feed stands, with the boot id of the Moto it belongs to."""
+        self.position: int | None = None
+        """The last event of the feed applied or skipped (its `last_seq`); None: not following. Which Moto it
+        counts the events of is the gateway client's business: it marks a page of another one `restarted`."""
         self.next_full_pass = 0.0
         self._feed_trouble = False
         self._following = False
-        self._last_boot_id: str | None = None
         self._retry_soon = False
 
     def run(self) -> None:
@@ -112,13 +112,12 @@ class SyncLoop:
         if not self._following or self._feed_trouble:
             log.info("following the change feed of %s (full pass every %g s as a backstop)",
                      self.settings.aws_endpoint_url, self.settings.feed_full_pass_interval)
-        if self._last_boot_id not in (None, page.boot_id):
+        if page.restarted:
             log.info("change feed: Moto restarted, doing a full pass")
             self.next_full_pass = 0.0
         self._feed_trouble = False
         self._following = True
-        self.position = page
-        self._last_boot_id = page.boot_id
+        self.position = page.last_seq
 
     def _follow_once(self) -> None:
         longest = min(FEED_WAIT_SECONDS, self.settings.export_interval)
@@ -126,7 +125,7 @@ class SyncLoop:
             longest = min(longest, RETRY_SECONDS)
         wait = min(longest, max(0.0, self.next_full_pass - time.monotonic()))
         try:
-            page = self.reader.read(after=self.position.last_seq, wait=wait)
+            page = self.reader.read(after=self.position, wait=wait)
         except FeedError as exc:
             self._trouble(exc)
             return
@@ -135,17 +134,16 @@ class SyncLoop:
         if page is None:
             self.position = None
             return
-        if page.boot_id != self.position.boot_id or page.gap:
-            why = "Moto restarted" if page.boot_id != self.position.boot_id else "events were missed"
+        if page.restarted or page.gap:
+            why = "Moto restarted" if page.restarted else "events were missed"
             log.info("change feed: %s, doing a full pass", why)
-            self.position = page
-            self._last_boot_id = page.boot_id
+            self.position = page.last_seq
             self.next_full_pass = 0.0
             return
         batch = batch_events(page.events, self.exporter.known_buckets)
         if batch.full_pass_because:
             log.debug("change feed: %s, doing a full pass", batch.full_pass_because)
-            self.position = page
+            self.position = page.last_seq
             self.next_full_pass = 0.0
             return
         if batch.latest:
@@ -167,7 +165,7 @@ class SyncLoop:
                 self.next_full_pass = min(self.next_full_pass, time.monotonic() + self.settings.export_interval)
         else:
             self.status.mark_in_step()
-        self.position = page
+        self.position = page.last_seq
         self._retry_problems()
 
     def _retry_problems(self) -> None:
@@ -179,15 +177,9 @@ class SyncLoop:
             log.debug("retry failed: %s", describe_error(exc))
             return
         finally:
-            self.status.set_problems(self._problem_list())
+            self.status.set_problems(self.exporter.problems.as_list())
         if stats is not None:
             self.status.record_pass(stats)
-
-    def _problem_list(self) -> list[dict]:
-        return [
-            {"bucket": p.bucket, "key": p.key, "path": p.path, "reason": p.reason, "blocked": p.blocked}
-            for p in self.exporter.problems.values()
-        ]
 
     def _trouble(self, exc: FeedError) -> None:
         if not self._feed_trouble:
@@ -210,7 +202,7 @@ class SyncLoop:
             log.debug("pass failure", exc_info=True)
             self.status.record_failure(describe_error(exc))
         self.status.set_state("idle")
-        self.status.set_problems(self._problem_list())
+        self.status.set_problems(self.exporter.problems.as_list())
         if self.exporter.restore_aborted:
             self._retry_soon = True
         elif succeeded:

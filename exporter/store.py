@@ -164,11 +164,12 @@ class ManifestStore:
     # -- meta --------------------------------------------------------------------------------------------
 
     @property
-    def boot_id(self) -> str | None:
+    def synced_boot_id(self) -> str | None:
+        """The boot id of the Moto the mirror was last completely synced with (a full pass ends by setting it)."""
         row = self.db.execute("SELECT value FROM meta WHERE name='boot_id'").fetchone()
         return row[0] if row else None
 
-    def set_boot_id(self, boot_id: str | None) -> None:
+    def set_synced_boot_id(self, boot_id: str | None) -> None:
         if boot_id:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('boot_id', ?)", (boot_id,))
 
@@ -303,7 +304,7 @@ class ManifestStore:
     # -- the whole manifest, for migration and tests -----------------------------------------------------
 
     def save_manifest(self, manifest: Manifest) -> None:
-        self.set_boot_id(manifest.boot_id)
+        self.set_synced_boot_id(manifest.boot_id)
         for name, record in manifest.buckets.items():
             self.put_bucket(name, record)
             self.put_entries(name, ((key, entry) for key, entry in record.objects.items()
@@ -313,4 +314,4 @@ class ManifestStore:
         buckets = self.buckets()
         for name, record in buckets.items():
             record.objects = dict(self.entries(name))
-        return Manifest(buckets=buckets, boot_id=self.boot_id)
+        return Manifest(buckets=buckets, boot_id=self.synced_boot_id)

@@ -23,7 +23,7 @@ from exporter.plan import BucketPlan, RemoteObject, keys_to_rename, plan_changes
 from exporter.problems import Problems, blocked_reason, describe_write_error
 from exporter.source import S3Source
 from exporter.status import PassStats
-from exporter.store import Intent, ManifestStore
+from exporter.store import Intent, Listing, ManifestStore
 from exporter.transfer import Blocked, DownloadResult, Transfers, crash_point
 
 log = logging.getLogger("exporter")
@@ -49,11 +49,11 @@ class Applier:
         stats: PassStats,
         *,
         delete_sync: bool,
-        listing: bool,
+        listing: Listing | None,
     ) -> int:
         """Bring `updates` (key -> what S3 holds, None: not in S3) in step, with every key whose path they
-        may change; `listing`: a full pass's listing of the bucket is in the store. Returns by how many the
-        objects mirrored grew (negative: shrank)."""
+        may change; `listing`: the bucket's listing when a full pass runs (its keys count for the naming
+        rule before they are recorded). Returns by how many the objects mirrored grew (negative: shrank)."""
         plan, known = self._plan(bucket, keys_to_rename(updates), updates, delete_sync, listing)
         mirrored_before = sum(1 for key in updates if key in known and known[key].in_s3)
         self.store.add_intents(
@@ -92,7 +92,7 @@ class Applier:
         return grown
 
     def _plan(self, bucket: str, keys: set[str], updates: dict[str, RemoteObject | None], delete_sync: bool,
-              listing: bool) -> tuple[BucketPlan, dict[str, Entry]]:
+              listing: Listing | None) -> tuple[BucketPlan, dict[str, Entry]]:
         """The plan for `keys`, and their entries as they were."""
         entries: dict[str, Entry] = {}
         for key in keys:
@@ -103,7 +103,7 @@ class Applier:
         sizes = {entry.path: local_size(bucket_dir / entry.path) for entry in entries.values()}
 
         def has_key_below(prefix: str) -> bool:
-            return self.store.has_key_below(bucket, prefix) or (listing and self.store.listing_has_key_below(prefix))
+            return self.store.has_key_below(bucket, prefix) or (listing is not None and listing.has_key_below(prefix))
 
         return plan_changes(updates, entries, sizes, has_key_below, delete_sync=delete_sync), entries
 

@@ -51,10 +51,6 @@ def atomic_write_chunks(
     return written
 
 
-def atomic_write_bytes(target: Path, data: bytes, *, durable: bool = False) -> None:
-    atomic_write_chunks(target, [data], durable=durable)
-
-
 def remove_file_and_empty_parents(path: Path, stop_at: Path) -> None:
     """Delete a mirrored file, then every folder it leaves empty, up to (not including) `stop_at`."""
     path.unlink(missing_ok=True)

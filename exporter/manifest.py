@@ -1,7 +1,6 @@
-"""The manifest: what the last pass wrote, so the next pass downloads only what changed.
-
-It lives at EXPORT_DIR/_manifest.json (no bucket can be called that: bucket names have no `_`) and is
-always replaced atomically. A missing, unreadable or corrupt manifest means "nothing known": a full pass.
+"""The manifest's records (an object's `Entry`, a bucket's `BucketRecord`), and the earlier releases'
+manifest, EXPORT_DIR/_manifest.json (format 1), which the manifest store (store.py) reads once to migrate
+it. A missing, unreadable or corrupt JSON manifest means "nothing known": a full pass.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter.files import atomic_write_bytes
 from exporter.naming import is_safe_path, is_valid_bucket_name, key_for_path
 
 log = logging.getLogger(__name__)
@@ -127,9 +125,3 @@ def load_manifest(export_dir: Path) -> Manifest:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("manifest %s is corrupt (%s): doing a full pass", path, exc)
         return Manifest()
-
-
-def save_manifest(export_dir: Path, manifest: Manifest) -> None:
-    data = json.dumps(manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
-    atomic_write_bytes(manifest_path(export_dir), data, durable=True)
-    log.debug("manifest written (%d bytes)", len(data))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exporter.manifest import MANIFEST_NAME, BucketRecord, Entry, Manifest
+from exporter.manifest import MANIFEST_NAME, BucketRecord, Entry, Manifest, load_manifest
 from exporter.naming import is_own_path, is_safe_path, key_for_path
 
 log = logging.getLogger("exporter")
@@ -134,8 +134,6 @@ class ManifestStore:
 
     def _migrate_json(self, db: sqlite3.Connection) -> bool:
         """Read the earlier releases' `_manifest.json` once; True when there was one to migrate."""
-        from exporter.manifest import load_manifest
-
         legacy = self.root / MANIFEST_NAME
         if not legacy.exists():
             return False
@@ -247,44 +245,14 @@ class ManifestStore:
     def delete_entries(self, bucket: str, keys: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM objects WHERE bucket=? AND key=?", [(bucket, key) for key in keys])
 
-    # -- a full pass's listing, streamed into a temporary table ------------------------------------------
+    # -- a full pass's listing -------------------------------------------------------------------------
 
-    def begin_listing(self) -> None:
+    def new_listing(self, bucket: str) -> Listing:
+        """An empty listing of `bucket` for a full pass to stream into (the previous one is dropped)."""
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS listing (key TEXT PRIMARY KEY, etag TEXT, size INTEGER) "
                         "WITHOUT ROWID")
         self.db.execute("DELETE FROM temp.listing")
-
-    def add_listing(self, rows: Iterable[tuple[str, str, int]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO temp.listing VALUES (?, ?, ?)", rows)
-
-    def end_listing(self) -> None:
-        self.db.execute("DELETE FROM temp.listing")
-
-    def listing_has_key_below(self, prefix: str) -> bool:
-        low, high = below_range(prefix)
-        return self.db.execute(
-            "SELECT 1 FROM temp.listing WHERE key>? AND key<? LIMIT 1", (low, high)
-        ).fetchone() is not None
-
-    def listing_diff_pages(self, bucket: str, page_size: int = 1000):
-        """Listing and manifest side by side in key order, a page at a time: for every key in either,
-        (key, listed ETag, listed size, path, recorded ETag, recorded size, in_s3), None where absent.
-        Plain tuples: a no-change pass builds no object per key."""
-        after = ""
-        while True:
-            rows = self.db.execute(
-                "SELECT k.key, l.etag, l.size, o.path, o.etag, o.size, o.in_s3 FROM "
-                "(SELECT key FROM temp.listing WHERE key>?1 UNION SELECT key FROM objects WHERE bucket=?2 AND key>?1 "
-                "ORDER BY 1 LIMIT ?3) k LEFT JOIN temp.listing l ON l.key=k.key "
-                "LEFT JOIN objects o ON o.bucket=?2 AND o.key=k.key ORDER BY k.key",
-                (after, bucket, page_size),
-            ).fetchall()
-            if not rows:
-                return
-            yield rows
-            if len(rows) < page_size:
-                return
-            after = rows[-1][0]
+        return Listing(self.db, bucket)
 
     # -- intents -----------------------------------------------------------------------------------------
 
@@ -315,3 +283,45 @@ class ManifestStore:
         for name, record in buckets.items():
             record.objects = dict(self.entries(name))
         return Manifest(buckets=buckets, boot_id=self.synced_boot_id)
+
+
+class Listing:
+    """A full pass's listing of one bucket, in a temporary table beside the manifest: never in Python
+    memory whole. Only one exists at a time (`ManifestStore.new_listing` empties the table)."""
+
+    def __init__(self, db: sqlite3.Connection, bucket: str) -> None:
+        self.db = db
+        self.bucket = bucket
+
+    def add(self, rows: Iterable[tuple[str, str, int]]) -> None:
+        """(key, ETag, size) rows, as S3 listed them."""
+        self.db.executemany("INSERT OR REPLACE INTO temp.listing VALUES (?, ?, ?)", rows)
+
+    def has_key_below(self, prefix: str) -> bool:
+        low, high = below_range(prefix)
+        return self.db.execute(
+            "SELECT 1 FROM temp.listing WHERE key>? AND key<? LIMIT 1", (low, high)
+        ).fetchone() is not None
+
+    def beside_manifest(self, page_size: int = 1000) -> Iterator[list[tuple]]:
+        """Listing and manifest side by side in key order, a page at a time: for every key in either,
+        (key, listed ETag, listed size, path, recorded ETag, recorded size, in_s3), None where absent.
+        Plain tuples: a no-change pass builds no object per key."""
+        after = ""
+        while True:
+            rows = self.db.execute(
+                "SELECT k.key, l.etag, l.size, o.path, o.etag, o.size, o.in_s3 FROM "
+                "(SELECT key FROM temp.listing WHERE key>?1 UNION SELECT key FROM objects WHERE bucket=?2 AND key>?1 "
+                "ORDER BY 1 LIMIT ?3) k LEFT JOIN temp.listing l ON l.key=k.key "
+                "LEFT JOIN objects o ON o.bucket=?2 AND o.key=k.key ORDER BY k.key",
+                (after, self.bucket, page_size),
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            if len(rows) < page_size:
+                return
+            after = rows[-1][0]
+
+    def clear(self) -> None:
+        self.db.execute("DELETE FROM temp.listing")

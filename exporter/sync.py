@@ -147,11 +147,11 @@ class Exporter:
                 "bucket %s was created anew in S3 (did Moto restart?): none of its local file(s) will be "
                 "deleted because of that; files whose objects are missing are kept", name)
         (self.root / name).mkdir(exist_ok=True)
+        listing = self.store.new_listing(name)
         try:
             with self.store.transaction():
-                self.store.begin_listing()
                 for page in self.source.pages(name):
-                    self.store.add_listing(page)
+                    listing.add(page)
                     stats.objects += len(page)
                     stats.bytes += sum(size for _key, _etag, size in page)
         except Exception as exc:  # noqa: BLE001 (any failure: this bucket waits for the next pass)
@@ -164,23 +164,15 @@ class Exporter:
         with self.store.transaction():
             self.store.put_bucket(name, BucketRecord(created=created, region=region, cors=cors))
         delete_sync = self.settings.delete_sync and not recreated
-        bucket_dir = self.root / name
-        for rows in self.store.listing_diff_pages(name):
-            updates: dict[str, RemoteObject | None] = {}
-            for key, etag, size, path, known_etag, known_size, in_s3 in rows:
-                on_disk = local_size(bucket_dir / path) if path is not None and is_own_path(key, path) else None
-                if etag is None:
-                    if path is not None and (in_s3 or on_disk is None):
-                        updates[key] = None
-                elif path is None or not in_s3 or on_disk != known_size or (known_etag, known_size) != (etag, size):
-                    updates[key] = RemoteObject(key, etag, size)
+        for rows in listing.beside_manifest():
+            updates = differing(rows, self.root / name)
             if updates:
                 self.objects_seen += self.applier.sync_keys(name, updates, stats, delete_sync=delete_sync,
-                                                            listing=True)
+                                                            listing=listing)
             if self.stop.is_set():
                 stats.complete = False
                 return
-        self.store.end_listing()
+        listing.clear()
 
     def _warn_about_gone_buckets(self, records: dict[str, BucketRecord], buckets: dict[str, str | None]) -> None:
         for name in records:
@@ -206,7 +198,7 @@ class Exporter:
             changes[bucket][key] = future.result()
         for bucket, keys in sorted(changes.items()):
             self.objects_seen += self.applier.sync_keys(bucket, keys, stats, delete_sync=self.settings.delete_sync,
-                                                        listing=False)
+                                                        listing=None)
         stats.objects = self.objects_seen
         stats.duration = time.monotonic() - started
         log_summary(stats)
@@ -218,6 +210,20 @@ class Exporter:
             return None
         changes = self.problems.changes_to_retry(self.known_buckets)
         return self.sync_changes(changes) if changes else None
+
+
+def differing(rows: list[tuple], bucket_dir: Path) -> dict[str, RemoteObject | None]:
+    """The march: of a page of listing beside manifest (`Listing.beside_manifest`), the keys whose file is
+    not what S3 holds (new, changed, missing on disk, or gone from S3), with what S3 holds (None: nothing)."""
+    updates: dict[str, RemoteObject | None] = {}
+    for key, etag, size, path, known_etag, known_size, in_s3 in rows:
+        on_disk = local_size(bucket_dir / path) if path is not None and is_own_path(key, path) else None
+        if etag is None:
+            if path is not None and (in_s3 or on_disk is None):
+                updates[key] = None
+        elif path is None or not in_s3 or on_disk != known_size or (known_etag, known_size) != (etag, size):
+            updates[key] = RemoteObject(key, etag, size)
+    return updates
 
 
 def log_summary(stats: PassStats) -> None:

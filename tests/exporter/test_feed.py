@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from exporter.feed import batch_events, remote_from_event
+from exporter.feed import GatewayClient, batch_events, remote_from_event
 from exporter.plan import RemoteObject
 from testkit.clients import make_test_client
 from tests.exporter.test_cli import exporter_process, get_json, stop_process
@@ -198,6 +198,24 @@ def test_a_moto_restart_seen_in_the_feed_restores_at_once(feed_moto, exporter_en
     finally:
         stop_process(process)
     assert "boot id changed" in process.stdout.read()
+
+
+def test_the_gateway_client_marks_the_first_page_after_a_new_boot_id_wherever_it_was_seen(feed_moto):
+    """The client is the one holder of the boot id: a restart seen first in /_health still marks the next
+    feed page, so the loop's sequence number is never taken for one of the new Moto's."""
+    moto = feed_moto()
+    client = GatewayClient(moto.url)
+    first = client.read(after=0, wait=0)
+    assert first is not None and not first.restarted and client.boot_id == first.boot_id
+    assert not client.read(after=first.last_seq, wait=0).restarted
+    moto.restart()
+    assert client.current_boot_id() not in (None, first.boot_id)
+    assert client.boot_id != first.boot_id
+    page = client.read(after=first.last_seq, wait=0)
+    assert page.restarted and page.boot_id == client.boot_id
+    assert not client.read(after=page.last_seq, wait=0).restarted, "marked once"
+    moto.restart()
+    assert client.read(after=page.last_seq, wait=0).restarted, "and a restart seen in the feed itself"
 
 
 def test_without_a_feed_the_exporter_polls(exporter_env, export_dir):

@@ -11,7 +11,8 @@ import threading
 
 from common.s3 import S3Unreachable, create_bucket_if_missing, describe_error, make_s3_client, wait_for_s3
 from common.settings import load_settings, setup_logging
-from exporter.endpoint import EndpointKind, limits_line, probe
+from exporter.endpoint import limits_line, probe
+from exporter.feed import GatewayClient
 from exporter.settings import ExporterSettings
 from exporter.loop import SyncLoop
 from exporter.status import Status, serve_status
@@ -72,13 +73,15 @@ def start(client, settings: ExporterSettings, stop: threading.Event) -> bool:
     return False
 
 
-def probe_endpoint(settings: ExporterSettings) -> EndpointKind:
-    """What the endpoint is; says once what does not apply there (feed, restore) when it is not Moto."""
-    kind = probe(settings.aws_endpoint_url)
+def make_exporter(settings: ExporterSettings, client, stop: threading.Event, status: Status | None = None) -> Exporter:
+    """Probe what the endpoint is (say once what does not apply there when it is not Moto), then the
+    exporter, with the gateway client that probed it: one client, one holder of the boot id."""
+    gateway = GatewayClient(settings.aws_endpoint_url) if settings.aws_endpoint_url else None
+    kind = probe(settings.aws_endpoint_url, gateway)
     line = limits_line(kind, settings.aws_endpoint_url, settings.export_interval)
     if line:
         log.info("%s", line)
-    return kind
+    return Exporter(settings, client, stop, status, gateway=gateway, endpoint_kind=kind)
 
 
 def run_once(client, settings: ExporterSettings, stop: threading.Event) -> int:
@@ -91,7 +94,7 @@ def run_once(client, settings: ExporterSettings, stop: threading.Event) -> int:
     except Exception as exc:  # noqa: BLE001
         log.error("cannot create the required buckets: %s", describe_error(exc))
         return 1
-    exporter = Exporter(settings, client, stop, endpoint_kind=probe_endpoint(settings))
+    exporter = make_exporter(settings, client, stop)
     try:
         stats = exporter.run_pass()
     except Exception as exc:  # noqa: BLE001
@@ -113,14 +116,13 @@ def run_loop(client, settings: ExporterSettings, stop: threading.Event, wake: th
     try:
         if not start(client, settings, stop):
             return 0
-        kind = probe_endpoint(settings)
-        exporter = Exporter(settings, client, stop, status, endpoint_kind=kind)
+        exporter = make_exporter(settings, client, stop, status)
         log.info(
             "mirroring every bucket of %s into %s (delete sync %s, restore %s)",
             settings.aws_endpoint_url or "AWS",
             settings.export_dir,
             "on" if settings.delete_sync else "off",
-            ("on" if settings.restore_on_start else "off") if kind.is_moto else "not applicable",
+            ("on" if settings.restore_on_start else "off") if exporter.on_moto else "not applicable",
         )
         try:
             SyncLoop(exporter, settings, status, stop, wake).run()

@@ -53,11 +53,12 @@ def _get(url: str) -> tuple[int, bytes] | None:
         return None
 
 
-def probe(endpoint_url: str | None) -> EndpointKind:
-    """Ask the endpoint what it is; no endpoint (real AWS) is OTHER without asking."""
+def probe(endpoint_url: str | None, gateway: GatewayClient | None = None) -> EndpointKind:
+    """Ask the endpoint what it is (its /_health through `gateway`, the exporter's client of the gateway's
+    routes); no endpoint (real AWS) is OTHER without asking."""
     if not endpoint_url:
         return EndpointKind.OTHER
-    boot_id = GatewayClient(endpoint_url).current_boot_id()
+    boot_id = (gateway or GatewayClient(endpoint_url)).current_boot_id()
     return classify(boot_id, None if boot_id else _get(f"{endpoint_url}/moto-api/"))
 
 

@@ -58,13 +58,13 @@ class Exporter:
         endpoint_kind: EndpointKind | None = None,
     ) -> None:
         self.settings = settings
-        on_moto = endpoint_kind is None or endpoint_kind.is_moto
+        self.on_moto = endpoint_kind is None or endpoint_kind.is_moto
         """Moto, whose restarts empty it (a restore applies) and whose gateway may have a feed; an endpoint
         not probed (None) is treated as Moto. Any other S3 is only mirrored, never restored into."""
         self.stop = stop
         self.gateway = (
             gateway or (GatewayClient(settings.aws_endpoint_url) if settings.aws_endpoint_url else None)
-            if on_moto
+            if self.on_moto
             else None
         )
         self.root = Path(settings.export_dir)
@@ -75,7 +75,7 @@ class Exporter:
         self.problems = Problems()
         self.applier = Applier(self.root, self.store, self.transfers, self.source, self.problems)
         self.recovery = Recovery(settings, client, self.root, self.store, self.source, self.transfers.pool, stop,
-                                 status, self.gateway, on_moto)
+                                 status, self.gateway, self.on_moto)
         self._gone_warned: set[str] = set()
         self.objects_seen = 0
         """Objects mirrored: counted by each full pass, kept current by each change batch (never by counting

@@ -38,7 +38,9 @@ def test_a_bucket_without_cors_refuses_every_preflight(gateway):  # noqa: F811
     assert aws_error(preflight(f"{gateway.url}/plain/k", "http://app.example", "GET"))["status"] == 403
     s3.put_bucket_cors(
         Bucket="plain",
-        CORSConfiguration={"CORSRules": [{"AllowedMethods": ["PUT"], "AllowedOrigins": ["http://app.example"]}]},
+        CORSConfiguration={
+            "CORSRules": [{"AllowedMethods": ["PUT"], "AllowedOrigins": ["http://app.example"]}]
+        },
     )
     allowed = preflight(f"{gateway.url}/plain/some/key", "http://app.example", "PUT")
     assert allowed.status_code == 200
@@ -99,7 +101,9 @@ def test_access_moto_keeps_motos_allow_all_preflight():
         assert preflight(f"{server.url}/open/k", "http://app.example", "PUT").status_code == 200
         s3.put_bucket_cors(
             Bucket="open",
-            CORSConfiguration={"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["http://app.example"]}]},
+            CORSConfiguration={
+                "CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["http://app.example"]}]
+            },
         )
         assert preflight(f"{server.url}/open/k", "http://app.example", "PUT").status_code == 403
     finally:

@@ -61,6 +61,8 @@ class ConformanceLayer:
                     self.check_part_read(view, bucket_name, key)
                 if key == "" or "uploadId" in view.params:
                     rules.check_listing(view.method, key, view.params)
+                if view.method == "POST" and key and "uploads" in view.params:
+                    rules.check_checksum_type(view.headers)
                 if view.method == "POST" and key and "uploadId" in view.params:
                     return self.complete(environ, view, bucket_name, key, start_response)
                 if view.method == "PUT" and key and not set(view.params) - {"partNumber", "uploadId"}:

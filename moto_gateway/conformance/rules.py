@@ -163,6 +163,31 @@ def requested_checksums(headers: Mapping[str, str]) -> list[Checksum]:
     return found
 
 
+FULL_OBJECT_ALGORITHMS = frozenset({"CRC32", "CRC32C", "CRC64NVME"})
+COMPOSITE_ALGORITHMS = frozenset({"CRC32", "CRC32C", "SHA1", "SHA256"})
+
+
+def check_checksum_type(headers: Mapping[str, str]) -> None:
+    """CreateMultipartUpload: FULL_OBJECT needs a CRC, COMPOSITE is not offered for CRC64NVME (S3 User Guide,
+    "Checking object integrity", the table of checksum types per algorithm)."""
+    checksum_type = headers.get("x-amz-checksum-type", "").upper()
+    algorithm = headers.get("x-amz-checksum-algorithm", "").upper()
+    if not checksum_type:
+        return
+    if checksum_type not in ("FULL_OBJECT", "COMPOSITE"):
+        raise invalid_argument(
+            "Value for x-amz-checksum-type header is invalid.", "x-amz-checksum-type", checksum_type
+        )
+    allowed = FULL_OBJECT_ALGORITHMS if checksum_type == "FULL_OBJECT" else COMPOSITE_ALGORITHMS
+    if not algorithm or algorithm not in allowed:
+        raise S3Error(
+            400,
+            "InvalidRequest",
+            f"The {checksum_type} checksum type cannot be used with the {algorithm.lower() or 'default'} "
+            "checksum algorithm.",
+        )
+
+
 def checksum_mismatch(checksum: Checksum) -> S3Error:
     return S3Error(
         400, "BadDigest", f"The {checksum.algorithm} you specified did not match the calculated checksum."

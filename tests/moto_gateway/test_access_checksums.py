@@ -133,6 +133,23 @@ def test_composite_and_full_object_multipart_checksums(gateway):  # noqa: F811
     assert (got["ChecksumCRC32"], got["ChecksumType"]) == (whole, "FULL_OBJECT")
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "checksum_type"), [("CRC64NVME", "COMPOSITE"), ("SHA256", "FULL_OBJECT")]
+)
+def test_a_checksum_type_the_algorithm_lacks_is_refused(gateway, algorithm, checksum_type):  # noqa: F811
+    """S3 User Guide, "Checking object integrity" (checksum types): full-object checksums are offered for the
+    CRCs only, composite ones for CRC32, CRC32C, SHA-1 and SHA-256; CreateMultipartUpload asking for another
+    combination is 400 InvalidRequest."""
+    s3 = owner(gateway)
+    new_bucket(s3, "sums")
+    with pytest.raises(ClientError) as refused:
+        s3.create_multipart_upload(
+            Bucket="sums", Key="m", ChecksumAlgorithm=algorithm, ChecksumType=checksum_type
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidRequest"
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket="sums")
+
+
 @pytest.mark.parametrize(("algorithm", "checksum"), ALGORITHMS)
 def test_post_object_checksum_fields_are_verified(gateway, algorithm, checksum):  # noqa: F811
     """S3 API Reference, POST Object (form fields `x-amz-checksum-crc32c`, `x-amz-checksum-crc64nvme`, ...):

@@ -2,8 +2,9 @@
 
 References (S3 API Reference): ListObjects / ListObjectsV2 / ListObjectVersions / ListMultipartUploads /
 ListParts (max-keys, max-uploads, max-parts, encoding-type), CompleteMultipartUpload (a body with at least
-one Part; NoSuchUpload; If-None-Match / If-Match), PutObject and UploadPart (x-amz-checksum-*), "Error
-responses"; S3 User Guide, "How does Amazon S3 evaluate the CORS configuration on a bucket?".
+one Part; NoSuchUpload; If-None-Match / If-Match), GetObject / HeadObject (partNumber), PutObject and
+UploadPart (x-amz-checksum-*), CreateMultipartUpload (x-amz-checksum-type), "Error responses"; S3 User
+Guide, "Checking object integrity", "How does Amazon S3 evaluate the CORS configuration on a bucket?".
 """
 
 from __future__ import annotations

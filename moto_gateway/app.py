@@ -69,7 +69,9 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         if enforce:
             bucket_permission.apply()
             object_acl_default.apply()
-        app = ConformanceLayer(app, spool_memory_bytes=settings.gateway_spool_memory_bytes)
+        app = ConformanceLayer(
+            app, spool_memory_bytes=settings.gateway_spool_memory_bytes, cors_required=enforce
+        )
         app = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
         app = ValidatingMiddleware(
             app,

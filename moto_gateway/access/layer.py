@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from moto.s3.models import OWNER as MOTO_OWNER_ID
 from moto.s3.models import s3_backends
+from moto.s3control.models import s3control_backends
 from werkzeug.wsgi import ClosingIterator
 
 from moto_gateway.access import authform, policy as policies
@@ -109,6 +110,26 @@ def grants_of(acl: object, owner: Account) -> tuple[Grant, ...]:
     return tuple(grants)
 
 
+def account_public_access_block(account_id: str, partition: str):
+    """The account's Block Public Access settings (s3control PutPublicAccessBlock), or None."""
+    try:
+        return s3control_backends[account_id][partition].public_access_block
+    except Exception:  # noqa: BLE001 - no s3control backend for this account or partition: no settings
+        return None
+
+
+def effective_block(*blocks) -> PublicAccessBlock:
+    """S3 applies the most restrictive combination of the bucket's and its account's settings (S3 User Guide,
+    "Blocking public access to your Amazon S3 storage")."""
+    present = [block for block in blocks if block]
+    return PublicAccessBlock(
+        any(bool(block.block_public_acls) for block in present),
+        any(bool(block.ignore_public_acls) for block in present),
+        any(bool(block.block_public_policy) for block in present),
+        any(bool(block.restrict_public_buckets) for block in present),
+    )
+
+
 class AccessLayer:
     def __init__(
         self,
@@ -144,16 +165,8 @@ class AccessLayer:
     def bucket_state(self, bucket, account_id: str) -> BucketState:
         owner = self.account(account_id)
         document = policies.load_stored(bucket.policy) if bucket.policy else None
-        block = bucket.public_access_block
-        flags = (
-            PublicAccessBlock(
-                bool(block.block_public_acls),
-                bool(block.ignore_public_acls),
-                bool(block.block_public_policy),
-                bool(block.restrict_public_buckets),
-            )
-            if block
-            else PublicAccessBlock()
+        flags = effective_block(
+            bucket.public_access_block, account_public_access_block(account_id, bucket.partition)
         )
         rule = bucket.ownership_rule  # Moto stores the ObjectOwnership value (a string) here
         if isinstance(rule, dict):

@@ -14,6 +14,7 @@ from moto_gateway.access.layer import refuse, streamed
 from moto_gateway.conformance import rules
 from moto_gateway.errors import S3Error
 from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, has_body, put_back
+from moto_gateway.moto_patches import part_reads
 from moto_gateway.post_form import CHUNK
 from moto_gateway.request import RequestView
 
@@ -40,9 +41,10 @@ def current_etag(bucket, key: str) -> str | None:
 
 
 class ConformanceLayer:
-    def __init__(self, app: Callable, *, spool_memory_bytes: int):
+    def __init__(self, app: Callable, *, spool_memory_bytes: int, cors_required: bool = True):
         self.app = app
         self.spool_memory_bytes = spool_memory_bytes
+        self.cors_required = cors_required  # False (GATEWAY_ACCESS=moto): Moto's allow-all preflight stays
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS):
@@ -53,10 +55,14 @@ class ConformanceLayer:
         bucket_name, key = view.addressing.bucket, view.addressing.key
         try:
             if view.method == "OPTIONS":
-                self.check_preflight(view, bucket_name)
+                self.check_preflight(view, bucket_name, key)
             elif bucket_name is not None:
+                if view.method in ("GET", "HEAD") and key and "partNumber" in view.params:
+                    self.check_part_read(view, bucket_name, key)
                 if key == "" or "uploadId" in view.params:
                     rules.check_listing(view.method, key, view.params)
+                if view.method == "POST" and key and "uploads" in view.params:
+                    rules.check_checksum_type(view.headers)
                 if view.method == "POST" and key and "uploadId" in view.params:
                     return self.complete(environ, view, bucket_name, key, start_response)
                 if view.method == "PUT" and key and not set(view.params) - {"partNumber", "uploadId"}:
@@ -67,14 +73,17 @@ class ConformanceLayer:
             return refuse(view, error, environ, start_response)
         return self.app(environ, start_response)
 
-    @staticmethod
-    def check_preflight(view: RequestView, bucket_name: str | None) -> None:
-        """S3's CORS rules decide preflights for buckets that have a CORS configuration; a bucket without one
-        keeps Moto's allow-all answer (the stack's browser pages rely on it)."""
+    def check_preflight(self, view: RequestView, bucket_name: str | None, key: str | None) -> None:
+        """S3's CORS rules decide preflights: a bucket without a CORS configuration refuses every one (under
+        GATEWAY_ACCESS=moto it keeps Moto's allow-all answer)."""
         origin = view.headers.get("origin")
         method = view.headers.get("access-control-request-method")
         bucket = moto_bucket(bucket_name)
-        if bucket is None or not origin or not method or not getattr(bucket, "cors", None):
+        if bucket is None or not origin or not method:
+            return
+        if not getattr(bucket, "cors", None):
+            if self.cors_required:
+                raise rules.cors_not_enabled(method, "OBJECT" if key else "BUCKET")
             return
         cors = [
             rules.CorsRule(rule.allowed_methods or [], rule.allowed_origins or [], rule.allowed_headers or [])
@@ -83,6 +92,23 @@ class ConformanceLayer:
         requested_headers = view.headers.get("access-control-request-headers", "")
         if not rules.preflight_allowed(cors, origin, method, requested_headers):
             raise rules.cors_forbidden(method)
+
+    @staticmethod
+    def check_part_read(view: RequestView, bucket_name: str, key: str) -> None:
+        try:
+            part_number = int(view.params["partNumber"])
+        except ValueError:
+            return  # refused earlier by the request checks
+        part_count = None
+        bucket = moto_bucket(bucket_name)
+        if bucket is not None and "versionId" not in view.params:
+            try:
+                fake = bucket.keys.get(key)
+            except Exception:  # noqa: BLE001 - Moto's key store mid-change: Moto answers
+                fake = None
+            if fake is not None and hasattr(fake, "multipart"):
+                part_count = len(part_reads.completed_parts(fake)) or 1
+        rules.check_part_read(part_number, "range" in view.headers, part_count)
 
     def complete(
         self, environ: dict, view: RequestView, bucket_name: str, key: str, start_response: Callable

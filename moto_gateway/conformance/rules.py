@@ -2,20 +2,22 @@
 
 References (S3 API Reference): ListObjects / ListObjectsV2 / ListObjectVersions / ListMultipartUploads /
 ListParts (max-keys, max-uploads, max-parts, encoding-type), CompleteMultipartUpload (a body with at least
-one Part; NoSuchUpload; If-None-Match / If-Match), PutObject and UploadPart (x-amz-checksum-*), "Error
-responses"; S3 User Guide, "How does Amazon S3 evaluate the CORS configuration on a bucket?".
+one Part; NoSuchUpload; If-None-Match / If-Match), GetObject / HeadObject (partNumber), PutObject and
+UploadPart (x-amz-checksum-*), CreateMultipartUpload (x-amz-checksum-type), "Error responses"; S3 User
+Guide, "Checking object integrity", "How does Amazon S3 evaluate the CORS configuration on a bucket?".
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import hashlib
 import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import anycrc
 
 from moto_gateway.errors import S3Error, invalid_argument
 
@@ -79,34 +81,74 @@ def check_write_conditions(headers: Mapping[str, str], current_etag: str | None)
             raise precondition_failed("If-Match")
 
 
+def check_part_read(part_number: int, has_range: bool, part_count: int | None) -> None:
+    """GetObject / HeadObject with partNumber: not with a Range, and only a part the object has (an object
+    uploaded in one piece has one part)."""
+    if has_range:
+        raise S3Error(
+            400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+        )
+    if part_count is not None and part_number > part_count:
+        raise S3Error(
+            416,
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            [("PartNumberRequested", str(part_number)), ("ActualPartCount", str(part_count))],
+        )
+
+
 # ----- checksums ----------------------------------------------------------------------------------------
+
+
+class Crc:
+    """CRC32 (zlib), CRC32C and CRC64NVME (anycrc), fed chunk by chunk; an empty body's CRC is 0."""
+
+    def __init__(self, algorithm: str):
+        self.model = None if algorithm == "CRC32" else anycrc.Model(CRC_MODELS[algorithm])
+        self.crc: int | None = None
+
+    def update(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if self.model is None:
+            self.crc = zlib.crc32(chunk, self.crc or 0)
+        else:
+            self.crc = self.model.calc(chunk) if self.crc is None else self.model.calc(chunk, self.crc)
+
+    def digest(self) -> int:
+        return self.crc or 0
+
+
+CRC_MODELS = {"CRC32C": "CRC32C", "CRC64NVME": "CRC64-NVME"}
 
 
 @dataclass
 class Checksum:
-    algorithm: str  # as S3 names it in messages: CRC32, SHA1, SHA256
+    algorithm: str  # as S3 names it in messages: CRC32, CRC32C, CRC64NVME, SHA1, SHA256
     header: str
     expected: bytes
     digest: object
 
     def update(self, chunk: bytes) -> None:
-        if self.algorithm == "CRC32":
-            self.digest = zlib.crc32(chunk, self.digest)
-        else:
-            self.digest.update(chunk)
+        self.digest.update(chunk)
 
     def value(self) -> bytes:
-        if self.algorithm == "CRC32":
-            return self.digest.to_bytes(4, "big")
+        if isinstance(self.digest, Crc):
+            return self.digest.digest().to_bytes(len(self.expected), "big")
         return self.digest.digest()
 
 
-CHECKSUMS = {"x-amz-checksum-crc32": ("CRC32", 4), "x-amz-checksum-sha1": ("SHA1", 20),
-             "x-amz-checksum-sha256": ("SHA256", 32)}
+CHECKSUMS = {
+    "x-amz-checksum-crc32": ("CRC32", 4),
+    "x-amz-checksum-crc32c": ("CRC32C", 4),
+    "x-amz-checksum-crc64nvme": ("CRC64NVME", 8),
+    "x-amz-checksum-sha1": ("SHA1", 20),
+    "x-amz-checksum-sha256": ("SHA256", 32),
+}
 
 
 def requested_checksums(headers: Mapping[str, str]) -> list[Checksum]:
-    """The checksums a PUT body must match (CRC32, SHA1, SHA256; CRC32C and CRC64NVME are left to Moto)."""
+    """The checksums a PUT body must match (every algorithm S3 offers)."""
     found = []
     for header, (algorithm, size) in CHECKSUMS.items():
         if header not in headers:
@@ -117,9 +159,34 @@ def requested_checksums(headers: Mapping[str, str]) -> list[Checksum]:
             expected = b""
         if len(expected) != size:
             raise S3Error(400, "InvalidRequest", f"Value for {header} header is invalid.")
-        digest = 0 if algorithm == "CRC32" else hashlib.new(algorithm.lower())
+        digest = hashlib.new(algorithm.lower()) if algorithm.startswith("SHA") else Crc(algorithm)
         found.append(Checksum(algorithm, header, expected, digest))
     return found
+
+
+FULL_OBJECT_ALGORITHMS = frozenset({"CRC32", "CRC32C", "CRC64NVME"})
+COMPOSITE_ALGORITHMS = frozenset({"CRC32", "CRC32C", "SHA1", "SHA256"})
+
+
+def check_checksum_type(headers: Mapping[str, str]) -> None:
+    """CreateMultipartUpload: FULL_OBJECT needs a CRC, COMPOSITE is not offered for CRC64NVME (S3 User Guide,
+    "Checking object integrity", the table of checksum types per algorithm)."""
+    checksum_type = headers.get("x-amz-checksum-type", "").upper()
+    algorithm = headers.get("x-amz-checksum-algorithm", "").upper()
+    if not checksum_type:
+        return
+    if checksum_type not in ("FULL_OBJECT", "COMPOSITE"):
+        raise invalid_argument(
+            "Value for x-amz-checksum-type header is invalid.", "x-amz-checksum-type", checksum_type
+        )
+    allowed = FULL_OBJECT_ALGORITHMS if checksum_type == "FULL_OBJECT" else COMPOSITE_ALGORITHMS
+    if not algorithm or algorithm not in allowed:
+        raise S3Error(
+            400,
+            "InvalidRequest",
+            f"The {checksum_type} checksum type cannot be used with the {algorithm.lower() or 'default'} "
+            "checksum algorithm.",
+        )
 
 
 def checksum_mismatch(checksum: Checksum) -> S3Error:
@@ -139,9 +206,10 @@ class CorsRule:
 
 
 def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    if ignore_case:
-        pattern, value = pattern.lower(), value.lower()
-    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+    """`*` matches any run of characters (also dots: `http://*.example.com` matches `http://a.b.example.com`);
+    every other character, `?` and `[` too, only itself."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
 
 
 def preflight_allowed(rules: Sequence[CorsRule], origin: str, method: str, request_headers: str) -> bool:
@@ -155,6 +223,16 @@ def preflight_allowed(rules: Sequence[CorsRule], origin: str, method: str, reque
         if all(any(wildcard_match(a, h, ignore_case=True) for a in rule.headers) for h in wanted):
             return True
     return False
+
+
+def cors_not_enabled(method: str, resource_type: str) -> S3Error:
+    """A preflight to a bucket that has no CORS configuration (Moto answered it with allow-all)."""
+    return S3Error(
+        403,
+        "AccessForbidden",
+        "CORSResponse: CORS is not enabled for this bucket.",
+        [("Method", method), ("ResourceType", resource_type)],
+    )
 
 
 def cors_forbidden(method: str) -> S3Error:

@@ -1,7 +1,8 @@
 """Small patches of Moto, each in its own module, each naming the Moto version it was written for and
 refusing to apply to another (a newer Moto may have fixed or moved what it patches).
 
-`apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging) and
+`apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging,
+cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes) and
 one measured speed-up (timestamps);
 `bucket_permission` and `object_acl_default` are applied by `app.py` only when the access layer decides
 (GATEWAY_ACCESS=s3). Every `apply()` is idempotent.
@@ -21,9 +22,24 @@ def require_moto(version: str, patch: str) -> None:
 
 
 def apply() -> None:
-    from moto_gateway.moto_patches import delete_object_tagging, form_bodies, routing, timestamps
+    from moto_gateway.moto_patches import (
+        checksum_algorithms,
+        checksum_headers,
+        cors_rules,
+        delete_object_tagging,
+        form_bodies,
+        object_attributes,
+        part_reads,
+        routing,
+        timestamps,
+    )
 
     routing.apply()
+    cors_rules.apply()
+    checksum_algorithms.apply()
+    checksum_headers.apply()
+    part_reads.apply()
+    object_attributes.apply()
     form_bodies.apply()
     delete_object_tagging.apply()
     timestamps.apply()

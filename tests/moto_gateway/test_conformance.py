@@ -182,9 +182,10 @@ def test_cors_preflight_follows_the_buckets_rules(gateway):  # noqa: F811
     assert (refused.status_code, aws_error(refused)["Code"]) == (403, "AccessForbidden")
     assert preflight("http://other.test", "GET").status_code == 403
     assert preflight("http://a.example", "GET", "authorization").status_code == 403
-    new_bucket(s3, "no-cors")  # without a configuration: Moto's allow-all stays (the stack's pages use it)
-    assert requests.options(
+    new_bucket(s3, "no-cors")  # without a configuration: refused (tests/moto_gateway/test_access_cors.py)
+    refused = requests.options(
         f"{gateway.url}/no-cors/k",
         headers={"Origin": "http://x.test", "Access-Control-Request-Method": "PUT"},
         timeout=10,
-    ).status_code == 200
+    )
+    assert (refused.status_code, aws_error(refused)["Code"]) == (403, "AccessForbidden")

@@ -68,8 +68,14 @@ FETCH_POST = """async ([url, fields, size]) => {
 }"""
 
 
-def test_browser_presigned_put_and_post(page, s3):
+def test_browser_presigned_put_and_post(page, app_origin, s3):
     s3.create_bucket(Bucket="browser", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_cors(  # as on S3, a cross-origin PUT needs the bucket's CORS rules to allow its preflight
+        Bucket="browser",
+        CORSConfiguration={"CORSRules": [{
+            "AllowedMethods": ["PUT", "POST"], "AllowedOrigins": [app_origin], "AllowedHeaders": ["content-type"]
+        }]},
+    )
     url = s3.generate_presigned_url(
         "put_object", Params={"Bucket": "browser", "Key": "a b.txt", "ContentType": "text/plain"}
     )

@@ -194,6 +194,12 @@ def test_bad_settings_exit_2_with_one_line(name, value):
 
 def test_cors_preflight_passes_and_refusals_stay_readable_cross_origin(s3):
     s3.create_bucket(Bucket="cors", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_cors(  # as on S3, a bucket answers preflights only from its CORS rules
+        Bucket="cors",
+        CORSConfiguration={
+            "CORSRules": [{"AllowedMethods": ["PUT"], "AllowedOrigins": ["http://localhost:8000"]}]
+        },
+    )
     url = s3.generate_presigned_url("put_object", Params={"Bucket": "cors", "Key": "k"})
     origin = {"Origin": "http://localhost:8000"}
     preflight = requests.options(url, headers={**origin, "Access-Control-Request-Method": "PUT"}, timeout=10)

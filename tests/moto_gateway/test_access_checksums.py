@@ -1,0 +1,168 @@
+"""Additional checksums answer as S3 does: CRC32C and CRC64NVME verified like CRC32, SHA-1 and SHA-256 on
+PutObject, UploadPart and POST; composite and full-object multipart checksums; HEAD / GET return them."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+
+import anycrc
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from tests.moto_gateway.access_support import (
+    accounts_server,  # noqa: F401 (fixture)
+    gateway,  # noqa: F401 (fixture)
+    new_bucket,
+    owner,
+)
+
+MIB = 1024 * 1024
+# S3 User Guide, "Checking object integrity" names the algorithms; their check values (the CRC of the
+# ASCII digits "123456789") are those of the CRC catalogue: CRC-32C 0xE3069283, CRC-64/NVME
+# 0xAE8B14860A799888. The tests' own CRCs come from anycrc, held to those values first.
+CRC32C = anycrc.Model("CRC32C")
+CRC64NVME = anycrc.Model("CRC64-NVME")
+assert CRC32C.calc(b"123456789") == 0xE3069283
+assert CRC64NVME.calc(b"123456789") == 0xAE8B14860A799888
+
+
+def b64(value: int, size: int) -> str:
+    return base64.b64encode(value.to_bytes(size, "big")).decode()
+
+
+def crc32c(data: bytes) -> str:
+    return b64(CRC32C.calc(data) if data else 0, 4)
+
+
+def crc64nvme(data: bytes) -> str:
+    return b64(CRC64NVME.calc(data) if data else 0, 8)
+
+
+ALGORITHMS = [("CRC32C", crc32c), ("CRC64NVME", crc64nvme)]
+
+
+@pytest.mark.parametrize(("algorithm", "checksum"), ALGORITHMS)
+def test_crc32c_and_crc64nvme_are_verified_stored_and_returned(gateway, algorithm, checksum):  # noqa: F811
+    """S3 API Reference, PutObject (`x-amz-checksum-crc32c`, `x-amz-checksum-crc64nvme`): the checksum of the
+    object; HeadObject / GetObject with `x-amz-checksum-mode: ENABLED` return it. A value that does not match
+    the body is 400 BadDigest and nothing is stored (S3 User Guide, "Checking object integrity")."""
+    s3 = owner(gateway)
+    new_bucket(s3, "sums")
+    member = f"Checksum{algorithm}"
+    stored = s3.put_object(Bucket="sums", Key="k", Body=b"123456789", **{member: checksum(b"123456789")})
+    assert stored[member] == checksum(b"123456789")
+    assert s3.head_object(Bucket="sums", Key="k", ChecksumMode="ENABLED")[member] == checksum(b"123456789")
+    assert s3.get_object(Bucket="sums", Key="k", ChecksumMode="ENABLED")[member] == checksum(b"123456789")
+    empty = s3.put_object(Bucket="sums", Key="empty", Body=b"", **{member: checksum(b"")})
+    assert empty[member] == checksum(b"")
+    with pytest.raises(ClientError) as wrong:
+        s3.put_object(Bucket="sums", Key="wrong", Body=b"123456789", **{member: checksum(b"12345678")})
+    assert wrong.value.response["Error"]["Code"] == "BadDigest"
+    assert algorithm in wrong.value.response["Error"]["Message"]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="sums")["Contents"]] == ["empty", "k"]
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA1", "SHA256"])
+def test_checksums_boto3_computes_are_returned(gateway, algorithm):  # noqa: F811
+    """S3 API Reference, PutObject `ChecksumAlgorithm` (the SDK computes the checksum and sends it);
+    HeadObject with checksum mode returns the same value."""
+    s3 = owner(gateway)
+    new_bucket(s3, "sums")
+    member = f"Checksum{algorithm}"
+    sent = s3.put_object(Bucket="sums", Key="k", Body=b"data", ChecksumAlgorithm=algorithm)[member]
+    assert s3.head_object(Bucket="sums", Key="k", ChecksumMode="ENABLED")[member] == sent
+
+
+@pytest.mark.parametrize(("algorithm", "checksum"), ALGORITHMS)
+def test_a_wrong_part_checksum_is_bad_digest(gateway, algorithm, checksum):  # noqa: F811
+    """S3 API Reference, UploadPart (`x-amz-checksum-*`): a part whose checksum does not match is 400
+    BadDigest and the upload has no such part."""
+    s3 = owner(gateway)
+    new_bucket(s3, "sums")
+    upload = s3.create_multipart_upload(Bucket="sums", Key="m", ChecksumAlgorithm=algorithm)["UploadId"]
+    with pytest.raises(ClientError) as wrong:
+        s3.upload_part(
+            Bucket="sums", Key="m", UploadId=upload, PartNumber=1, Body=b"part",
+            **{f"Checksum{algorithm}": checksum(b"other")},
+        )
+    assert wrong.value.response["Error"]["Code"] == "BadDigest"
+    assert "Parts" not in s3.list_parts(Bucket="sums", Key="m", UploadId=upload)
+
+
+def upload_with(s3, key: str, algorithm: str, checksum_type: str, parts: list[bytes], checksum) -> dict:
+    created = s3.create_multipart_upload(
+        Bucket="sums", Key=key, ChecksumAlgorithm=algorithm, ChecksumType=checksum_type
+    )
+    assert (created["ChecksumAlgorithm"], created["ChecksumType"]) == (algorithm, checksum_type)
+    member = f"Checksum{algorithm}"
+    done = []
+    for number, body in enumerate(parts, start=1):
+        answer = s3.upload_part(
+            Bucket="sums", Key=key, UploadId=created["UploadId"], PartNumber=number, Body=body,
+            **{member: checksum(body)},
+        )
+        assert answer[member] == checksum(body)
+        done.append({"PartNumber": number, "ETag": answer["ETag"], member: answer[member]})
+    return s3.complete_multipart_upload(
+        Bucket="sums", Key=key, UploadId=created["UploadId"], MultipartUpload={"Parts": done}
+    )
+
+
+def test_composite_and_full_object_multipart_checksums(gateway):  # noqa: F811
+    """S3 User Guide, "Checking object integrity" (Using part-level checksums for multipart uploads): a
+    COMPOSITE checksum is the checksum of the concatenated binary part checksums, written "<base64>-<parts>";
+    a FULL_OBJECT checksum is the CRC of the whole object. CompleteMultipartUpload and HeadObject (checksum
+    mode) return it with its x-amz-checksum-type."""
+    s3 = owner(gateway)
+    new_bucket(s3, "sums")
+    parts = [b"a" * (5 * MIB), b"the rest"]
+    raw = b"".join(base64.b64decode(crc32c(p)) for p in parts)
+    composite = f"{crc32c(raw)}-2"
+    done = upload_with(s3, "composite", "CRC32C", "COMPOSITE", parts, crc32c)
+    assert (done["ChecksumCRC32C"], done["ChecksumType"]) == (composite, "COMPOSITE")
+    head = s3.head_object(Bucket="sums", Key="composite", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC32C"], head["ChecksumType"]) == (composite, "COMPOSITE")
+    done = upload_with(s3, "full", "CRC64NVME", "FULL_OBJECT", parts, crc64nvme)
+    assert (done["ChecksumCRC64NVME"], done["ChecksumType"]) == (crc64nvme(b"".join(parts)), "FULL_OBJECT")
+    whole = b64(zlib.crc32(b"".join(parts)), 4)
+    done = upload_with(s3, "crc32", "CRC32", "FULL_OBJECT", parts, lambda body: b64(zlib.crc32(body), 4))
+    assert (done["ChecksumCRC32"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+    got = s3.get_object(Bucket="sums", Key="crc32", ChecksumMode="ENABLED")
+    assert (got["ChecksumCRC32"], got["ChecksumType"]) == (whole, "FULL_OBJECT")
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "checksum_type"), [("CRC64NVME", "COMPOSITE"), ("SHA256", "FULL_OBJECT")]
+)
+def test_a_checksum_type_the_algorithm_lacks_is_refused(gateway, algorithm, checksum_type):  # noqa: F811
+    """S3 User Guide, "Checking object integrity" (checksum types): full-object checksums are offered for the
+    CRCs only, composite ones for CRC32, CRC32C, SHA-1 and SHA-256; CreateMultipartUpload asking for another
+    combination is 400 InvalidRequest."""
+    s3 = owner(gateway)
+    new_bucket(s3, "sums")
+    with pytest.raises(ClientError) as refused:
+        s3.create_multipart_upload(
+            Bucket="sums", Key="m", ChecksumAlgorithm=algorithm, ChecksumType=checksum_type
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidRequest"
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket="sums")
+
+
+@pytest.mark.parametrize(("algorithm", "checksum"), ALGORITHMS)
+def test_post_object_checksum_fields_are_verified(gateway, algorithm, checksum):  # noqa: F811
+    """S3 API Reference, POST Object (form fields `x-amz-checksum-crc32c`, `x-amz-checksum-crc64nvme`, ...):
+    the file must match; otherwise 400 BadDigest and nothing is stored."""
+    s3 = owner(gateway)
+    new_bucket(s3, "form")
+    field = f"x-amz-checksum-{algorithm.lower()}"
+    for body, expected in ((b"file", 204), (b"elif", 400)):
+        form = s3.generate_presigned_post("form", f"k-{expected}", Fields={field: checksum(b"file")})
+        answer = requests.post(form["url"], data=form["fields"], files={"file": ("f", body)}, timeout=30)
+        assert answer.status_code == expected, answer.text
+        if expected == 400:
+            assert "<Code>BadDigest</Code>" in answer.text
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="form")["Contents"]] == ["k-204"]
+    stored = s3.head_object(Bucket="form", Key="k-204", ChecksumMode="ENABLED")
+    assert stored[f"Checksum{algorithm}"] == checksum(b"file")

@@ -13,6 +13,10 @@ Two patches of Moto (`apply`) make that possible: `S3Response.setup_class` takes
 the request's body, and `FakeKey.value`'s setter, given one, adopts its spool as the key's buffer with
 its size and MD5 (the ETag), the way bulk import stores objects.
 
+CompleteMultipartUpload concatenates the parts into one bytearray (and a second for the default
+CRC64NVME checksum): `complete_streamed` replaces Moto's `FakeMultipart.complete` with one that writes them
+into a spool, computing the same ETag and checksums chunk by chunk.
+
 CopyObject and UploadPartCopy read the source's `FakeKey.value` (all of it, then a slice of it) and store
 that: during those requests the getter answers a `KeySlice` instead, which the setter copies from the
 source key's buffer into the new key's, chunk by chunk, under the source key's lock.
@@ -32,7 +36,10 @@ from contextvars import ContextVar
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
 
-from moto.s3.models import FakeKey
+from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
+from moto.s3 import models as s3_models
+from moto.s3.models import FakeKey, FakeMultipart, MultipartChecksumBuilder
+from moto.s3.utils import compute_checksum
 from moto.s3.responses import S3Response
 from moto.settings import get_s3_default_key_buffer_size
 from werkzeug.wsgi import get_input_stream
@@ -105,20 +112,7 @@ class KeySlice:
 
     def copy(self) -> StreamedBody:
         with self.key.lock:
-            buffer = self.key._value_buffer
-            buffer.seek(self.start)
-            remaining = len(self)
-
-            def pieces() -> Iterable[bytes]:
-                nonlocal remaining
-                while remaining:
-                    piece = buffer.read(min(CHUNK, remaining))
-                    if not piece:
-                        return
-                    remaining -= len(piece)
-                    yield piece
-
-            return spool_object(pieces(), None)
+            return spool_object(key_chunks(self.key, self.start, len(self)), None)
 
 
 def install_body(key: FakeKey, spool: BinaryIO, size: int, md5_hex: str) -> None:
@@ -208,9 +202,11 @@ class RunningChecksum:
         else:
             self.state = zlib.crc32(chunk, self.state)
 
+    def digest(self) -> bytes:
+        return self.state.digest() if self.kind == "hash" else self.state.to_bytes(self.width, "big")
+
     def value(self) -> str:
-        raw = self.state.digest() if self.kind == "hash" else self.state.to_bytes(self.width, "big")
-        return base64.b64encode(raw).decode()
+        return base64.b64encode(self.digest()).decode()
 
 
 # -- reading the body --------------------------------------------------------------------------------------
@@ -349,11 +345,68 @@ def _value_setter(original: Callable) -> Callable:
         if isinstance(new_value, KeySlice):
             new_value = new_value.copy()
         if isinstance(new_value, StreamedBody):
-            install_body(self, new_value.take(), new_value.size, new_value.md5_hex)
+            # a completed multipart upload comes with its ETag (md5 of the parts' md5s, "-N")
+            install_body(self, new_value.take(), new_value.size, self._etag or new_value.md5_hex)
             return
         original(self, new_value)
 
     return set_value
+
+
+def key_chunks(key: FakeKey, start: int = 0, length: int | None = None) -> Iterable[bytes]:
+    """A key's body (or `length` bytes of it from `start`) in chunks; the caller holds the key's lock."""
+    buffer = key._value_buffer
+    buffer.seek(start)
+    remaining = key.contentsize - start if length is None else length
+    while remaining > 0:
+        piece = buffer.read(min(CHUNK, remaining))
+        if not piece:
+            return
+        remaining -= len(piece)
+        yield piece
+
+
+def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
+    """Moto's `FakeMultipart.complete` (same checks, ETag and checksums), the parts concatenated into a
+    spool instead of a bytearray (and a second one per checksum)."""
+    builder = MultipartChecksumBuilder(
+        self.metadata.get("x-amz-checksum-algorithm"), self.metadata.get("x-amz-checksum-type")
+    )
+    composite = builder.checksum_type == "COMPOSITE"
+    whole = RunningChecksum(builder.checksum_algorithm)
+    part_checksums = bytearray()
+    md5s = bytearray()
+    parts: list[FakeKey] = []
+    last = None
+    for number, etag in body:
+        part = self.parts.get(number)
+        if part is None or part.etag.replace('"', "") != etag.replace('"', ""):
+            raise InvalidPart()
+        if last is not None and last.contentsize < s3_models.S3_UPLOAD_PART_MIN_SIZE:
+            raise EntityTooSmall()
+        md5s.extend(bytes.fromhex(part.etag.replace('"', "")))
+        parts.append(part)
+        last = part
+    if not parts:
+        raise MalformedXML
+
+    def concatenated() -> Iterable[bytes]:
+        for part in parts:
+            running = RunningChecksum(builder.checksum_algorithm) if composite else whole
+            with part.lock:
+                for chunk in key_chunks(part):
+                    running.update(chunk)
+                    yield chunk
+            if composite:
+                part_checksums.extend(running.digest())
+
+    value = spool_object(concatenated(), None)
+    if composite:
+        checksum = compute_checksum(bytes(part_checksums), builder.checksum_algorithm).decode()
+        details = (builder.checksum_type, checksum, len(parts))
+    else:
+        details = (builder.checksum_type, whole.value(), 1)
+    return value, f"{hashlib.md5(bytes(md5s), usedforsecurity=False).hexdigest()}-{len(parts)}", details
 
 
 def apply() -> None:
@@ -366,3 +419,5 @@ def apply() -> None:
         getter, setter = _value_getter(prop.fget), _value_setter(prop.fset)
         setter.streamed_bodies = True
         FakeKey.value = property(getter, setter)
+    if FakeMultipart.complete is not complete_streamed:
+        FakeMultipart.complete = complete_streamed

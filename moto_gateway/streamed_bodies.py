@@ -58,6 +58,8 @@ CHUNKED_PAYLOADS = frozenset(
 # PUT subresources Moto's `_key_response_put` serves before it stores an object (their bodies are XML)
 NOT_OBJECT_DATA = ("retention", "legal-hold", "acl", "tagging")
 
+MOTO_COMPLETE = FakeMultipart.complete  # Moto's own, kept for comparison in tests
+
 _pending: ContextVar[StreamedBody | None] = ContextVar("moto_gateway_streamed_body", default=None)
 _copying: ContextVar[bool] = ContextVar("moto_gateway_copying", default=False)
 

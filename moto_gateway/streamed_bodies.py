@@ -53,7 +53,11 @@ MOTO_VERSION = "5.2.5"
 CHUNK = 1024 * 1024
 MAX_CHUNK_LINE = 4096
 CHUNKED_PAYLOADS = frozenset(
-    {"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
+    {
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    }
 )
 # PUT subresources Moto's `_key_response_put` serves before it stores an object (their bodies are XML)
 NOT_OBJECT_DATA = ("retention", "legal-hold", "acl", "tagging")
@@ -256,6 +260,16 @@ def spool_object(chunks: Iterable[bytes], checksum: RunningChecksum | None) -> S
     return StreamedBody(spool, size, digest.hexdigest())
 
 
+def answered(app: Callable, environ: dict, start_response: Callable) -> list[bytes]:
+    """The whole answer of `app` (a PUT's is empty), so Moto is done before the patches' context ends."""
+    body = app(environ, start_response)
+    try:
+        return list(body)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+
+
 class StreamedBodies:
     """WSGI layer: a large object or part body reaches Moto as a StreamedBody, not as bytes."""
 
@@ -270,7 +284,7 @@ class StreamedBodies:
         if is_copy(view):
             token = _copying.set(True)
             try:
-                return list(self.app(environ, start_response))
+                return answered(self.app, environ, start_response)
             finally:
                 _copying.reset(token)
         if not should_stream(view, body_length(environ), self.threshold):
@@ -292,7 +306,7 @@ class StreamedBodies:
             environ["wsgi.input_terminated"] = True
             token = _pending.set(body)
             try:
-                return list(self.app(environ, start_response))
+                return answered(self.app, environ, start_response)
             finally:
                 _pending.reset(token)
         finally:

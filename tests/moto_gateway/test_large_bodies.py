@@ -55,7 +55,9 @@ def test_a_1_gib_put_object_stays_within_the_bound_and_is_stored_exactly(gateway
     size = 1024 * MIB
     s3 = client(gateway.url)
     with PeakGrowth(gateway.process.pid) as growth:
-        answer = s3.put_object(Bucket=BUCKET, Key="big", Body=DeterministicBody(size), ContentType="video/mp4")
+        answer = s3.put_object(
+            Bucket=BUCKET, Key="big", Body=DeterministicBody(size), ContentType="video/mp4"
+        )
     assert growth.mib < RSS_BOUND_MIB, f"RSS grew {growth.mib:.1f} MiB for one 1 GiB PUT"
     md5 = expected_digests(size)["md5"]
     assert answer["ETag"] == f'"{md5}"'
@@ -109,7 +111,9 @@ def test_a_large_presigned_put_stays_within_the_bound(gateway):
     s3 = client(gateway.url)
     url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presigned"})
     with PeakGrowth(gateway.process.pid) as growth:
-        answer = requests.put(url, data=DeterministicBody(size), headers={"Content-Length": str(size)}, timeout=300)
+        answer = requests.put(
+            url, data=DeterministicBody(size), headers={"Content-Length": str(size)}, timeout=300
+        )
     assert answer.status_code == 200, answer.text
     assert growth.mib < RSS_BOUND_MIB, f"RSS grew {growth.mib:.1f} MiB for one presigned PUT"
     assert answer.headers["ETag"] == f'"{expected_digests(size)["md5"]}"'

@@ -21,8 +21,8 @@ CopyObject and UploadPartCopy read the source's `FakeKey.value` (all of it, then
 that: during those requests the getter answers a `KeySlice` instead, which the setter copies from the
 source key's buffer into the new key's, chunk by chunk, under the source key's lock.
 
-The copy runs before the bucket's lock is taken (bucket_locks.py): other requests to the bucket wait
-only for Moto's own work.
+The layer copies a body before the bucket's lock is taken (bucket_locks.py): other requests to the
+bucket wait only for Moto's own work.
 """
 
 from __future__ import annotations
@@ -36,16 +36,16 @@ from contextvars import ContextVar
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
 
-from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3 import models as s3_models
+from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3.models import FakeKey, FakeMultipart, MultipartChecksumBuilder
-from moto.s3.utils import compute_checksum
 from moto.s3.responses import S3Response
+from moto.s3.utils import compute_checksum
 from moto.settings import get_s3_default_key_buffer_size
 from werkzeug.wsgi import get_input_stream
 
-from moto_gateway.moto_patches import require_moto
 from moto_gateway.body_checks import MOTO_OWN_PATHS
+from moto_gateway.moto_patches import require_moto
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
 

@@ -6,10 +6,10 @@ Layers, innermost first, and why in this order:
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
 - BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
-- StreamedBodies: a PutObject or UploadPart body over GATEWAY_SPOOL_MEMORY_BYTES is copied into the key's
-  own spool and handed to Moto as such, never as bytes, and a copy goes from key to key in chunks
-  (streamed_bodies.py); outside the lock, so reading the body does not hold up the bucket; inside
-  BodyChecks, which checks aws-chunked framing before it is decoded;
+- StreamedBodies: a PutObject or UploadPart body over 1 MiB (or GATEWAY_SPOOL_MEMORY_BYTES) is copied into
+  the key's own spool and handed to Moto as such, never as bytes; copies and multipart completions go
+  key to key in chunks (streamed_bodies.py); outside the lock, so reading a body does not hold up the
+  bucket; inside BodyChecks, which checks aws-chunked framing before it is decoded;
 - BodyChecks (always, even with GATEWAY_VALIDATION=false): XML, policy and aws-chunked bodies Moto would
   turn into a 500, refused as S3 refuses them, right before Moto reads them;
 - ConformanceLayer: S3's answers where Moto's differ (listings, NoSuchUpload, conditional completes,

@@ -68,6 +68,19 @@ def test_a_1_gib_put_object_stays_within_the_bound_and_is_stored_exactly(gateway
     read_back(s3, "big", size)
 
 
+def test_a_body_of_the_spool_s_size_with_a_checksum_stays_within_the_bound(gateway):
+    """Where the server and the checksum check each still hold a body in memory, the key keeps it too."""
+    size = SPOOL_MEMORY
+    s3 = client(gateway.url)
+    with PeakGrowth(gateway.process.pid) as growth:
+        answer = s3.put_object(
+            Bucket=BUCKET, Key="spool-size", Body=DeterministicBody(size), ChecksumAlgorithm="CRC32"
+        )
+    assert growth.mib < RSS_BOUND_MIB, f"RSS grew {growth.mib:.1f} MiB for one {size // MIB} MiB PUT"
+    assert answer["ETag"] == f'"{expected_digests(size)["md5"]}"'
+    read_back(s3, "spool-size", size)
+
+
 def test_copies_of_a_large_object_go_key_to_key(gateway):
     size = 1024 * MIB
     s3 = client(gateway.url)

@@ -3,9 +3,9 @@
 Moto 5.2.5 reads every request body into one `bytes` (`request.data`), decodes an aws-chunked body into
 a second one, and writes that into the key's buffer (a SpooledTemporaryFile): a 1 GiB PUT grew the
 process by 2 GiB. For a PUT of an object or a part whose body is larger than `threshold` (1 MiB, or
-GATEWAY_SPOOL_MEMORY_BYTES if that is smaller), `StreamedBodies` copies the body (aws-chunked framing removed) into a spool
-of its own, as Moto would keep it (memory up to Moto's key buffer size, then a temporary file), hashing
-it on the way, and hands Moto an empty request stream and a `StreamedBody` in its place. Everything else
+GATEWAY_SPOOL_MEMORY_BYTES if that is smaller), `StreamedBodies` copies the body (aws-chunked framing
+removed) into a spool of its own, as Moto would keep it (memory up to Moto's key buffer size, then a
+temporary file), hashing it on the way, and hands Moto an empty request stream and a `StreamedBody` in its place. Everything else
 Moto does for that request is unchanged: headers, metadata, ACL, tagging, SSE, versioning, object lock,
 conditional writes, notifications, its answer; the layers outside (signatures, Content-MD5,
 x-amz-checksum-*, x-amz-content-sha256, access) have checked the body before, each from its own spool.
@@ -18,8 +18,10 @@ CRC64NVME checksum): `complete_streamed` replaces Moto's `FakeMultipart.complete
 into a spool, computing the same ETag and checksums chunk by chunk.
 
 CopyObject and UploadPartCopy read the source's `FakeKey.value` (all of it, then a slice of it) and store
-that: during those requests the getter answers a `KeySlice` instead, which the setter copies from the
-source key's buffer into the new key's, chunk by chunk, under the source key's lock.
+that: during those requests the getter answers the first read of the source key with a `KeySlice`, which
+the setter copies from the source key's buffer into the new key's, chunk by chunk, under the source key's
+lock. Any other read (Moto computes a checksum of the copy from its value when one is asked for) gets
+bytes as before.
 
 The layer copies a body before the bucket's lock is taken (bucket_locks.py): other requests to the
 bucket wait only for Moto's own work.
@@ -33,8 +35,10 @@ import zlib
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from contextvars import ContextVar
+from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
+from urllib.parse import unquote, urlparse
 
 from moto.s3 import models as s3_models
 from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
@@ -66,7 +70,7 @@ NOT_OBJECT_DATA = ("retention", "legal-hold", "acl", "tagging")
 MOTO_COMPLETE = FakeMultipart.complete  # Moto's own, kept for comparison in tests
 
 _pending: ContextVar[StreamedBody | None] = ContextVar("moto_gateway_streamed_body", default=None)
-_copying: ContextVar[bool] = ContextVar("moto_gateway_copying", default=False)
+_copying: ContextVar[CopySource | None] = ContextVar("moto_gateway_copy_source", default=None)
 
 
 class StreamedBody:
@@ -134,6 +138,21 @@ def install_body(key: FakeKey, spool: BinaryIO, size: int, md5_hex: str) -> None
 
 
 # -- what is streamed (pure) -----------------------------------------------------------------------------
+
+
+@dataclass
+class CopySource:
+    """The key a copy reads (as Moto parses x-amz-copy-source); `read` once its value was handed out."""
+
+    bucket: str
+    key: str
+    read: bool = False
+
+
+def copy_source(view: RequestView) -> CopySource | None:
+    path = urlparse(view.headers.get("x-amz-copy-source", "")).path
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    return CopySource(bucket, key) if bucket and key else None
 
 
 def is_copy(view: RequestView) -> bool:
@@ -282,8 +301,9 @@ class StreamedBodies:
         if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or is_other_service(environ):
             return self.app(environ, start_response)
         view = RequestView.from_environ(environ)
-        if is_copy(view):
-            token = _copying.set(True)
+        source = copy_source(view) if is_copy(view) else None
+        if source is not None:
+            token = _copying.set(source)
             try:
                 return answered(self.app, environ, start_response)
             finally:
@@ -350,7 +370,10 @@ def _streaming_setup_class(original: Callable) -> Callable:
 
 def _value_getter(original: Callable) -> Callable:
     def get_value(self):
-        if _copying.get():
+        source = _copying.get()
+        is_source = source is not None and (self.bucket_name, self.name) == (source.bucket, source.key)
+        if is_source and not source.read:
+            source.read = True  # what Moto stores; any later read (a checksum of the copy) gets bytes
             return KeySlice(self)
         return original(self)
 

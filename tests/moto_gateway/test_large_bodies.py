@@ -103,6 +103,28 @@ def test_copies_of_a_large_object_go_key_to_key(gateway):
     assert s3.head_object(Bucket=BUCKET, Key="big-copy")["ContentLength"] == size
 
 
+def test_copies_asking_for_a_checksum_and_copies_in_place_answer_as_moto_does(gateway):
+    """Moto reads the copy's own value again to compute a requested checksum; a copy in place reads its
+    source and stores over it: both keep working with the key-to-key copy."""
+    size = 3 * MIB
+    s3 = client(gateway.url)
+    s3.put_object(Bucket=BUCKET, Key="small-source", Body=DeterministicBody(size), Metadata={"a": "1"})
+    md5 = expected_digests(size)["md5"]
+    copied = s3.copy_object(
+        Bucket=BUCKET, Key="small-copy", CopySource=f"{BUCKET}/small-source", ChecksumAlgorithm="SHA256"
+    )["CopyObjectResult"]
+    assert copied["ETag"] == f'"{md5}"'
+    assert copied["ChecksumSHA256"]
+    in_place = s3.copy_object(
+        Bucket=BUCKET, Key="small-source", CopySource=f"{BUCKET}/small-source",
+        Metadata={"a": "2"}, MetadataDirective="REPLACE",
+    )["CopyObjectResult"]
+    assert in_place["ETag"] == f'"{md5}"'
+    assert s3.head_object(Bucket=BUCKET, Key="small-source")["Metadata"] == {"a": "2"}
+    read_back(s3, "small-source", size)
+    read_back(s3, "small-copy", size)
+
+
 def test_a_512_mib_upload_part_stays_within_the_bound(gateway):
     size = 512 * MIB
     s3 = client(gateway.url)

@@ -1,7 +1,8 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default), each printing its own table.
 
-Names: exporter_sync, restore, snapshots, feed, scale, load, gateway, endpoint, uploader, adversarial. Each can
-also run alone with its own options, e.g. `python -m bench.exporter_sync --objects 500`.
+Names: exporter_sync, restore, snapshots, feed, scale, load, gateway, endpoint, uploader, adversarial,
+large_bodies. Each can also run alone with its own options, e.g.
+`python -m bench.exporter_sync --objects 500`.
 """
 
 import importlib.util
@@ -9,7 +10,8 @@ import subprocess
 import sys
 
 BENCHMARKS = [
-    "exporter_sync", "restore", "snapshots", "feed", "scale", "load", "gateway", "endpoint", "uploader", "adversarial"
+    "exporter_sync", "restore", "snapshots", "feed", "scale", "load", "gateway", "endpoint", "uploader",
+    "adversarial", "large_bodies",
 ]
 
 

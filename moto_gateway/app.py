@@ -6,6 +6,10 @@ Layers, innermost first, and why in this order:
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
 - BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
+- StreamedBodies: a PutObject or UploadPart body over 1 MiB (or GATEWAY_SPOOL_MEMORY_BYTES) is copied into
+  the key's own spool and handed to Moto as such, never as bytes; copies and multipart completions go
+  key to key in chunks (streamed_bodies.py); outside the lock, so reading a body does not hold up the
+  bucket; inside BodyChecks, which checks aws-chunked framing before it is decoded;
 - BodyChecks (always, even with GATEWAY_VALIDATION=false): XML, policy and aws-chunked bodies Moto would
   turn into a 500, refused as S3 refuses them, right before Moto reads them;
 - ConformanceLayer: S3's answers where Moto's differ (listings, NoSuchUpload, conditional completes,
@@ -32,7 +36,7 @@ A new layer wraps `app` here; a new endpoint is one `router.add`.
 
 import uuid
 
-from moto_gateway import bulk, moto_patches
+from moto_gateway import bulk, moto_patches, streamed_bodies
 from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
 from moto_gateway.access.principals import Keyring, parse_credentials
 from moto_gateway.body_checks import BodyChecks, RequestChecks
@@ -47,6 +51,7 @@ from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
 from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
+from moto_gateway.streamed_bodies import StreamedBodies
 
 
 def create_app(settings: GatewaySettings) -> WsgiApp:
@@ -57,6 +62,8 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     if change_log:
         app = ChangeRecorder(app, change_log)
     app = locks = BucketLocks(app)
+    streamed_bodies.apply()
+    app = StreamedBodies(app, settings.gateway_spool_memory_bytes)
     app = BodyChecks(app, ValidatingMiddleware.refuse, settings.gateway_spool_memory_bytes)
     if settings.gateway_validation:
         more = settings.gateway_credentials.get_secret_value() if settings.gateway_credentials else ""

@@ -50,6 +50,7 @@ from common.bulk_tar import (
 from moto_gateway.changes import ChangeLog
 from moto_gateway.router import WsgiApp, json_response
 from moto_gateway.s3state import BodyHandle, collector_paused, live_backends, share_body
+from moto_gateway.streamed_bodies import install_body
 
 log = logging.getLogger("moto_gateway.bulk")
 
@@ -349,12 +350,7 @@ class Importer:
         except BaseException:
             spool.close()
             raise
-        with key.lock:
-            empty = key._value_buffer
-            key._value_buffer = spool
-            key.contentsize = entry.size
-            key._etag = digest.hexdigest()
-        empty.close()
+        install_body(key, spool, entry.size, digest.hexdigest())
         key.set_metadata(metadata)
         self.summary.objects += 1
         self.summary.bytes += entry.size

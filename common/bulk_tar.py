@@ -188,7 +188,11 @@ def coalesced(chunks: Iterable[bytes], size: int = 256 * 1024) -> Iterator[bytes
 
 
 def read_exact(stream: BinaryIO, size: int) -> bytes:
-    chunks = []
+    first = stream.read(size)
+    if len(first) == size or not first:
+        return first
+    chunks = [first]
+    size -= len(first)
     while size > 0:
         chunk = stream.read(size)
         if not chunk:

@@ -114,18 +114,23 @@ def list_pages(endpoint_url: str, cap: dict, bucket: str, page_size: int = 1000)
     url = f"{endpoint_url}{cap['list']}?{urllib.parse.urlencode({'bucket': bucket})}"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
-            page: list[tuple[str, str, int]] = []
+            lines: list[bytes] = []
             for line in response:
-                item = json.loads(line)
-                page.append((item["key"], item["etag"], int(item["size"])))
-                if len(page) == page_size:
-                    yield page
-                    page = []
-            yield page
+                lines.append(line)
+                if len(lines) == page_size:
+                    yield parsed_lines(lines)
+                    lines = []
+            yield parsed_lines(lines)
     except urllib.error.HTTPError as exc:
         raise BulkError(f"bulk listing answered {exc.code}") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BulkError(f"bulk listing failed: {exc}") from None
+
+
+def parsed_lines(lines: list[bytes]) -> list[tuple[str, str, int]]:
+    """JSON lines of the bulk listing, parsed as one JSON array (a parse per line cost twice as much)."""
+    items = json.loads(b"[" + b",".join(line.strip() for line in lines if line.strip()) + b"]")
+    return [(item["key"], item["etag"], int(item["size"])) for item in items]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ log = logging.getLogger("exporter")
 CHUNK_BYTES = 1024 * 1024
 BULK_WRITES_IN_FLIGHT = 64
 """Small objects of a bulk download read but not yet written: at most this many times CHUNK_BYTES."""
+BULK_WRITE_GROUP = 8
+"""Small objects written by one pool task: a task per file cost more in futures than in writing (py-spy)."""
 RESTORABLE_HEADERS = ("ContentType", "ContentEncoding", "CacheControl", "ContentDisposition", "ContentLanguage")
 CRASH_POINT_ENV = "EXPORTER_CRASH_AT"
 """Test hook: `after-intent` (intent rows committed, nothing renamed yet) or `after-rename` (a download
@@ -71,6 +73,17 @@ def restorable_headers(response: dict[str, Any]) -> dict[str, Any]:
     if response.get("Metadata"):
         headers["Metadata"] = dict(response["Metadata"])
     return headers
+
+
+def write_group(items: list[tuple[Any, Any, Path, bytes]], should_stop) -> list[int | BaseException]:
+    """Each small object of a bulk download written atomically: its size, or why it could not be."""
+    written: list[int | BaseException] = []
+    for _download, _entry, target, data in items:
+        try:
+            written.append(atomic_write_chunks(target, [data], should_stop=should_stop))
+        except (OSError, Cancelled) as exc:
+            written.append(exc)
+    return written
 
 
 class Transfers:
@@ -151,16 +164,32 @@ class Transfers:
                 outcomes[download.key] = Blocked(in_the_way)
             else:
                 wanted[download.key] = (download, ours)
-        writing: deque[tuple[Download, Entry, Future[int]]] = deque()
+        writing: deque[tuple[list[tuple[Download, Entry, Path, bytes]], Future[list]]] = deque()
+        group: list[tuple[Download, Entry, Path, bytes]] = []
+        held = 0
 
-        def settle(download: Download, entry: Entry, written: Future[int] | int) -> None:
-            try:
-                size = written if isinstance(written, int) else written.result()
-            except (OSError, Cancelled) as exc:
-                outcomes[download.key] = exc
+        def settle(download: Download, entry: Entry, written: int | BaseException) -> None:
+            if isinstance(written, BaseException):
+                outcomes[download.key] = written
                 return
             crash_point("after-rename")
-            outcomes[download.key] = DownloadResult(download.key, replace(entry, size=size))
+            outcomes[download.key] = DownloadResult(download.key, replace(entry, size=written))
+
+        def settle_group() -> None:
+            nonlocal held
+            items, future = writing.popleft()
+            held -= len(items)
+            for (download, entry, _target, _data), written in zip(items, future.result(), strict=True):
+                settle(download, entry, written)
+
+        def send_group() -> None:
+            nonlocal group, held
+            if group:
+                writing.append((group, self.pool.submit(write_group, group, self.stop.is_set)))
+                held += len(group)
+                group = []
+            while held > BULK_WRITES_IN_FLIGHT - BULK_WRITE_GROUP:  # with the group being filled: at most 64
+                settle_group()
 
         try:
             with export(endpoint_url, cap, objects={bucket: list(wanted)}) as members:
@@ -175,11 +204,9 @@ class Transfers:
                                   headers=headers_for_manifest(archived))
                     target = bucket_dir / download.path
                     if archived.size <= CHUNK_BYTES:
-                        data = body.read()
-                        writing.append((download, entry, self.pool.submit(
-                            atomic_write_chunks, target, [data], should_stop=self.stop.is_set)))
-                        while len(writing) > BULK_WRITES_IN_FLIGHT:
-                            settle(*writing.popleft())
+                        group.append((download, entry, target, body.read()))
+                        if len(group) >= BULK_WRITE_GROUP:
+                            send_group()
                         continue
                     try:
                         written = atomic_write_chunks(target, body.chunks(CHUNK_BYTES), should_stop=self.stop.is_set)
@@ -187,12 +214,14 @@ class Transfers:
                         outcomes[download.key] = exc
                         continue
                     settle(download, entry, written)
+                send_group()
         except Exception as exc:  # noqa: BLE001 (the stream broke: the caller fetches the rest one by one)
+            send_group()
             while writing:
-                settle(*writing.popleft())
+                settle_group()
             return outcomes, exc
         while writing:
-            settle(*writing.popleft())
+            settle_group()
         for key in wanted:
             outcomes[key] = DownloadResult(key, None)
         return outcomes, None

@@ -78,11 +78,13 @@ def _octal(value: int, width: int) -> bytes:
 
 
 def _pax_record(keyword: str, value: str) -> bytes:
+    """`<length> <keyword>=<value>\\n`, where the length counts its own digits."""
     payload = b" " + keyword.encode("utf-8") + b"=" + value.encode("utf-8", "surrogateescape") + b"\n"
-    length = len(payload) + 1
-    while len(str(length)) + len(payload) != length:
-        length = len(str(length)) + len(payload)
-    return str(length).encode() + payload
+    size = len(payload)
+    digits = len(str(size + 1))
+    if len(str(size + digits)) != digits:
+        digits += 1
+    return b"%d" % (size + digits) + payload
 
 
 _IDS = b"0000000\x00" * 2

@@ -283,8 +283,8 @@ class Restore:
         self.progress.errors += int(result.summary.get("error_count", 0))
         for bucket, key, entry in batch:
             etag = result.etags.get((bucket, key))
-            if etag is not None:
-                updated.setdefault(bucket, {})[key] = replace(entry, etag=etag)
+            if etag is not None:  # Entry(...), not dataclasses.replace: ten times cheaper, 10,000s of times
+                updated.setdefault(bucket, {})[key] = Entry(entry.path, etag, entry.size, entry.in_s3, entry.headers)
                 self.progress.objects_done += 1
                 self.progress.bytes_done += entry.size
         self._report()

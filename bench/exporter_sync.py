@@ -1,6 +1,6 @@
 """Exporter vs `aws s3 sync` vs `rclone sync`: a full pass and a no-change pass over the same Moto data.
 
-    python -m bench.exporter_sync [--objects 1000] [--size 4096] [--big-mib 256]
+    python -m bench.exporter_sync [--objects 1000] [--size 4096] [--big-mib 256] [--rounds 1] [--tools NAME...]
 
 Defaults: 2 buckets x 1,000 objects of 4 KiB (the issue's setup), then one 256 MiB object for peak memory.
 The exporter runs twice: with the gateway's bulk API (the default where /_health advertises it) and with
@@ -79,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=1000, help="objects per bucket (2 buckets)")
     parser.add_argument("--size", type=int, default=4096)
+    parser.add_argument("--rounds", type=int, default=1, help="full passes per tool (interleaved) to take the median of")
     parser.add_argument("--repeat", type=int, default=3, help="no-change passes to take the median of")
     parser.add_argument("--big-mib", type=int, default=256, help="size of the object for peak memory; 0 skips")
     parser.add_argument("--tools", nargs="+", default=[], help="run only the tools whose name contains one of these")
@@ -92,16 +93,21 @@ def main() -> None:
         client = make_test_client(moto.url)
         print(f"filling Moto: {len(BUCKETS)} buckets x {args.objects} objects of {args.size} B ...", flush=True)
         fill(client, BUCKETS, args.objects, args.size)
-        rows = []
-        fulls: dict[str, float] = {}
         tools = [tool for tool in make_tools(moto.url, work, BUCKETS)
                  if not args.tools or any(part in tool.name for part in args.tools)]
-        for tool in tools:
-            tool.reset()
-            full = fulls[tool.name] = tool.run()
-            no_change = statistics.median(tool.run() for _ in range(args.repeat))
-            rows.append([tool.name, f"{full:.2f}", f"{no_change:.2f}"])
-            print(f"  {tool.name}: full {full:.2f} s, no-change {no_change:.2f} s", flush=True)
+        full_times: dict[str, list[float]] = {tool.name: [] for tool in tools}
+        no_change_times: dict[str, list[float]] = {tool.name: [] for tool in tools}
+        for _ in range(args.rounds):  # interleaved: the machine's load changes alike for every tool
+            for tool in tools:
+                tool.reset()
+                full_times[tool.name].append(tool.run())
+                print(f"  {tool.name}: full {full_times[tool.name][-1]:.2f} s", flush=True)
+        for _ in range(args.repeat):
+            for tool in tools:
+                no_change_times[tool.name].append(tool.run())
+        fulls = {name: statistics.median(times) for name, times in full_times.items()}
+        rows = [[tool.name, f"{fulls[tool.name]:.2f}", f"{statistics.median(no_change_times[tool.name]):.2f}"]
+                for tool in tools]
         rclone = fulls.get("rclone sync --transfers 8")
         for row in rows:
             row.append(f"{rclone / fulls[row[0]]:.1f}x" if rclone else "-")
@@ -112,7 +118,7 @@ def main() -> None:
         rows.append(["bare paginated listing (boto3)", "-", f"{listing:.2f}", "-"])
         print_table(
             f"Full and no-change pass, {len(BUCKETS) * args.objects} objects of {args.size} B, one Moto server",
-            ["tool", "full pass (s)", "no-change pass (s, median)", "full pass vs rclone"],
+            ["tool", f"full pass (s, median of {args.rounds})", "no-change pass (s, median)", "full pass vs rclone"],
             rows,
         )
         if args.big_mib:

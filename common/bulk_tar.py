@@ -78,32 +78,33 @@ def _octal(value: int, width: int) -> bytes:
 
 
 def _pax_record(keyword: str, value: str) -> bytes:
+    """`<length> <keyword>=<value>\\n`, where the length counts its own digits."""
     payload = b" " + keyword.encode("utf-8") + b"=" + value.encode("utf-8", "surrogateescape") + b"\n"
-    length = len(payload) + 1
-    while len(str(length)) + len(payload) != length:
-        length = len(str(length)) + len(payload)
-    return str(length).encode() + payload
+    size = len(payload)
+    digits = len(str(size + 1))
+    if len(str(size + digits)) != digits:
+        digits += 1
+    return b"%d" % (size + digits) + payload
+
+
+_IDS = b"0000000\x00" * 2
+_TAIL = b"ustar\x0000" + bytes(32 + 32 + 8 + 8 + 155 + 12)
+_ZEROS = bytes(100)
+_CONSTANT_SUM = sum(_IDS) + 8 * 0x20 + sum(_TAIL)
+"""uid, gid, the checksum field counted as spaces, and everything from the link name on."""
 
 
 def _ustar(name: bytes, size: int, mtime: int, mode: int, typeflag: bytes) -> bytes:
-    size_field = _octal(size, 12) if size < 8**11 else b"\x80" + size.to_bytes(11, "big")
-    header = b"".join(
-        (
-            name[:100].ljust(100, b"\0"),
-            _octal(mode, 8),
-            _octal(0, 8),
-            _octal(0, 8),
-            size_field,
-            _octal(max(0, min(mtime, 8**11 - 1)), 12),
-            b"        ",
-            typeflag,
-            bytes(100),
-            b"ustar\x0000",
-            bytes(32 + 32 + 8 + 8 + 155 + 12),
-        )
+    """A ustar header, its checksum summed from its fields (an export writes two per object: profiled)."""
+    name = name[:100]
+    mode_field = b"%07o\0" % mode
+    size_field = b"%011o\0" % size if size < 8**11 else b"\x80" + size.to_bytes(11, "big")
+    mtime_field = b"%011o\0" % max(0, min(mtime, 8**11 - 1))
+    checksum = _CONSTANT_SUM + sum(name) + sum(mode_field) + sum(size_field) + sum(mtime_field) + typeflag[0]
+    return b"".join(
+        (name, _ZEROS[len(name) :], mode_field, _IDS, size_field, mtime_field, b"%06o\0 " % checksum, typeflag,
+         _ZEROS, _TAIL)
     )
-    checksum = b"%06o\0 " % sum(header)
-    return header[:148] + checksum + header[156:]
 
 
 def _member_header(name: str, size: int, mtime: int, mode: int, typeflag: bytes, fields: dict[str, str]) -> bytes:
@@ -188,7 +189,11 @@ def coalesced(chunks: Iterable[bytes], size: int = 256 * 1024) -> Iterator[bytes
 
 
 def read_exact(stream: BinaryIO, size: int) -> bytes:
-    chunks = []
+    first = stream.read(size)
+    if len(first) == size or not first:
+        return first
+    chunks = [first]
+    size -= len(first)
     while size > 0:
         chunk = stream.read(size)
         if not chunk:

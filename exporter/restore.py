@@ -9,11 +9,15 @@ object that already exists in S3 alone.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as futures_wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,8 +27,7 @@ from botocore.exceptions import ClientError
 from common.bulk_tar import BucketEntry
 from common.s3 import call_with_retries, create_bucket_if_missing, describe_error, error_code, make_s3_client
 from common.settings import AwsSettings
-from exporter.bulk import BulkError, FileToImport, import_files
-from exporter.files import local_size
+from exporter.bulk import BulkError, FileToImport, ImportResult, import_files
 from exporter.logtext import human_bytes, printable
 from exporter.manifest import BucketRecord, Entry
 from exporter.store import ManifestStore
@@ -36,8 +39,11 @@ PROGRESS_EVERY = 2.0
 """Seconds between progress lines in the log."""
 STATUS_EVERY = 0.2
 """Seconds between progress updates of /status (cheap: no log line), so a short restore is seen too."""
-BULK_BATCH_OBJECTS = 2000
+BULK_BATCH_OBJECTS = 1000
 """Objects per bulk import: progress is reported, and a new Moto noticed, between batches."""
+BULK_IMPORTS_IN_FLIGHT = 2
+"""Imports sent at once: the gateway stores one batch while the next is read from disk and sent (the
+gateway takes them one at a time), so the two processes work side by side instead of taking turns."""
 
 
 def restart_reason(
@@ -76,6 +82,16 @@ def objects_to_restore(
     for key, entry in entries:
         if entry.in_s3 and key not in keys_in_s3 and size_on_disk(entry.path) == entry.size:
             yield key, entry
+
+
+def file_size(folder: str, path: str) -> int | None:
+    """The size of the regular file `folder/path`, or None (exporter.files.local_size on strings: a restore
+    checks every file of the mirror, and pathlib's joins were a third of its time, profiled)."""
+    try:
+        info = os.stat(f"{folder}/{path}")
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 class RestoreAborted(Exception):
@@ -151,9 +167,9 @@ class Restore:
                 self.progress.errors += 1
                 log.error("restore: cannot list %s: %s", name, describe_error(exc))
                 continue
-            bucket_dir = self.root / name
+            bucket_dir = os.path.join(self.root, name)
             work += [(name, key, entry) for key, entry in
-                     objects_to_restore(store.entries(name), keys, lambda path: local_size(bucket_dir / path))]
+                     objects_to_restore(store.entries(name), keys, lambda path: file_size(bucket_dir, path))]
         self.progress.objects_total = len(work)
         self.progress.bytes_total = sum(entry.size for _, _, entry in work)
         log.info(
@@ -208,41 +224,70 @@ class Restore:
         updated: dict[str, dict[str, Entry]],
         moto_changed: Callable[[], bool],
     ) -> list[tuple[str, str, Entry]]:
-        """Streams `work` in batches through the bulk import; returns what is left for the S3 API (all of
-        it from the batch on where the bulk endpoint failed). Raises RestoreAborted like `run`."""
+        """Streams `work` in batches through the bulk import, BULK_IMPORTS_IN_FLIGHT at a time; returns what
+        is left for the S3 API (the batches that failed and those not sent after a failure). Raises
+        RestoreAborted like `run`."""
         endpoint, cap = self.bulk
-        for start in range(0, len(work), BULK_BATCH_OBJECTS):
-            if self.stop.is_set():
-                return []
-            batch = work[start : start + BULK_BATCH_OBJECTS]
+        root = str(self.root)
+
+        def send(batch: list[tuple[str, str, Entry]]) -> Future:
             names = sorted({bucket for bucket, _, _ in batch})
             buckets = [BucketEntry(name, records[name].region, records[name].cors) if name in records
                        else BucketEntry(name) for name in names]
-            files = [FileToImport(bucket, key, self.root / bucket / entry.path, entry.size, entry.headers)
+            files = [FileToImport(bucket, key, f"{root}/{bucket}/{entry.path}", entry.size, entry.headers)
                      for bucket, key, entry in batch]
-            try:
-                result = import_files(endpoint, cap, files, buckets)
-            except BulkError as exc:
-                log.warning("restore: the bulk import failed (%s); uploading the rest through the S3 API", exc)
-                return work[start:]
-            for bucket, key, why in result.unreadable:
-                self.progress.errors += 1
-                log.error("restore: cannot read the mirror's file of %s/%s: %s", bucket, printable(key), why)
-            for message in result.summary.get("errors", []):
-                log.error("restore: the bulk import refused %s", message)
-            self.progress.errors += int(result.summary.get("error_count", 0))
-            for bucket, key, entry in batch:
-                etag = result.etags.get((bucket, key))
-                if etag is not None:
-                    updated.setdefault(bucket, {})[key] = replace(entry, etag=etag)
-                    self.progress.objects_done += 1
-                    self.progress.bytes_done += entry.size
-            self._report()
-            if moto_changed():
-                self.aborted = "Moto restarted again"
-                self.progress.seconds = time.monotonic() - self.progress.started
-                raise RestoreAborted(self.aborted)
-        return []
+            return self.pool.submit(import_files, endpoint, cap, files, buckets)
+
+        batches = [work[start : start + BULK_BATCH_OBJECTS] for start in range(0, len(work), BULK_BATCH_OBJECTS)]
+        in_flight: deque[tuple[list, Future]] = deque()
+        left: list[tuple[str, str, Entry]] = []
+        upcoming = iter(batches)
+        try:
+            while True:
+                while len(in_flight) < BULK_IMPORTS_IN_FLIGHT and not left and not self.stop.is_set():
+                    batch = next(upcoming, None)
+                    if batch is None:
+                        break
+                    in_flight.append((batch, send(batch)))
+                if not in_flight:
+                    break
+                batch, future = in_flight.popleft()
+                try:
+                    result = future.result()
+                except BulkError as exc:
+                    if not left:
+                        log.warning("restore: the bulk import failed (%s); uploading the rest through the S3 API",
+                                    exc)
+                    left += batch
+                    continue
+                self._account(batch, result, updated)
+                if moto_changed():
+                    self.aborted = "Moto restarted again"
+                    self.progress.seconds = time.monotonic() - self.progress.started
+                    raise RestoreAborted(self.aborted)
+        finally:
+            for _batch, future in in_flight:  # aborted: the imports already sent finish, unused
+                if not future.cancel():
+                    futures_wait([future])
+        if left:
+            left += [item for batch in upcoming for item in batch]
+        return [] if self.stop.is_set() else left
+
+    def _account(self, batch: list[tuple[str, str, Entry]], result: ImportResult,
+                 updated: dict[str, dict[str, Entry]]) -> None:
+        for bucket, key, why in result.unreadable:
+            self.progress.errors += 1
+            log.error("restore: cannot read the mirror's file of %s/%s: %s", bucket, printable(key), why)
+        for message in result.summary.get("errors", []):
+            log.error("restore: the bulk import refused %s", message)
+        self.progress.errors += int(result.summary.get("error_count", 0))
+        for bucket, key, entry in batch:
+            etag = result.etags.get((bucket, key))
+            if etag is not None:  # Entry(...), not dataclasses.replace: ten times cheaper, 10,000s of times
+                updated.setdefault(bucket, {})[key] = Entry(entry.path, etag, entry.size, entry.in_s3, entry.headers)
+                self.progress.objects_done += 1
+                self.progress.bytes_done += entry.size
+        self._report()
 
     def _create_bucket(self, name: str, record: BucketRecord) -> bool:
         region = record.region or self.settings.aws_region

@@ -100,7 +100,9 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         ),
     )
     if change_log:
-        router.add("/_changes", changes_handler(change_log))
+        # Polls that wait never take every thread: at least one always serves S3 requests.
+        max_waiting = min(settings.gateway_max_waiting_polls, max(1, settings.gateway_threads - 1))
+        router.add("/_changes", changes_handler(change_log, max_waiting))
     router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
     router.add(f"{bulk.PREFIX}/import", locks.exclusive(bulk.import_handler(change_log)))
     router.add(f"{bulk.PREFIX}/list", bulk.list_handler())

@@ -246,8 +246,8 @@ def test_v2_tokens_start_after_fetch_owner_and_max_keys_zero(gateway):  # noqa: 
 
 def test_listed_facts_match_the_objects(gateway):  # noqa: F811
     """ListObjectsV2, Contents: ETag, Size, LastModified, StorageClass and ChecksumAlgorithm of each object
-    are what HeadObject says; a versioned bucket lists the current version and not a key whose current version is
-    a delete marker."""
+    are what HeadObject says; a versioned bucket lists the current version and not a key whose current
+    version is a delete marker."""
     s3 = owner(gateway)
     bucket = new_bucket(s3, "facts")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})

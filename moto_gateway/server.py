@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable
+from functools import lru_cache
 from http import HTTPStatus
 
 from moto.core.request import (
@@ -229,7 +230,16 @@ class S3ErrorTask(ErrorTask):
 
 
 def capitalised(name: str) -> str:
+    """`x-amz-meta-k` -> `X-Amz-Meta-K`, as waitress spells names; cached for the short names every response
+    repeats (a long user metadata name is computed each time, so the cache stays small)."""
+    return common_capitalised(name) if len(name) <= 48 else spell_capitalised(name)
+
+
+def spell_capitalised(name: str) -> str:
     return "-".join(part.capitalize() for part in name.split("-"))
+
+
+common_capitalised = lru_cache(maxsize=1024)(spell_capitalised)
 
 
 class MotoChannel(HTTPChannel):

@@ -37,6 +37,7 @@ import binascii
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 from urllib.parse import parse_qsl, quote
 
@@ -177,8 +178,23 @@ def past_group(names: list[str], start: int, common: str) -> int:
     return index
 
 
-def select(names: list[str], prefix: str, delimiter: str, after: str, max_keys: int) -> Page:
-    """The page of sorted `names` S3 lists: keys under `prefix` after `after`, rolled up at `delimiter`."""
+def always(name: str) -> bool:  # noqa: ARG001 - every name lists
+    return True
+
+
+def select(
+    names: list[str],
+    prefix: str,
+    delimiter: str,
+    after: str,
+    max_keys: int,
+    listed: Callable[[str], bool] = always,
+) -> Page:
+    """The page of sorted `names` S3 lists: keys under `prefix` after `after`, rolled up at `delimiter`.
+
+    `listed(name)` says whether a name is listed at all (not when its current version is a delete marker);
+    it is asked only of the names the page reaches, and a common prefix appears only if one of its names
+    is listed."""
     limit = min(max_keys, PAGE_LIMIT)
     keys: list[str] = []
     commons: list[str] = []
@@ -193,14 +209,18 @@ def select(names: list[str], prefix: str, delimiter: str, after: str, max_keys: 
         cut = name.find(delimiter, len(prefix)) if delimiter else -1
         if cut >= 0:
             common = name[: cut + len(delimiter)]
-            if after and common <= after:  # this group was listed on an earlier page
-                index = past_group(names, index, common)
+            end = past_group(names, index, common)
+            if (after and common <= after) or not any(listed(names[i]) for i in range(index, end)):
+                index = end  # listed on an earlier page, or nothing in it is listed
                 continue
             if len(keys) + len(commons) == limit:
                 return Page(keys, commons, True, last)
             commons.append(common)
             last = common
-            index = past_group(names, index, common)
+            index = end
+            continue
+        if not listed(name):
+            index += 1
             continue
         if len(keys) + len(commons) == limit:
             return Page(keys, commons, True, last)
@@ -286,15 +306,23 @@ def moto_bucket(name: str):
     return s3_backends[account_id][partition].buckets.get(name), account_id
 
 
-def live_names(keys: dict) -> list[str]:
-    """Sorted names of the keys whose current version is an object (not a delete marker).
+def candidate_names(keys: dict, prefix: str, after: str) -> list[str]:
+    """Sorted names under `prefix` and after `after`: the only ones a page can list (a later page sorts
+    fewer). Delete markers included; `is_listed` tells them apart for the names a page reaches."""
+    if prefix:
+        names = [name for name in keys if name > after and name.startswith(prefix)]
+    else:
+        names = [name for name in keys if name > after] if after else list(keys)
+    names.sort()
+    return names
+
+
+def is_listed(keys: dict, name: str) -> bool:
+    """Whether the current version of `name` is an object, not a delete marker.
 
     `keys` is Moto's `_VersionedKeyStore`: a dict of name -> [versions], the current one last."""
-    return sorted(
-        name
-        for name, versions in dict.items(keys)
-        if versions and not isinstance(versions[-1], FakeDeleteMarker)
-    )
+    versions = dict.get(keys, name)
+    return bool(versions) and not isinstance(versions[-1], FakeDeleteMarker)
 
 
 def listed_object(fake) -> ListedObject:
@@ -343,7 +371,9 @@ class ListingLayer:
         bucket, account_id = moto_bucket(name)
         if bucket is None or getattr(bucket, "logging", None):
             return self.app(environ, start_response)  # NoSuchBucket, or a listing Moto must log
-        page = select(live_names(bucket.keys), query.prefix, query.delimiter, query.after, query.max_keys)
+        keys = bucket.keys
+        names = candidate_names(keys, query.prefix, query.after)
+        page = select(names, query.prefix, query.delimiter, query.after, query.max_keys, partial(is_listed, keys))
         objects = [listed_object(bucket.keys[key]) for key in page.keys]
         body = listing_xml(bucket.name, query, page, objects, canonical_id_of(account_id))
         return self.respond(start_response, 200, body)

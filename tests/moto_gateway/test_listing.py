@@ -87,6 +87,16 @@ def test_a_delimiter_applies_after_the_prefix():
     assert select(sorted(TREE), "boo", "/", "", 1000).common_prefixes == ["boo/"]
 
 
+def test_deleted_keys_and_groups_of_them_are_not_listed():
+    """ListObjectsV2 lists objects: a key whose current version is a delete marker is not one, nor is a
+    common prefix that holds only such keys; they do not count against max-keys."""
+    names = ["a", "b", "gone/1", "gone/2", "kept/1", "z"]
+    live = {"a", "kept/1", "z"}.__contains__
+    page = select(names, "", "/", "", 2, live)
+    assert (page.keys, page.common_prefixes, page.truncated, page.last) == (["a"], ["kept/"], True, "kept/")
+    assert select(names, "", "/", "kept/", 2, live).keys == ["z"]
+
+
 def test_max_keys_zero_is_an_empty_page_that_is_not_truncated():
     """ListObjectsV2, MaxKeys: the response might contain fewer keys but never more; zero asks for none."""
     assert select(sorted(TREE), "", "", "", 0) == Page([], [], False, None)
@@ -253,8 +263,9 @@ def test_listed_facts_match_the_objects(gateway):  # noqa: F811
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=bucket, Key="plain", Body=b"x" * 10, StorageClass="STANDARD_IA")
     s3.put_object(Bucket=bucket, Key="summed", Body=b"y", ChecksumAlgorithm="SHA256")
-    s3.put_object(Bucket=bucket, Key="gone", Body=b"z")
-    s3.delete_object(Bucket=bucket, Key="gone")
+    for gone in ("gone", "gone-dir/inner"):
+        s3.put_object(Bucket=bucket, Key=gone, Body=b"z")
+        s3.delete_object(Bucket=bucket, Key=gone)
     listed = {o["Key"]: o for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert sorted(listed) == ["plain", "summed"]
     for key, entry in listed.items():
@@ -263,6 +274,7 @@ def test_listed_facts_match_the_objects(gateway):  # noqa: F811
         assert entry["LastModified"] == head["LastModified"]
     assert listed["plain"]["StorageClass"] == "STANDARD_IA"
     assert listed["summed"]["ChecksumAlgorithm"] == ["SHA256"]
+    assert "CommonPrefixes" not in s3.list_objects_v2(Bucket=bucket, Delimiter="/")
 
 
 def test_listings_are_still_authorised(gateway):  # noqa: F811

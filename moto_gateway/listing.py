@@ -365,7 +365,8 @@ class ListingLayer:
         try:
             query = listing_query(query_params(environ.get("QUERY_STRING", "")))
         except S3Error as error:
-            return self.respond(start_response, error.status, error_xml(error, new_request_id()))
+            request_id = new_request_id()
+            return self.respond(start_response, error.status, error_xml(error, request_id), request_id)
         if query is None:
             return self.app(environ, start_response)
         bucket, account_id = moto_bucket(name)
@@ -373,13 +374,16 @@ class ListingLayer:
             return self.app(environ, start_response)  # NoSuchBucket, or a listing Moto must log
         keys = bucket.keys
         names = candidate_names(keys, query.prefix, query.after)
-        page = select(names, query.prefix, query.delimiter, query.after, query.max_keys, partial(is_listed, keys))
-        objects = [listed_object(bucket.keys[key]) for key in page.keys]
+        listed = partial(is_listed, keys)
+        page = select(names, query.prefix, query.delimiter, query.after, query.max_keys, listed)
+        objects = [listed_object(keys[key]) for key in page.keys]
         body = listing_xml(bucket.name, query, page, objects, canonical_id_of(account_id))
         return self.respond(start_response, 200, body)
 
-    def respond(self, start_response: Callable, status: int, body: bytes) -> list[bytes]:
-        request_id = new_request_id()
+    def respond(
+        self, start_response: Callable, status: int, body: bytes, request_id: str | None = None
+    ) -> list[bytes]:
+        request_id = request_id or new_request_id()
         headers = [
             ("Content-Type", "application/xml"),
             ("Content-Length", str(len(body))),

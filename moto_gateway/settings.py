@@ -41,7 +41,7 @@ class GatewaySettings(AwsSettings):
         4,
         ge=1,
         le=256,
-        description="/_changes long polls that may wait at once (fewer than GATEWAY_THREADS); one more gets 503",
+        description="/_changes long polls that may wait at once (fewer than GATEWAY_THREADS); one more: 503",
     )
     gateway_connection_limit: int = Field(
         256, ge=1, description="open client connections at most; more wait in the listen backlog"

@@ -3,6 +3,8 @@
 Layers, innermost first, and why in this order:
 - Moto, with the corrections in `moto_patches` (and, under GATEWAY_ACCESS=s3, the two that let the access
   layer's decision stand); S3 requests go straight to Moto's S3 application, built once (s3_dispatch.py);
+- ListingLayer: ListObjects and ListObjectsV2 answered from Moto's keys as S3 answers them, without Moto's
+  serializer (listing.py); inside the locks, so it reads a bucket no request is changing;
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
 - BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
@@ -45,6 +47,7 @@ from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.conformance.layer import ConformanceLayer
 from moto_gateway.faults import FaultInjector, FaultRules
 from moto_gateway.internal_errors import InternalErrors
+from moto_gateway.listing import ListingLayer
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.moto_patches import bucket_permission, object_acl_default
 from moto_gateway.router import Router, WsgiApp, health_handler
@@ -56,7 +59,7 @@ from moto_gateway.streamed_bodies import StreamedBodies
 
 def create_app(settings: GatewaySettings) -> WsgiApp:
     moto_patches.apply()
-    app = S3FirstDispatcher()
+    app = ListingLayer(S3FirstDispatcher())
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
@@ -106,7 +109,9 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         ),
     )
     if change_log:
-        router.add("/_changes", changes_handler(change_log))
+        # Polls that wait never take every thread: at least one always serves S3 requests.
+        max_waiting = min(settings.gateway_max_waiting_polls, max(1, settings.gateway_threads - 1))
+        router.add("/_changes", changes_handler(change_log, max_waiting))
     router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
     router.add(f"{bulk.PREFIX}/import", locks.exclusive(bulk.import_handler(change_log)))
     router.add(f"{bulk.PREFIX}/list", bulk.list_handler())

@@ -18,6 +18,7 @@ mutation sent in virtual-host style is not in the feed, and the exporter's perio
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -30,6 +31,7 @@ from urllib.parse import parse_qs
 from moto_gateway.router import json_response
 
 MAX_WAIT_SECONDS = 30.0
+MUTATING_METHODS = frozenset({"PUT", "POST", "DELETE"})
 POST_KEY_ENVIRON = "motostack.post_key"
 """Where the validating middleware leaves the key of a browser POST upload, once it has parsed the form."""
 
@@ -169,6 +171,8 @@ class ChangeRecorder:
         self.describe = describe
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") not in MUTATING_METHODS:  # reads: nothing to parse or record
+            return self.app(environ, start_response)
         raw_path = environ.get("PATH_INFO", "")
         path = raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -213,8 +217,13 @@ class ChangeRecorder:
             return None
 
 
-def changes_handler(log: ChangeLog) -> Callable:
-    """GET /_changes?after=N&wait=S (S at most 30): the feed; 400 with a JSON message on bad parameters."""
+def changes_handler(log: ChangeLog, max_waiting: int | None = None) -> Callable:
+    """GET /_changes?after=N&wait=S (S at most 30): the feed; 400 with a JSON message on bad parameters.
+
+    A poll that waits holds one of the server's threads for up to S seconds. At most `max_waiting` polls wait
+    at once (GATEWAY_MAX_WAITING_POLLS), so that polls can never take every thread from S3 requests; one more
+    is answered at once with 503 and `Retry-After: 1` (a poll with wait=0 is always answered)."""
+    waiting = threading.BoundedSemaphore(max_waiting) if max_waiting else None
 
     def handle(environ: dict, start_response: Callable) -> list[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -232,7 +241,24 @@ def changes_handler(log: ChangeLog) -> Callable:
                 400,
                 {"error": f"after must be a whole number >= 0 and wait seconds from 0 to {MAX_WAIT_SECONDS:g}"},
             )
-        return json_response(start_response, 200, log.read(after, wait))
+        if wait == 0 or waiting is None:
+            return json_response(start_response, 200, log.read(after, wait))
+        if not waiting.acquire(blocking=False):
+            return too_many_polls(start_response)
+        try:
+            return json_response(start_response, 200, log.read(after, wait))
+        finally:
+            waiting.release()
 
     return handle
+
+
+def too_many_polls(start_response: Callable) -> list[bytes]:
+    body = json.dumps({"error": "too many /_changes polls are waiting; retry in a second"}).encode()
+    start_response(
+        "503 Service Unavailable",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Retry-After", "1"),
+         ("Cache-Control", "no-store")],
+    )
+    return [body]
 

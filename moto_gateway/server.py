@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable
+from functools import lru_cache
 from http import HTTPStatus
 
 from moto.core.request import (
@@ -168,12 +169,31 @@ class MotoTask(WSGITask):
         read user metadata keys from the names, so the spelling is part of the data.
         """
         spelled = {capitalised(name): name for name, _ in self.response_headers}
+        keep_alive = self.keeps_connection_without_length()
         first_line = super().build_response_header().split(b"\r\n", 1)[0].decode("latin-1")
+        if keep_alive and self.close_on_finish:
+            self.close_on_finish = False
+            self.response_headers = [h for h in self.response_headers if h != ("Connection", "close")]
         lines = [first_line] + [
             f"{spelled.get(name, name)}: {value}"
             for name, value in sorted(self.response_headers, key=lambda header: header[0])
         ]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def keeps_connection_without_length(self) -> bool:
+        """A 204 or 304 answer to an HTTP/1.1 request that did not ask to close keeps the connection open.
+
+        waitress 3.0.2 closes the connection after any answer without Content-Length, these included, though
+        RFC 9112 6.3 ends a 204 or 304 message at its headers (and RFC 9110 8.6 forbids Content-Length on a
+        204): every DeleteObject (204) cost the client a new connection. Only when nothing else (the request,
+        the application, an error) already asked to close."""
+        return (
+            self.status[:3] in ("204", "304")
+            and self.version == "1.1"
+            and not self.close_on_finish
+            and self.request.headers.get("CONNECTION", "").lower() != "close"
+            and not any(name.lower() == "connection" for name, _ in self.response_headers)
+        )
 
 
 UNREADABLE_AUTHORIZATION = re.compile(rb"(?im)^authorization:[^\r\n]*[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -229,7 +249,16 @@ class S3ErrorTask(ErrorTask):
 
 
 def capitalised(name: str) -> str:
+    """`x-amz-meta-k` -> `X-Amz-Meta-K`, as waitress spells names; cached for the short names every response
+    repeats (a long user metadata name is computed each time, so the cache stays small)."""
+    return common_capitalised(name) if len(name) <= 48 else spell_capitalised(name)
+
+
+def spell_capitalised(name: str) -> str:
     return "-".join(part.capitalize() for part in name.split("-"))
+
+
+common_capitalised = lru_cache(maxsize=1024)(spell_capitalised)
 
 
 class MotoChannel(HTTPChannel):

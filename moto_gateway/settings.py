@@ -37,6 +37,12 @@ class GatewaySettings(AwsSettings):
         le=256,
         description="worker threads; each request, and each waiting /_changes poll, holds one",
     )
+    gateway_max_waiting_polls: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="/_changes long polls that may wait at once (fewer than GATEWAY_THREADS); one more: 503",
+    )
     gateway_connection_limit: int = Field(
         256, ge=1, description="open client connections at most; more wait in the listen backlog"
     )

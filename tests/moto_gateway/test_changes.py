@@ -10,6 +10,8 @@ import pytest
 import requests
 
 from moto_gateway.changes import ChangeLog, classify, deleted_keys
+from tests.waiting import wait_until
+from testkit.clients import REGION, make_test_client
 from testkit.servers import MotoServer
 
 
@@ -163,3 +165,41 @@ def test_a_put_whose_version_cannot_be_read_still_goes_out_without_it():
     events = log.read(after=0, wait=0)["events"]
     assert [(e["op"], e["key"]) for e in events] == [("put", "k"), ("reset", None)]
     assert "etag" not in events[0]
+
+
+def test_waiting_polls_cannot_take_every_thread():
+    """GATEWAY_MAX_WAITING_POLLS: with 4 threads and at most 2 waiting polls, a third waiting poll is answered
+    at once with 503 and Retry-After, S3 requests are still served while the two wait, a poll that does not
+    wait is always answered, and the waiting polls return as soon as a change arrives."""
+    server = MotoServer(env={"GATEWAY_THREADS": "4", "GATEWAY_MAX_WAITING_POLLS": "2"})
+    server.start()
+    try:
+        s3 = make_test_client(server.url)
+        s3.create_bucket(Bucket="polls", CreateBucketConfiguration={"LocationConstraint": REGION})
+        last = requests.get(f"{server.url}/_changes?after=0", timeout=10).json()["last_seq"]
+        answers: list[requests.Response] = []
+
+        def poll_until_admitted() -> None:
+            url = f"{server.url}/_changes?after={last}&wait=20"
+            while (answer := requests.get(url, timeout=30)).status_code == 503:
+                time.sleep(0.05)  # the probe below holds a slot for a moment
+            answers.append(answer)
+
+        pollers = [threading.Thread(target=poll_until_admitted) for _ in range(2)]
+        for poller in pollers:
+            poller.start()
+        probe = f"{server.url}/_changes?after={last}&wait=0.2"
+        wait_until(lambda: requests.get(probe, timeout=10).status_code == 503, 15, "both polls waiting")
+        started = time.monotonic()
+        refused = requests.get(f"{server.url}/_changes?after={last}&wait=20", timeout=10)
+        assert (refused.status_code, refused.headers["Retry-After"]) == (503, "1")
+        assert requests.get(f"{server.url}/_changes?after={last}&wait=0", timeout=10).status_code == 200
+        assert s3.list_objects_v2(Bucket="polls")["KeyCount"] == 0
+        assert time.monotonic() - started < 5
+        s3.put_object(Bucket="polls", Key="wake", Body=b"1")
+        for poller in pollers:
+            poller.join(timeout=15)
+        assert sorted(answer.status_code for answer in answers) == [200, 200]
+        assert all(answer.json()["events"][0]["key"] == "wake" for answer in answers)
+    finally:
+        server.stop()

@@ -23,8 +23,11 @@ the setter copies from the source key's buffer into the new key's, chunk by chun
 lock. Any other read (Moto computes a checksum of the copy from its value when one is asked for) gets
 bytes as before.
 
-The layer copies a body before the bucket's lock is taken (bucket_locks.py): other requests to the
-bucket wait only for Moto's own work.
+GetObject of a key over the threshold: during the request the getter answers the key's first read with a
+KeyBody, and the answer's body is a BodyStream read from the key's shared buffer (streamed_reads.py).
+
+The layer copies a body before the bucket's lock is taken and sends a GET's after it is released
+(bucket_locks.py): other requests to the bucket wait only for Moto's own work.
 """
 
 from __future__ import annotations

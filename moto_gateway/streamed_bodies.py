@@ -43,16 +43,17 @@ from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
+import anycrc
 from moto.s3 import models as s3_models
 from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3.models import FakeKey, FakeMultipart, MultipartChecksumBuilder
 from moto.s3.responses import S3Response
-from moto.s3.utils import compute_checksum
+from moto.s3 import utils as s3_utils
 from moto.settings import get_s3_default_key_buffer_size
 from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.body_checks import MOTO_OWN_PATHS
-from moto_gateway.moto_patches import require_moto
+from moto_gateway.moto_patches import checksum_algorithms, require_moto
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
 from moto_gateway.streamed_reads import Reading, is_object_read, lazy_value, streamed_answer, with_content_length
@@ -201,27 +202,16 @@ def checksum_header(view: RequestView) -> str | None:
 
 
 class RunningChecksum:
-    """Moto's `compute_checksum(body, algorithm)`, base64, fed chunk by chunk (CRC32C and CRC64NVME fall
-    back to CRC32 where Moto does: without `crc32c` / `awscrt`)."""
+    """Moto's `compute_checksum(body, algorithm)` as patched by `moto_patches.checksum_algorithms` (CRC32C
+    and CRC64NVME from anycrc), base64, fed chunk by chunk."""
 
     def __init__(self, algorithm: str) -> None:
         self.kind, self.state, self.width = "crc32", 0, 4
         if algorithm == "SHA1":
             self.kind, self.state = "hash", hashlib.sha1(usedforsecurity=False)
-        elif algorithm == "CRC32C":
-            try:
-                import crc32c
-
-                self.kind, self.function = "crc", crc32c.crc32c
-            except ImportError:
-                pass
-        elif algorithm == "CRC64NVME":
-            try:
-                from awscrt import checksums
-
-                self.kind, self.function, self.width = "crc", checksums.crc64nvme, 8
-            except ImportError:
-                pass
+        elif algorithm in checksum_algorithms.MODELS:
+            name, self.width = checksum_algorithms.MODELS[algorithm]
+            self.kind, self.model, self.state = "crc", anycrc.Model(name), None
         elif algorithm != "CRC32":
             self.kind, self.state = "hash", hashlib.sha256(usedforsecurity=False)
 
@@ -229,12 +219,15 @@ class RunningChecksum:
         if self.kind == "hash":
             self.state.update(chunk)
         elif self.kind == "crc":
-            self.state = self.function(chunk, self.state)
+            if chunk:
+                self.state = self.model.calc(chunk, self.state)
         else:
             self.state = zlib.crc32(chunk, self.state)
 
     def digest(self) -> bytes:
-        return self.state.digest() if self.kind == "hash" else self.state.to_bytes(self.width, "big")
+        if self.kind == "hash":
+            return self.state.digest()
+        return (self.state or 0).to_bytes(self.width, "big")
 
     def value(self) -> str:
         return base64.b64encode(self.digest()).decode()
@@ -479,7 +472,7 @@ def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
 
     value = spool_object(concatenated(), None)
     if composite:
-        checksum = compute_checksum(bytes(part_checksums), builder.checksum_algorithm).decode()
+        checksum = s3_utils.compute_checksum(bytes(part_checksums), builder.checksum_algorithm).decode()
         details = (builder.checksum_type, checksum, len(parts))
     else:
         details = (builder.checksum_type, whole.value(), 1)

@@ -39,20 +39,23 @@ def part_range(key, part_number: int) -> tuple[int, int, int] | None:
 
 def apply() -> None:
     require_moto(MOTO_VERSION, __name__)
-    from moto.s3.models import FakeMultipart
+    from moto.s3.models import S3Backend
     from moto.s3.responses import S3Response
 
-    original_complete = FakeMultipart.complete
+    original_complete = S3Backend.complete_multipart_upload
     if getattr(original_complete, "motostack_patched", False):
         return
     original_get_object = S3Response.get_object
     original_head_object = S3Response.head_object
 
-    def complete(self, body):
+    def complete(self, bucket_name, multipart_id, body):
+        """The backend's completion, not `FakeMultipart.complete`: the gateway replaces that one to stream
+        the parts (streamed_bodies.py), and both must hold."""
         named = list(body)
-        result = original_complete(self, iter(named))
-        self.completed_part_numbers = [number for number, _etag in named]
-        return result
+        key = original_complete(self, bucket_name, multipart_id, iter(named))
+        if key is not None and key.multipart is not None:
+            key.multipart.completed_part_numbers = [number for number, _etag in named]
+        return key
 
     def as_part(key, part_number: int, headers: dict) -> tuple[int, int] | None:
         """Turns the whole object's headers into the part's; (first, last) byte, or None to leave them."""
@@ -107,6 +110,6 @@ def apply() -> None:
         return 206, response_headers, body
 
     complete.motostack_patched = True
-    FakeMultipart.complete = complete
+    S3Backend.complete_multipart_upload = complete
     S3Response.get_object = get_object
     S3Response.head_object = head_object

@@ -56,7 +56,13 @@ from moto_gateway.body_checks import MOTO_OWN_PATHS
 from moto_gateway.moto_patches import checksum_algorithms, require_moto
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
-from moto_gateway.streamed_reads import Reading, is_object_read, lazy_value, streamed_answer, with_content_length
+from moto_gateway.streamed_reads import (
+    Reading,
+    is_object_read,
+    lazy_value,
+    streamed_answer,
+    with_content_length,
+)
 
 MOTO_VERSION = "5.2.5"
 CHUNK = 1024 * 1024

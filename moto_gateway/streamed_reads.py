@@ -30,7 +30,9 @@ from moto_gateway.s3state import SharedBody, share_body
 
 CHUNK = 1024 * 1024
 # GET subresources Moto serves from `_key_response_get` before GetObject (attributes reads the value)
-NOT_OBJECT_READS = frozenset({"uploadId", "acl", "tagging", "legal-hold", "attributes", "retention", "torrent"})
+NOT_OBJECT_READS = frozenset(
+    {"uploadId", "acl", "tagging", "legal-hold", "attributes", "retention", "torrent"}
+)
 
 
 def is_object_read(view: RequestView) -> bool:

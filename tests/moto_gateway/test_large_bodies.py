@@ -257,7 +257,8 @@ def test_a_presigned_get_of_a_large_object_streams_within_the_bound_with_moto_s_
 def test_a_part_read_of_a_large_multipart_object_streams_its_part(gateway):
     s3 = client(gateway.url)
     sizes = [40 * MIB, 24 * MIB]
-    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="multi-read", ChecksumAlgorithm="SHA256")["UploadId"]
+    created = s3.create_multipart_upload(Bucket=BUCKET, Key="multi-read", ChecksumAlgorithm="SHA256")
+    upload = created["UploadId"]
     body = DeterministicBody(sum(sizes))
     parts = []
     for number, size in enumerate(sizes, 1):
@@ -267,7 +268,9 @@ def test_a_part_read_of_a_large_multipart_object_streams_its_part(gateway):
             Bucket=BUCKET, Key="multi-read", UploadId=upload, PartNumber=number, Body=piece,
             ChecksumAlgorithm="SHA256",
         )
-        parts.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": answer["ChecksumSHA256"]})
+        parts.append(
+            {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": answer["ChecksumSHA256"]}
+        )
     del piece
     etag = s3.complete_multipart_upload(
         Bucket=BUCKET, Key="multi-read", UploadId=upload, MultipartUpload={"Parts": parts}
@@ -293,7 +296,8 @@ def test_a_get_streaming_while_its_key_is_overwritten_and_deleted_returns_the_ve
     first, second = 64 * MIB, 48 * MIB
     s3.put_object(Bucket=BUCKET, Key="moving", Body=DeterministicBody(first))
     answer = s3.get_object(Bucket=BUCKET, Key="moving")
-    head = answer["Body"].read(MIB)  # the gateway holds at most its output buffer beyond this: the rest is unread
+    # the server buffers at most its output buffer ahead of the client: most of the body is not read yet
+    head = answer["Body"].read(MIB)
     s3.put_object(Bucket=BUCKET, Key="moving", Body=DeterministicBody(second))
     s3.delete_object(Bucket=BUCKET, Key="moving")
     rest_length, _ = stream_digests(answer["Body"])

@@ -74,7 +74,8 @@ def test_a_key_body_slices_and_measures_as_the_bytes_it_stands_for():
     body = lazy_value(key, Reading(threshold=100))
     assert isinstance(body, KeyBody)
     assert len(body) == len(DATA) and bool(body)
-    for part in (slice(0, 10), slice(100, 5001), slice(5000, None), slice(-7, None), slice(9000, 99999), slice(50, 10)):
+    parts = (slice(0, 10), slice(100, 5001), slice(5000, None), slice(-7, None), slice(9000, 99999), slice(50, 10))
+    for part in parts:
         assert len(body[part]) == len(DATA[part])
         assert bool(body[part]) == bool(DATA[part])
         assert streamed(body[part]) == DATA[part]

@@ -4,8 +4,9 @@
 
 Starts `python -m moto_gateway` at default settings, then sends, one at a time: a boto3 PutObject, a
 presigned PUT (requests, streamed), an `aws-chunked` PUT with a trailing CRC32 (what boto3 sends over
-HTTPS), an UploadPart, a CopyObject and an UploadPartCopy of the large object, a CompleteMultipartUpload
-and a GetObject. Before each the kernel's peak-RSS mark of the server is reset (`/proc/PID/clear_refs`),
+HTTPS), an UploadPart, a CopyObject and an UploadPartCopy of the large object, a CompleteMultipartUpload,
+and GetObjects: whole, a Range from past the first MiB to the end, presigned, and part 2 of the multipart
+object (`partNumber`). Before each the kernel's peak-RSS mark of the server is reset (`/proc/PID/clear_refs`),
 after it the peak (VmHWM) is read: the growth is what that one request cost at its worst. Bodies come from
 testkit.streams, so the client stays small; every object read back is hashed as it streams.
 """
@@ -177,6 +178,7 @@ def run(size: int, only: set[str] | None) -> list[list[str]]:
             s3.complete_multipart_upload(
                 Bucket=BUCKET, Key="multi", UploadId=upload["id"], MultipartUpload={"Parts": upload["parts"]}
             )
+            upload["completed"] = "multi"
             return "ok"
 
         def copy():
@@ -189,6 +191,25 @@ def run(size: int, only: set[str] | None) -> list[list[str]]:
             length, digests = stream_digests(body)
             return "bytes ok" if (length, digests) == (size, expected) else f"bytes differ ({length})"
 
+        def get_range():
+            start = MIB + 7
+            answer = s3.get_object(Bucket=BUCKET, Key="big", Range=f"bytes={start}-")
+            source = DeterministicBody(size)
+            source.seek(start)
+            same = stream_digests(answer["Body"]) == stream_digests(source)
+            return f"{answer['ContentRange']} " + ("bytes ok" if same else "bytes differ")
+
+        def get_part():
+            answer = s3.get_object(Bucket=BUCKET, Key="multi", PartNumber=2)
+            same = stream_digests(answer["Body"]) == (size, expected)
+            return f"206 part 2/{answer.get('PartsCount')} " + ("bytes ok" if same else "bytes differ")
+
+        def get_presigned():
+            url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "big"})
+            with requests.get(url, stream=True, timeout=600) as answer:
+                same = stream_digests(answer.raw) == (size, expected)
+                return f"{answer.status_code} " + ("bytes ok" if same else "bytes differ")
+
         measure("put", put)
         measure("presigned", presigned)
         measure("aws-chunked", chunked)
@@ -197,6 +218,10 @@ def run(size: int, only: set[str] | None) -> list[list[str]]:
         measure("copy", copy)
         measure("complete", complete)
         measure("get", get)
+        measure("get-range", get_range)
+        measure("get-presigned", get_presigned)
+        if "multi" in upload.get("completed", ""):
+            measure("get-part", get_part)
     finally:
         server.stop()
     return rows

@@ -10,8 +10,9 @@ Layers, innermost first, and why in this order:
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
 - StreamedBodies: a PutObject or UploadPart body over 1 MiB (or GATEWAY_SPOOL_MEMORY_BYTES) is copied into
   the key's own spool and handed to Moto as such, never as bytes; copies and multipart completions go
-  key to key in chunks (streamed_bodies.py); outside the lock, so reading a body does not hold up the
-  bucket; inside BodyChecks, which checks aws-chunked framing before it is decoded;
+  key to key in chunks (streamed_bodies.py); a GetObject of such an object answers a stream read from the
+  key's shared buffer (streamed_reads.py); outside the lock, so reading or sending a body does not hold up
+  the bucket; inside BodyChecks, which checks aws-chunked framing before it is decoded;
 - BodyChecks (always, even with GATEWAY_VALIDATION=false): XML, policy and aws-chunked bodies Moto would
   turn into a 500, refused as S3 refuses them, right before Moto reads them;
 - ConformanceLayer: S3's answers where Moto's differ (listings, NoSuchUpload, conditional completes,

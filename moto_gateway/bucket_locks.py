@@ -10,7 +10,9 @@ DeleteObjects; a per-bucket lock covers them all, and costs little throughput be
 by the GIL anyway (bench.endpoint measures it).
 
 The lock spans Moto and the change recorder (events are numbered in the order the changes happened) and
-the whole response body (Moto's body may still read the key's file). Locks are a fixed set of stripes
+the whole response body (Moto's body may still read the key's file), except a large GetObject's: that
+answer is one BodyStream reading a shared buffer no request writes to (streamed_reads.py), which passes
+through the list untouched and is read after the lock is released. Locks are a fixed set of stripes
 chosen by hash, so any bucket name a client invents costs no memory; a copy takes both buckets' stripes, in
 order, so two copies in opposite directions cannot deadlock. `exclusive` runs a handler that changes all
 of S3 at once (a snapshot, its restore, a reset, a bulk import) with every stripe held, so no request sees

@@ -23,8 +23,11 @@ the setter copies from the source key's buffer into the new key's, chunk by chun
 lock. Any other read (Moto computes a checksum of the copy from its value when one is asked for) gets
 bytes as before.
 
-The layer copies a body before the bucket's lock is taken (bucket_locks.py): other requests to the
-bucket wait only for Moto's own work.
+GetObject of a key over the threshold: during the request the getter answers the key's first read with a
+KeyBody, and the answer's body is a BodyStream read from the key's shared buffer (streamed_reads.py).
+
+The layer copies a body before the bucket's lock is taken and sends a GET's after it is released
+(bucket_locks.py): other requests to the bucket wait only for Moto's own work.
 """
 
 from __future__ import annotations
@@ -53,6 +56,13 @@ from moto_gateway.body_checks import MOTO_OWN_PATHS
 from moto_gateway.moto_patches import checksum_algorithms, require_moto
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
+from moto_gateway.streamed_reads import (
+    Reading,
+    is_object_read,
+    lazy_value,
+    streamed_answer,
+    with_content_length,
+)
 
 MOTO_VERSION = "5.2.5"
 CHUNK = 1024 * 1024
@@ -72,6 +82,7 @@ MOTO_COMPLETE = FakeMultipart.complete  # Moto's own, kept for comparison in tes
 
 _pending: ContextVar[StreamedBody | None] = ContextVar("moto_gateway_streamed_body", default=None)
 _copying: ContextVar[CopySource | None] = ContextVar("moto_gateway_copy_source", default=None)
+_reading: ContextVar[Reading | None] = ContextVar("moto_gateway_object_read", default=None)
 
 
 class StreamedBody:
@@ -301,6 +312,8 @@ class StreamedBodies:
                 return answered(self.app, environ, start_response)
             finally:
                 _copying.reset(token)
+        if is_object_read(view):
+            return self.read(environ, start_response)
         if not should_stream(view, body_length(environ), self.threshold):
             return self.app(environ, start_response)
         header = checksum_header(view)
@@ -325,6 +338,33 @@ class StreamedBodies:
                 _pending.reset(token)
         finally:
             body.close()
+
+
+    def read(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """A GetObject: Moto's answer, whose body is a BodyStream for a large object (streamed_reads.py).
+        The start of the answer waits until Moto is done, to give the stream its Content-Length."""
+        started: list[tuple] = []
+
+        def deferred_start(status: str, headers: list, exc_info=None):
+            started.append((status, headers, exc_info))
+            return lambda _data: None
+
+        token = _reading.set(Reading(self.threshold))
+        try:
+            chunks = answered(self.app, environ, deferred_start)
+        finally:
+            _reading.reset(token)
+        stream = streamed_answer(chunks)
+        status, headers, exc_info = started[-1]
+        if stream is None:
+            start_response(status, headers, exc_info)
+            return chunks
+        try:
+            start_response(status, with_content_length(headers, len(stream)), exc_info)
+        except BaseException:
+            stream.close()
+            raise
+        return stream
 
 
 class _EmptyInput:
@@ -363,6 +403,9 @@ def _streaming_setup_class(original: Callable) -> Callable:
 
 def _value_getter(original: Callable) -> Callable:
     def get_value(self):
+        streamed = lazy_value(self, _reading.get())
+        if streamed is not None:
+            return streamed
         source = _copying.get()
         is_source = source is not None and (self.bucket_name, self.name) == (source.bucket, source.key)
         if is_source and not source.read:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
@@ -66,3 +67,14 @@ def signed_headers(method: str, url: str, body: bytes = b"", version: str = "v4"
 
 def send(method: str, url: str, body: bytes = b"", headers: dict | None = None) -> requests.Response:
     return requests.request(method, url, data=body, headers=headers or {}, timeout=10)
+
+
+def allowed(call, *args, **kwargs) -> bool:
+    """Whether the call succeeds; a refusal must be S3's 403 AccessDenied, not any other error."""
+    try:
+        call(*args, **kwargs)
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "AccessDenied", error.response
+        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        return False
+    return True

@@ -15,6 +15,7 @@ from tests.moto_gateway.access_support import (
     ALICE,
     accounts_server,  # noqa: F401 (fixture)
     alice,
+    allowed,
     gateway,  # noqa: F401 (fixture)
     new_bucket,
     owner,
@@ -43,14 +44,6 @@ def s3control(server, key: str = "test", secret: str = "test"):
     client.meta.events.register("before-send.s3-control.*", drop_account_label)
     return client
 
-
-def allowed(call, *args, **kwargs) -> bool:
-    try:
-        call(*args, **kwargs)
-    except ClientError as error:
-        assert error.response["Error"]["Code"] == "AccessDenied", error.response
-        return False
-    return True
 
 
 def public_policy(bucket: str) -> str:

@@ -15,21 +15,13 @@ from tests.moto_gateway.access_support import (
     BOB,
     accounts_server,  # noqa: F401 (fixture)
     alice,
+    allowed,
     bob,
     gateway,  # noqa: F401 (fixture)
     new_bucket,
     owner,
 )
 
-
-def allowed(call, *args, **kwargs) -> bool:
-    try:
-        call(*args, **kwargs)
-    except ClientError as error:
-        assert error.response["Error"]["Code"] == "AccessDenied", error.response
-        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-        return False
-    return True
 
 
 # (bucket ACL, object ACL) -> (other account may get the object, list the bucket, write a new key,

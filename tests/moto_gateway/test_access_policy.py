@@ -13,7 +13,6 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from botocore.exceptions import ClientError
 
 from moto_gateway.access.policy import PolicyRequest, condition_holds, evaluate, is_public
 from moto_gateway.access.principals import account
@@ -22,6 +21,7 @@ from tests.moto_gateway.access_support import (
     BOB,
     accounts_server,  # noqa: F401 (fixture)
     alice,
+    allowed,
     bob,
     gateway,  # noqa: F401 (fixture)
     new_bucket,
@@ -32,14 +32,6 @@ from tests.moto_gateway.test_access_anonymous import anonymous
 ALICE_ARN = f"arn:aws:iam::{ALICE[2]}:root"
 OWNER_ARN = "arn:aws:iam::123456789012:root"
 
-
-def allowed(call, *args, **kwargs) -> bool:
-    try:
-        call(*args, **kwargs)
-    except ClientError as error:
-        assert error.response["Error"]["Code"] == "AccessDenied", error.response
-        return False
-    return True
 
 
 def put_policy(s3, bucket: str, *statements: dict) -> None:

@@ -36,7 +36,7 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
@@ -45,7 +45,7 @@ from urllib.parse import unquote, urlparse
 
 import anycrc
 from moto.s3 import models as s3_models
-from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
+from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML, S3ClientError
 from moto.s3.models import FakeKey, FakeMultipart, MultipartChecksumBuilder
 from moto.s3.responses import S3Response
 from moto.s3 import utils as s3_utils
@@ -53,6 +53,7 @@ from moto.settings import get_s3_default_key_buffer_size
 from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.body_checks import MOTO_OWN_PATHS
+from moto_gateway.conformance.rules import CompletionChecksums
 from moto_gateway.moto_patches import checksum_algorithms, require_moto
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
@@ -83,6 +84,29 @@ MOTO_COMPLETE = FakeMultipart.complete  # Moto's own, kept for comparison in tes
 _pending: ContextVar[StreamedBody | None] = ContextVar("moto_gateway_streamed_body", default=None)
 _copying: ContextVar[CopySource | None] = ContextVar("moto_gateway_copy_source", default=None)
 _reading: ContextVar[Reading | None] = ContextVar("moto_gateway_object_read", default=None)
+_completion: ContextVar[CompletionChecksums | None] = ContextVar("moto_gateway_completion", default=None)
+
+
+@contextmanager
+def expecting(checksums: CompletionChecksums):
+    """During a CompleteMultipartUpload: the checksums its body and headers name, which `complete_streamed`
+    holds the parts and the object to."""
+    token = _completion.set(checksums)
+    try:
+        yield
+    finally:
+        _completion.reset(token)
+
+
+class BadDigest(S3ClientError):
+    """Moto renders it as S3's error XML (it finds the service's error model by the exception's module,
+    and `moto_gateway...` would read as a Moto service named `gateway`)."""
+
+    __module__ = "moto.s3.exceptions"
+    code = "BadDigest"
+
+    def __init__(self, algorithm: str) -> None:
+        super().__init__("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
 
 
 class StreamedBody:
@@ -444,15 +468,18 @@ def key_chunks(key: FakeKey, start: int = 0, length: int | None = None) -> Itera
 
 def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
     """Moto's `FakeMultipart.complete` (same checks, ETag and checksums), the parts concatenated into a
-    spool instead of a bytearray (and a second one per checksum)."""
+    spool instead of a bytearray (and a second one per checksum). The checksums the request names
+    (`expecting`) are held to what was uploaded: a part's -> InvalidPart, the object's -> BadDigest, raised
+    before Moto removes the upload, so it stays."""
     builder = MultipartChecksumBuilder(
         self.metadata.get("x-amz-checksum-algorithm"), self.metadata.get("x-amz-checksum-type")
     )
+    expected = _completion.get() or CompletionChecksums({}, {})
     composite = builder.checksum_type == "COMPOSITE"
     whole = RunningChecksum(builder.checksum_algorithm)
     part_checksums = bytearray()
     md5s = bytearray()
-    parts: list[FakeKey] = []
+    parts: list[tuple[int, FakeKey]] = []
     last = None
     for number, etag in body:
         part = self.parts.get(number)
@@ -461,18 +488,23 @@ def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
         if last is not None and last.contentsize < s3_models.S3_UPLOAD_PART_MIN_SIZE:
             raise EntityTooSmall()
         md5s.extend(bytes.fromhex(part.etag.replace('"', "")))
-        parts.append(part)
+        parts.append((number, part))
         last = part
     if not parts:
         raise MalformedXML
 
     def concatenated() -> Iterable[bytes]:
-        for part in parts:
+        for number, part in parts:
             running = RunningChecksum(builder.checksum_algorithm) if composite else whole
+            named = {algorithm: RunningChecksum(algorithm) for algorithm in expected.parts.get(number, {})}
             with part.lock:
                 for chunk in key_chunks(part):
                     running.update(chunk)
+                    for checksum in named.values():
+                        checksum.update(chunk)
                     yield chunk
+            if any(checksum.value() != expected.parts[number][a] for a, checksum in named.items()):
+                raise InvalidPart()
             if composite:
                 part_checksums.extend(running.digest())
 
@@ -480,8 +512,14 @@ def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
     if composite:
         checksum = s3_utils.compute_checksum(bytes(part_checksums), builder.checksum_algorithm).decode()
         details = (builder.checksum_type, checksum, len(parts))
+        matching = {checksum, f"{checksum}-{len(parts)}"}
     else:
         details = (builder.checksum_type, whole.value(), 1)
+        matching = {details[1]}
+    sent = expected.whole.get(builder.checksum_algorithm)
+    if sent is not None and sent not in matching:
+        value.close()
+        raise BadDigest(builder.checksum_algorithm)
     return value, f"{hashlib.md5(bytes(md5s), usedforsecurity=False).hexdigest()}-{len(parts)}", details
 
 

@@ -191,6 +191,11 @@ CHECKSUMS = {
 }
 
 
+def new_digest(algorithm: str):
+    """A running digest of `algorithm` (as S3 names it) with update() and digest()."""
+    return hashlib.new(algorithm.lower()) if algorithm.startswith("SHA") else Crc(algorithm)
+
+
 def requested_checksums(headers: Mapping[str, str]) -> list[Checksum]:
     """The checksums a PUT body must match (every algorithm S3 offers)."""
     found = []
@@ -203,8 +208,7 @@ def requested_checksums(headers: Mapping[str, str]) -> list[Checksum]:
             expected = b""
         if len(expected) != size:
             raise S3Error(400, "InvalidRequest", f"Value for {header} header is invalid.")
-        digest = hashlib.new(algorithm.lower()) if algorithm.startswith("SHA") else Crc(algorithm)
-        found.append(Checksum(algorithm, header, expected, digest))
+        found.append(Checksum(algorithm, header, expected, new_digest(algorithm)))
     return found
 
 

@@ -9,7 +9,12 @@ import zlib
 import anycrc
 import pytest
 import requests
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
+
+from testkit.clients import REGION
 
 from tests.moto_gateway.access_support import (
     accounts_server,  # noqa: F401 (fixture)
@@ -245,3 +250,50 @@ def test_complete_holds_the_full_object_checksum_to_the_object(gateway):  # noqa
     )
     assert answer["ChecksumCRC64NVME"] == crc64nvme(b"".join(parts))
     assert s3.get_object(Bucket="sums", Key="full")["Body"].read() == b"".join(parts)
+
+
+def aws_chunked(data: bytes, trailer: str, chunk: int = 64 * 1024) -> bytes:
+    """`data` framed as aws-chunked (unsigned chunks), then the trailer line and the final CRLF."""
+    pieces = [b"%x\r\n%s\r\n" % (len(data[i : i + chunk]), data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    return b"".join(pieces) + b"0\r\n" + trailer.encode() + b"\r\n\r\n"
+
+
+def trailer_put(server, bucket: str, key: str, data: bytes, crc32_value: str) -> requests.Response:
+    """PutObject as boto3 sends it over HTTPS: `STREAMING-UNSIGNED-PAYLOAD-TRAILER`, a CRC32 trailer."""
+    url = f"{server.url}/{bucket}/{key}"
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(len(data)),
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "x-amz-sdk-checksum-algorithm": "CRC32",
+    }
+    request = AWSRequest(method="PUT", url=url, headers=headers)
+    request.headers["X-Amz-Content-SHA256"] = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    S3SigV4Auth(BotoCredentials("test", "test"), "s3", REGION).add_auth(request)
+    signed = dict(request.headers)
+    signed["X-Amz-Content-SHA256"] = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"  # botocore's signer replaces it
+    body = aws_chunked(data, f"x-amz-checksum-crc32:{crc32_value}")
+    return requests.put(url, data=body, headers=signed, timeout=60)
+
+
+@pytest.mark.parametrize("size", [100, 3 * MIB], ids=["small", "streamed"])
+def test_a_trailing_checksum_that_does_not_match_is_bad_digest(gateway, size):  # noqa: F811
+    """S3 User Guide, "Checking object integrity" (Using trailing checksums: the SDK sends the checksum in
+    the trailer of an aws-chunked body, `x-amz-trailer` names it) and S3 API Reference, "Authenticating
+    requests: Using the Authorization header for chunked upload with trailing checksums"
+    (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`), https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html:
+    the trailer's checksum is checked against the decoded body like the header's (PutObject,
+    `x-amz-checksum-crc32`): a mismatch is 400 BadDigest and nothing is stored; the right one stores it.
+    Both Moto's path (a small body) and the streamed one (over 1 MiB)."""
+    s3 = owner(gateway)
+    new_bucket(s3, "trail")
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    wrong = trailer_put(gateway, "trail", "wrong", data, b64(zlib.crc32(data + b"!"), 4))
+    assert wrong.status_code == 400, wrong.text
+    assert "<Code>BadDigest</Code>" in wrong.text
+    assert "Contents" not in s3.list_objects_v2(Bucket="trail")
+    right = trailer_put(gateway, "trail", "right", data, b64(zlib.crc32(data), 4))
+    assert right.status_code == 200, right.text
+    assert s3.get_object(Bucket="trail", Key="right")["Body"].read() == data
+    stored = s3.head_object(Bucket="trail", Key="right", ChecksumMode="ENABLED")
+    assert stored["ChecksumCRC32"] == b64(zlib.crc32(data), 4)

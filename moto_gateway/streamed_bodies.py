@@ -20,8 +20,10 @@ into a spool, computing the same ETag and checksums chunk by chunk.
 CopyObject and UploadPartCopy read the source's `FakeKey.value` (all of it, then a slice of it) and store
 that: during those requests the getter answers the first read of the source key with a `KeySlice`, which
 the setter copies from the source key's buffer into the new key's, chunk by chunk, under the source key's
-lock. Any other read (Moto computes a checksum of the copy from its value when one is asked for) gets
-bytes as before.
+lock. A CopyObject that asks for a checksum (`x-amz-checksum-algorithm`) then has Moto read the copy's
+value to compute it: that read gets a `KeySlice` of the copy too, and Moto's `compute_checksum` (as
+`moto.s3.responses` calls it), given one, computes it chunk by chunk under the key's lock. Any other read
+gets bytes as before.
 
 GetObject of a key over the threshold: during the request the getter answers the key's first read with a
 KeyBody, and the answer's body is a BodyStream read from the key's shared buffer (streamed_reads.py).
@@ -47,6 +49,7 @@ import anycrc
 from moto.s3 import models as s3_models
 from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML, S3ClientError
 from moto.s3.models import FakeKey, FakeMultipart, MultipartChecksumBuilder
+from moto.s3 import responses as s3_responses
 from moto.s3.responses import S3Response
 from moto.s3 import utils as s3_utils
 from moto.settings import get_s3_default_key_buffer_size
@@ -183,12 +186,17 @@ class CopySource:
     bucket: str
     key: str
     read: bool = False
+    checksummed: tuple[str, str] | None = None  # the copy (bucket, key), when Moto computes its checksum
 
 
 def copy_source(view: RequestView) -> CopySource | None:
     path = urlparse(view.headers.get("x-amz-copy-source", "")).path
     bucket, _, key = unquote(path).lstrip("/").partition("/")
-    return CopySource(bucket, key) if bucket and key else None
+    if not bucket or not key:
+        return None
+    asks_checksum = "x-amz-checksum-algorithm" in view.headers and "uploadId" not in view.params
+    target = (view.addressing.bucket, view.addressing.key) if asks_checksum else None
+    return CopySource(bucket, key, checksummed=target)
 
 
 def is_copy(view: RequestView) -> bool:
@@ -404,7 +412,7 @@ class _EmptyInput:
         return 0
 
 
-# -- the two patches of Moto -------------------------------------------------------------------------------
+# -- the patches of Moto -----------------------------------------------------------------------------------
 
 
 def _streaming_setup_class(original: Callable) -> Callable:
@@ -431,10 +439,14 @@ def _value_getter(original: Callable) -> Callable:
         if streamed is not None:
             return streamed
         source = _copying.get()
-        is_source = source is not None and (self.bucket_name, self.name) == (source.bucket, source.key)
-        if is_source and not source.read:
-            source.read = True  # what Moto stores; any later read (a checksum of the copy) gets bytes
+        if source is None:
+            return original(self)
+        here = (self.bucket_name, self.name)
+        if here == (source.bucket, source.key) and not source.read:
+            source.read = True  # what Moto stores
             return KeySlice(self)
+        if source.read and here == source.checksummed:
+            return KeySlice(self)  # what Moto computes the copy's checksum from (`checksum_of_slices`)
         return original(self)
 
     return get_value
@@ -523,9 +535,25 @@ def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
     return value, f"{hashlib.md5(bytes(md5s), usedforsecurity=False).hexdigest()}-{len(parts)}", details
 
 
+def _checksum_of_slices(original: Callable) -> Callable:
+    def compute_checksum(body, algorithm: str, encode_base64: bool = True) -> bytes:
+        if not isinstance(body, KeySlice):
+            return original(body, algorithm, encode_base64)
+        running = RunningChecksum(algorithm)
+        with body.key.lock:
+            for chunk in key_chunks(body.key, body.start, len(body)):
+                running.update(chunk)
+        return base64.b64encode(running.digest()) if encode_base64 else running.digest()
+
+    compute_checksum.streamed_bodies = True
+    return compute_checksum
+
+
 def apply() -> None:
-    """Installs both patches (idempotent)."""
+    """Installs the patches (idempotent); after `moto_patches.checksum_algorithms`, whose CRCs it keeps."""
     require_moto(MOTO_VERSION, __name__)
+    if not getattr(s3_responses.compute_checksum, "streamed_bodies", False):
+        s3_responses.compute_checksum = _checksum_of_slices(s3_responses.compute_checksum)
     if not getattr(S3Response.setup_class, "streamed_bodies", False):
         S3Response.setup_class = _streaming_setup_class(S3Response.setup_class)
     prop = FakeKey.value

@@ -53,7 +53,10 @@ def cors_headers(rule: ActualRule | None, origin: str) -> list[tuple[str, str]]:
     if rule is None:
         return []
     allowed = "*" if "*" in rule.origins else origin
-    headers = [("Access-Control-Allow-Origin", allowed), ("Access-Control-Allow-Methods", ", ".join(rule.methods))]
+    headers = [
+        ("Access-Control-Allow-Origin", allowed),
+        ("Access-Control-Allow-Methods", ", ".join(rule.methods)),
+    ]
     if rule.expose:
         headers.append(("Access-Control-Expose-Headers", ", ".join(rule.expose)))
     if rule.max_age is not None:
@@ -99,7 +102,8 @@ def is_actual_s3_request(environ: dict) -> bool:
 
 
 class CorsAnswers:
-    """WSGI layer: an actual S3 request's answer carries the CORS headers its bucket's rules give, no others."""
+    """WSGI layer: an actual S3 request's answer carries the CORS headers its bucket's rules give, no
+    others."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app

@@ -88,7 +88,9 @@ def completion_checksums(body: bytes, headers: Mapping[str, str]) -> CompletionC
     """The checksums a CompleteMultipartUpload names (a body that does not parse names none: Moto and the
     body checks answer it)."""
     whole = {
-        algorithm: headers[header].strip() for header, (algorithm, _size) in CHECKSUMS.items() if header in headers
+        algorithm: headers[header].strip()
+        for header, (algorithm, _size) in CHECKSUMS.items()
+        if header in headers
     }
     parts: dict[int, dict[str, str]] = {}
     try:

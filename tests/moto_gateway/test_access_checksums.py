@@ -197,8 +197,11 @@ def upload_ids(s3) -> list[str]:
     ("algorithm", "checksum_type", "checksum"),
     [("CRC32C", "COMPOSITE", crc32c), ("CRC64NVME", "FULL_OBJECT", crc64nvme)],
 )
-def test_complete_holds_part_checksums_to_the_uploaded_parts(gateway, algorithm, checksum_type, checksum):  # noqa: F811
-    """S3 API Reference, CompleteMultipartUpload (Request body, `Part` > `ChecksumCRC32C` / `ChecksumCRC64NVME`:
+def test_complete_holds_part_checksums_to_the_uploaded_parts(  # noqa: F811
+    gateway, algorithm, checksum_type, checksum  # noqa: F811
+):
+    """S3 API Reference, CompleteMultipartUpload (Request body, `Part` > `ChecksumCRC32C` /
+    `ChecksumCRC64NVME`:
     "The Base64 encoded ... checksum of the part"; Errors: `InvalidPart`, "One or more of the specified
     parts could not be found ... or the specified entity tag might not have matched the part's entity tag"),
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html and API_CompletedPart:
@@ -254,7 +257,8 @@ def test_complete_holds_the_full_object_checksum_to_the_object(gateway):  # noqa
 
 def aws_chunked(data: bytes, trailer: str, chunk: int = 64 * 1024) -> bytes:
     """`data` framed as aws-chunked (unsigned chunks), then the trailer line and the final CRLF."""
-    pieces = [b"%x\r\n%s\r\n" % (len(data[i : i + chunk]), data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    pieces = [b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces]
     return b"".join(pieces) + b"0\r\n" + trailer.encode() + b"\r\n\r\n"
 
 
@@ -281,7 +285,8 @@ def test_a_trailing_checksum_that_does_not_match_is_bad_digest(gateway, size):  
     """S3 User Guide, "Checking object integrity" (Using trailing checksums: the SDK sends the checksum in
     the trailer of an aws-chunked body, `x-amz-trailer` names it) and S3 API Reference, "Authenticating
     requests: Using the Authorization header for chunked upload with trailing checksums"
-    (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`), https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html:
+    (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`),
+    https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html:
     the trailer's checksum is checked against the decoded body like the header's (PutObject,
     `x-amz-checksum-crc32`): a mismatch is 400 BadDigest and nothing is stored; the right one stores it.
     Both Moto's path (a small body) and the streamed one (over 1 MiB)."""

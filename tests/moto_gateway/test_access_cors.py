@@ -130,7 +130,8 @@ def cors_of(answer: requests.Response) -> dict[str, str]:
 
 
 def test_actual_requests_carry_cors_headers_only_where_a_rule_matches(gateway):  # noqa: F811
-    """S3 API Reference, "Common Response Headers" (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTCommonResponseHeaders.html):
+    """S3 API Reference, "Common Response Headers"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTCommonResponseHeaders.html):
     `Access-Control-Allow-Origin` is sent "only when the CORS evaluation is successful", `*` when the origin
     matched a `*` AllowedOrigin; `Access-Control-Allow-Credentials` is `true` unless the origin is `*`;
     `Access-Control-Allow-Methods`, `-Expose-Headers`, `-Max-Age` and `Vary` also only on success. S3 User

@@ -32,8 +32,10 @@ Layers, innermost first, and why in this order:
 - InternalErrors: S3's error XML for any failure of any layer inside;
 - Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes
   everything else on;
-- FaultInjector, outermost: serves `/_faults` and injects the faults its rules ask for into S3 requests
-  (faults.py), so an injected failure looks to the client exactly like one from S3.
+- FaultInjector: serves `/_faults` and injects the faults its rules ask for into S3 requests
+  (faults.py), so an injected failure looks to the client exactly like one from S3;
+- CorsAnswers, outermost (GATEWAY_ACCESS=s3): an S3 request with an `Origin` gets the CORS headers its
+  bucket's rules give, whoever answered it (cors_answers.py); otherwise Moto's allow-all stays.
 A new layer wraps `app` here; a new endpoint is one `router.add`.
 """
 
@@ -46,6 +48,7 @@ from moto_gateway.body_checks import BodyChecks, RequestChecks
 from moto_gateway.bucket_locks import BucketLocks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.conformance.layer import ConformanceLayer
+from moto_gateway.cors_answers import CorsAnswers
 from moto_gateway.faults import FaultInjector, FaultRules
 from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.listing import ListingLayer
@@ -119,4 +122,5 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     snapshots = SnapshotStore(change_log)
     router.add(SNAPSHOTS, locks.exclusive(snapshots_handler(snapshots)), subpaths=True)
     router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
-    return FaultInjector(router, FaultRules(settings.gateway_faults))
+    app = FaultInjector(router, FaultRules(settings.gateway_faults))
+    return CorsAnswers(app) if settings.gateway_validation and settings.gateway_access == "s3" else app

@@ -26,6 +26,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
+from moto_gateway.conformance import rules
 from moto_gateway.errors import S3Error, access_denied, invalid_argument
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
@@ -431,9 +432,42 @@ def incomplete_body() -> S3Error:
     return S3Error(400, "IncompleteBody", "The request body terminated unexpectedly")
 
 
-def aws_chunked_problem(body: BinaryIO, signed: bool, decoded_length: str | None) -> S3Error | None:
-    """Why this aws-chunked body's framing is wrong (the chunk signatures are not checked), or None."""
+AWS_CHUNK_PIECE = 1024 * 1024  # a chunk's data is read (and hashed) this much at a time
+
+
+def trailer_checksums(declared: str | None) -> dict[str, object]:
+    """Running digests for the checksum headers `x-amz-trailer` announces (S3 computes only those)."""
+    names = [name.strip().lower() for name in (declared or "").split(",")]
+    return {name: rules.new_digest(rules.CHECKSUMS[name][0]) for name in names if name in rules.CHECKSUMS}
+
+
+def trailer_problem(body: BinaryIO, running: dict[str, object]) -> S3Error | None:
+    """The trailer (after the last chunk) against the decoded data: 400 BadDigest for a checksum that does
+    not match it."""
+    trailers: dict[str, str] = {}
+    while line := body.readline(MAX_CHUNK_LINE).strip():
+        name, _, value = line.decode("latin-1").partition(":")
+        trailers[name.strip().lower()] = value.strip()
+    for name, digest in running.items():
+        if name not in trailers:
+            continue
+        try:
+            (checksum,) = rules.requested_checksums({name: trailers[name]})
+        except S3Error as error:  # a value of the wrong length
+            return error
+        checksum.digest = digest
+        if checksum.value() != checksum.expected:
+            return rules.checksum_mismatch(checksum)
+    return None
+
+
+def aws_chunked_problem(
+    body: BinaryIO, signed: bool, decoded_length: str | None, trailer: str | None = None
+) -> S3Error | None:
+    """Why this aws-chunked body's framing is wrong (the chunk signatures are not checked), or None; a
+    trailing checksum `trailer` (x-amz-trailer) announces must match the decoded data."""
     total = 0
+    running = trailer_checksums(trailer)
     while True:
         line = body.readline(MAX_CHUNK_LINE)
         if not line.endswith(b"\r\n"):
@@ -446,7 +480,15 @@ def aws_chunked_problem(body: BinaryIO, signed: bool, decoded_length: str | None
         size = int(size_text, 16)
         if size == 0:
             break
-        if len(body.read(size)) != size or body.read(2) != b"\r\n":
+        left = size
+        while left:
+            piece = body.read(min(left, AWS_CHUNK_PIECE))
+            if not piece:
+                return incomplete_body()
+            for digest in running.values():
+                digest.update(piece)
+            left -= len(piece)
+        if body.read(2) != b"\r\n":
             return incomplete_body()
         total += size
     if signed:
@@ -458,7 +500,7 @@ def aws_chunked_problem(body: BinaryIO, signed: bool, decoded_length: str | None
                 "x-amz-decoded-content-length",
                 decoded_length,
             )
-    return None
+    return trailer_problem(body, running) if running else None
 
 
 def declared_length(environ: dict) -> int | None:
@@ -556,6 +598,7 @@ class BodyChecks:
             spool,
             view.headers.get("x-amz-content-sha256") in SIGNED_CHUNKS,
             view.headers.get("x-amz-decoded-content-length"),
+            view.headers.get("x-amz-trailer"),
         )
         if problem is not None:
             spool.close()

@@ -20,8 +20,10 @@ into a spool, computing the same ETag and checksums chunk by chunk.
 CopyObject and UploadPartCopy read the source's `FakeKey.value` (all of it, then a slice of it) and store
 that: during those requests the getter answers the first read of the source key with a `KeySlice`, which
 the setter copies from the source key's buffer into the new key's, chunk by chunk, under the source key's
-lock. Any other read (Moto computes a checksum of the copy from its value when one is asked for) gets
-bytes as before.
+lock. A CopyObject that asks for a checksum (`x-amz-checksum-algorithm`) then has Moto read the copy's
+value to compute it: that read gets a `KeySlice` of the copy too, and Moto's `compute_checksum` (as
+`moto.s3.responses` calls it), given one, computes it chunk by chunk under the key's lock. Any other read
+gets bytes as before.
 
 GetObject of a key over the threshold: during the request the getter answers the key's first read with a
 KeyBody, and the answer's body is a BodyStream read from the key's shared buffer (streamed_reads.py).
@@ -36,7 +38,7 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
@@ -45,14 +47,16 @@ from urllib.parse import unquote, urlparse
 
 import anycrc
 from moto.s3 import models as s3_models
-from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
+from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML, S3ClientError
 from moto.s3.models import FakeKey, FakeMultipart, MultipartChecksumBuilder
+from moto.s3 import responses as s3_responses
 from moto.s3.responses import S3Response
 from moto.s3 import utils as s3_utils
 from moto.settings import get_s3_default_key_buffer_size
 from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.body_checks import MOTO_OWN_PATHS
+from moto_gateway.conformance.rules import CompletionChecksums
 from moto_gateway.moto_patches import checksum_algorithms, require_moto
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
@@ -83,6 +87,29 @@ MOTO_COMPLETE = FakeMultipart.complete  # Moto's own, kept for comparison in tes
 _pending: ContextVar[StreamedBody | None] = ContextVar("moto_gateway_streamed_body", default=None)
 _copying: ContextVar[CopySource | None] = ContextVar("moto_gateway_copy_source", default=None)
 _reading: ContextVar[Reading | None] = ContextVar("moto_gateway_object_read", default=None)
+_completion: ContextVar[CompletionChecksums | None] = ContextVar("moto_gateway_completion", default=None)
+
+
+@contextmanager
+def expecting(checksums: CompletionChecksums):
+    """During a CompleteMultipartUpload: the checksums its body and headers name, which `complete_streamed`
+    holds the parts and the object to."""
+    token = _completion.set(checksums)
+    try:
+        yield
+    finally:
+        _completion.reset(token)
+
+
+class BadDigest(S3ClientError):
+    """Moto renders it as S3's error XML (it finds the service's error model by the exception's module,
+    and `moto_gateway...` would read as a Moto service named `gateway`)."""
+
+    __module__ = "moto.s3.exceptions"
+    code = "BadDigest"
+
+    def __init__(self, algorithm: str) -> None:
+        super().__init__("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
 
 
 class StreamedBody:
@@ -159,12 +186,17 @@ class CopySource:
     bucket: str
     key: str
     read: bool = False
+    checksummed: tuple[str, str] | None = None  # the copy (bucket, key), when Moto computes its checksum
 
 
 def copy_source(view: RequestView) -> CopySource | None:
     path = urlparse(view.headers.get("x-amz-copy-source", "")).path
     bucket, _, key = unquote(path).lstrip("/").partition("/")
-    return CopySource(bucket, key) if bucket and key else None
+    if not bucket or not key:
+        return None
+    asks_checksum = "x-amz-checksum-algorithm" in view.headers and "uploadId" not in view.params
+    target = (view.addressing.bucket, view.addressing.key) if asks_checksum else None
+    return CopySource(bucket, key, checksummed=target)
 
 
 def is_copy(view: RequestView) -> bool:
@@ -380,7 +412,7 @@ class _EmptyInput:
         return 0
 
 
-# -- the two patches of Moto -------------------------------------------------------------------------------
+# -- the patches of Moto -----------------------------------------------------------------------------------
 
 
 def _streaming_setup_class(original: Callable) -> Callable:
@@ -407,10 +439,14 @@ def _value_getter(original: Callable) -> Callable:
         if streamed is not None:
             return streamed
         source = _copying.get()
-        is_source = source is not None and (self.bucket_name, self.name) == (source.bucket, source.key)
-        if is_source and not source.read:
-            source.read = True  # what Moto stores; any later read (a checksum of the copy) gets bytes
+        if source is None:
+            return original(self)
+        here = (self.bucket_name, self.name)
+        if here == (source.bucket, source.key) and not source.read:
+            source.read = True  # what Moto stores
             return KeySlice(self)
+        if source.read and here == source.checksummed:
+            return KeySlice(self)  # what Moto computes the copy's checksum from (`checksum_of_slices`)
         return original(self)
 
     return get_value
@@ -444,15 +480,18 @@ def key_chunks(key: FakeKey, start: int = 0, length: int | None = None) -> Itera
 
 def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
     """Moto's `FakeMultipart.complete` (same checks, ETag and checksums), the parts concatenated into a
-    spool instead of a bytearray (and a second one per checksum)."""
+    spool instead of a bytearray (and a second one per checksum). The checksums the request names
+    (`expecting`) are held to what was uploaded: a part's -> InvalidPart, the object's -> BadDigest, raised
+    before Moto removes the upload, so it stays."""
     builder = MultipartChecksumBuilder(
         self.metadata.get("x-amz-checksum-algorithm"), self.metadata.get("x-amz-checksum-type")
     )
+    expected = _completion.get() or CompletionChecksums({}, {})
     composite = builder.checksum_type == "COMPOSITE"
     whole = RunningChecksum(builder.checksum_algorithm)
     part_checksums = bytearray()
     md5s = bytearray()
-    parts: list[FakeKey] = []
+    parts: list[tuple[int, FakeKey]] = []
     last = None
     for number, etag in body:
         part = self.parts.get(number)
@@ -461,18 +500,23 @@ def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
         if last is not None and last.contentsize < s3_models.S3_UPLOAD_PART_MIN_SIZE:
             raise EntityTooSmall()
         md5s.extend(bytes.fromhex(part.etag.replace('"', "")))
-        parts.append(part)
+        parts.append((number, part))
         last = part
     if not parts:
         raise MalformedXML
 
     def concatenated() -> Iterable[bytes]:
-        for part in parts:
+        for number, part in parts:
             running = RunningChecksum(builder.checksum_algorithm) if composite else whole
+            named = {algorithm: RunningChecksum(algorithm) for algorithm in expected.parts.get(number, {})}
             with part.lock:
                 for chunk in key_chunks(part):
                     running.update(chunk)
+                    for checksum in named.values():
+                        checksum.update(chunk)
                     yield chunk
+            if any(checksum.value() != expected.parts[number][a] for a, checksum in named.items()):
+                raise InvalidPart()
             if composite:
                 part_checksums.extend(running.digest())
 
@@ -480,14 +524,36 @@ def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
     if composite:
         checksum = s3_utils.compute_checksum(bytes(part_checksums), builder.checksum_algorithm).decode()
         details = (builder.checksum_type, checksum, len(parts))
+        matching = {checksum, f"{checksum}-{len(parts)}"}
     else:
         details = (builder.checksum_type, whole.value(), 1)
+        matching = {details[1]}
+    sent = expected.whole.get(builder.checksum_algorithm)
+    if sent is not None and sent not in matching:
+        value.close()
+        raise BadDigest(builder.checksum_algorithm)
     return value, f"{hashlib.md5(bytes(md5s), usedforsecurity=False).hexdigest()}-{len(parts)}", details
 
 
+def _checksum_of_slices(original: Callable) -> Callable:
+    def compute_checksum(body, algorithm: str, encode_base64: bool = True) -> bytes:
+        if not isinstance(body, KeySlice):
+            return original(body, algorithm, encode_base64)
+        running = RunningChecksum(algorithm)
+        with body.key.lock:
+            for chunk in key_chunks(body.key, body.start, len(body)):
+                running.update(chunk)
+        return base64.b64encode(running.digest()) if encode_base64 else running.digest()
+
+    compute_checksum.streamed_bodies = True
+    return compute_checksum
+
+
 def apply() -> None:
-    """Installs both patches (idempotent)."""
+    """Installs the patches (idempotent); after `moto_patches.checksum_algorithms`, whose CRCs it keeps."""
     require_moto(MOTO_VERSION, __name__)
+    if not getattr(s3_responses.compute_checksum, "streamed_bodies", False):
+        s3_responses.compute_checksum = _checksum_of_slices(s3_responses.compute_checksum)
     if not getattr(S3Response.setup_class, "streamed_bodies", False):
         S3Response.setup_class = _streaming_setup_class(S3Response.setup_class)
     prop = FakeKey.value

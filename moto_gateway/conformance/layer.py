@@ -17,6 +17,7 @@ from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, has_bo
 from moto_gateway.moto_patches import part_reads
 from moto_gateway.post_form import CHUNK
 from moto_gateway.request import RequestView
+from moto_gateway.streamed_bodies import answered, expecting
 
 log = logging.getLogger("moto_gateway")
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts of ~150 bytes each; more is not a CompleteMultipartUpload
@@ -127,7 +128,11 @@ class ConformanceLayer:
         if upload_id not in bucket.multiparts:
             raise rules.no_such_upload(upload_id)
         rules.check_write_conditions(view.headers, current_etag(bucket, key))
-        return ClosingIterator(self.app(environ, start_response), spool.close)
+        try:
+            with expecting(rules.completion_checksums(body, view.headers)):
+                return answered(self.app, environ, start_response)
+        finally:
+            spool.close()
 
     def with_checksums(
         self, environ: dict, view: RequestView, checksums: list[rules.Checksum], start_response: Callable

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import anycrc
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
 
 from moto_gateway.errors import S3Error, invalid_argument
 
@@ -65,6 +67,50 @@ def check_complete_body(body: bytes) -> None:
     """A CompleteMultipartUpload names at least one part (S3: MalformedXML otherwise)."""
     if not PART_RE.search(body):
         raise malformed_xml()
+
+
+PART_CHECKSUM_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+
+
+@dataclass(frozen=True)
+class CompletionChecksums:
+    """What a CompleteMultipartUpload says the parts' and the object's checksums are (base64 values)."""
+
+    parts: Mapping[int, Mapping[str, str]]  # part number -> {algorithm: value}, from <Part><ChecksumX>
+    whole: Mapping[str, str]  # algorithm -> value, from the x-amz-checksum-* headers
+
+
+def local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def completion_checksums(body: bytes, headers: Mapping[str, str]) -> CompletionChecksums:
+    """The checksums a CompleteMultipartUpload names (a body that does not parse names none: Moto and the
+    body checks answer it)."""
+    whole = {
+        algorithm: headers[header].strip()
+        for header, (algorithm, _size) in CHECKSUMS.items()
+        if header in headers
+    }
+    parts: dict[int, dict[str, str]] = {}
+    try:
+        root = fromstring(body)
+    except (ParseError, DefusedXmlException, ValueError):
+        return CompletionChecksums(parts, whole)
+    for part in root.iter():
+        if local_name(part.tag) != "Part":
+            continue
+        fields = {local_name(child.tag): (child.text or "").strip() for child in part}
+        if not fields.get("PartNumber", "").isdigit():
+            continue
+        named = {
+            algorithm: fields[f"Checksum{algorithm}"]
+            for algorithm in PART_CHECKSUM_ALGORITHMS
+            if f"Checksum{algorithm}" in fields
+        }
+        if named:
+            parts[int(fields["PartNumber"])] = named
+    return CompletionChecksums(parts, whole)
 
 
 def check_write_conditions(headers: Mapping[str, str], current_etag: str | None) -> None:
@@ -147,6 +193,11 @@ CHECKSUMS = {
 }
 
 
+def new_digest(algorithm: str):
+    """A running digest of `algorithm` (as S3 names it) with update() and digest()."""
+    return hashlib.new(algorithm.lower()) if algorithm.startswith("SHA") else Crc(algorithm)
+
+
 def requested_checksums(headers: Mapping[str, str]) -> list[Checksum]:
     """The checksums a PUT body must match (every algorithm S3 offers)."""
     found = []
@@ -159,8 +210,7 @@ def requested_checksums(headers: Mapping[str, str]) -> list[Checksum]:
             expected = b""
         if len(expected) != size:
             raise S3Error(400, "InvalidRequest", f"Value for {header} header is invalid.")
-        digest = hashlib.new(algorithm.lower()) if algorithm.startswith("SHA") else Crc(algorithm)
-        found.append(Checksum(algorithm, header, expected, digest))
+        found.append(Checksum(algorithm, header, expected, new_digest(algorithm)))
     return found
 
 

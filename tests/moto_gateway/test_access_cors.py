@@ -1,5 +1,6 @@
-"""CORS preflights answer as S3 does: only a bucket's CORS rules allow one, wildcard origins match as S3
-matches them; GATEWAY_ACCESS=moto keeps Moto's allow-all preflight."""
+"""CORS answers as S3 gives them: only a bucket's CORS rules allow a preflight, wildcard origins match as S3
+matches them, and an actual request carries CORS headers only when a rule matches its origin and method;
+GATEWAY_ACCESS=moto keeps Moto's allow-all."""
 
 from __future__ import annotations
 
@@ -106,5 +107,89 @@ def test_access_moto_keeps_motos_allow_all_preflight():
             },
         )
         assert preflight(f"{server.url}/open/k", "http://app.example", "PUT").status_code == 403
+        s3.put_object(Bucket="open", Key="k", Body=b"x")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "open", "Key": "k"})
+        other = requests.get(url, headers={"Origin": "http://other.example"}, timeout=10)
+        assert other.headers["Access-Control-Allow-Origin"] == "http://other.example"  # Moto's allow-all
     finally:
         server.stop()
+
+
+CORS_NAMES = (
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Methods",
+    "Access-Control-Allow-Headers",
+    "Access-Control-Expose-Headers",
+    "Access-Control-Max-Age",
+    "Access-Control-Allow-Credentials",
+)
+
+
+def cors_of(answer: requests.Response) -> dict[str, str]:
+    return {name: answer.headers[name] for name in (*CORS_NAMES, "Vary") if name in answer.headers}
+
+
+def test_actual_requests_carry_cors_headers_only_where_a_rule_matches(gateway):  # noqa: F811
+    """S3 API Reference, "Common Response Headers"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTCommonResponseHeaders.html):
+    `Access-Control-Allow-Origin` is sent "only when the CORS evaluation is successful", `*` when the origin
+    matched a `*` AllowedOrigin; `Access-Control-Allow-Credentials` is `true` unless the origin is `*`;
+    `Access-Control-Allow-Methods`, `-Expose-Headers`, `-Max-Age` and `Vary` also only on success. S3 User
+    Guide, "How does Amazon S3 evaluate the CORS configuration on a bucket?": the first rule whose origin and
+    method match the request. No configuration, another origin or another method: no CORS header at all,
+    and the request is still served (also an error answer, also a bucket-level request)."""
+    s3 = owner(gateway)
+    new_bucket(s3, "web")
+    new_bucket(s3, "bare")
+    s3.put_object(Bucket="web", Key="k", Body=b"data")
+    s3.put_object(Bucket="bare", Key="k", Body=b"data")
+    s3.put_bucket_cors(
+        Bucket="web",
+        CORSConfiguration={"CORSRules": [
+            {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["http://app.example"],
+             "ExposeHeaders": ["ETag", "x-amz-request-id"], "MaxAgeSeconds": 300},
+            {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]},
+        ]},
+    )
+
+    def get(bucket: str, origin: str, key: str = "k") -> requests.Response:
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
+        return requests.get(url, headers={"Origin": origin}, timeout=10)
+
+    matched = get("web", "http://app.example")
+    assert matched.status_code == 200 and matched.content == b"data"
+    assert cors_of(matched) == {
+        "Access-Control-Allow-Origin": "http://app.example",
+        "Access-Control-Allow-Methods": "GET, HEAD",
+        "Access-Control-Expose-Headers": "ETag, x-amz-request-id",
+        "Access-Control-Max-Age": "300",
+        "Access-Control-Allow-Credentials": "true",
+        "Vary": "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
+    }
+    anyone = get("web", "http://elsewhere.example")
+    assert anyone.status_code == 200
+    assert cors_of(anyone) == {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "GET",
+        "Vary": "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
+    }
+    missing = get("web", "http://app.example", key="nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["Access-Control-Allow-Origin"] == "http://app.example"
+    unmatched_method = requests.put(
+        s3.generate_presigned_url("put_object", Params={"Bucket": "web", "Key": "new"}),
+        data=b"x", headers={"Origin": "http://app.example"}, timeout=10,
+    )
+    assert unmatched_method.status_code == 200
+    assert cors_of(unmatched_method) == {}
+    no_configuration = get("bare", "http://app.example")
+    assert no_configuration.status_code == 200 and no_configuration.content == b"data"
+    assert cors_of(no_configuration) == {}
+    refused = get("bare", "http://app.example", key="nothing-here")
+    assert refused.status_code in (403, 404)
+    assert cors_of(refused) == {}
+    listing = requests.get(
+        s3.generate_presigned_url("list_objects_v2", Params={"Bucket": "bare"}),
+        headers={"Origin": "http://app.example"}, timeout=10,
+    )
+    assert listing.status_code == 200 and cors_of(listing) == {}

@@ -12,8 +12,10 @@ overwrites and deletes of their key must each return one complete version.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import zlib
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,7 +24,7 @@ import requests
 
 from bench.large_bodies import PeakGrowth, aws_chunked_put
 from testkit.servers import MotoServer
-from testkit.streams import DeterministicBody, expected_digests, stream_digests
+from testkit.streams import DeterministicBody, chunks, expected_digests, stream_digests
 from tests.moto_gateway.helpers import client
 
 MIB = 1024 * 1024
@@ -127,6 +129,35 @@ def test_copies_asking_for_a_checksum_and_copies_in_place_answer_as_moto_does(ga
     assert s3.head_object(Bucket=BUCKET, Key="small-source")["Metadata"] == {"a": "2"}
     read_back(s3, "small-source", size)
     read_back(s3, "small-copy", size)
+
+
+def test_a_copy_asking_for_a_checksum_of_a_large_source_computes_it_chunk_by_chunk(gateway):
+    """S3 API Reference, CopyObject (`x-amz-checksum-algorithm`: "the algorithm you want Amazon S3 to use to
+    create the checksum for the object"; `CopyObjectResult` > `ChecksumSHA256` / `ChecksumCRC32`),
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: a copy of a 256 MiB object asking
+    for a checksum answers the checksum of the whole object, as Moto computes it, and grows RSS < 40 MiB
+    (Moto read the copy's whole value into memory for it); HeadObject returns it."""
+    size = 256 * MIB
+    s3 = client(gateway.url)
+    s3.put_object(Bucket=BUCKET, Key="sum-source", Body=DeterministicBody(size))
+    crc = 0
+    for piece in chunks(size):
+        crc = zlib.crc32(piece, crc)
+    expected = {
+        "SHA256": base64.b64encode(bytes.fromhex(expected_digests(size)["sha256"])).decode(),
+        "CRC32": base64.b64encode(crc.to_bytes(4, "big")).decode(),
+    }
+    for algorithm, value in expected.items():
+        key = f"sum-copy-{algorithm}"
+        with PeakGrowth(gateway.process.pid) as growth:
+            copied = s3.copy_object(
+                Bucket=BUCKET, Key=key, CopySource=f"{BUCKET}/sum-source", ChecksumAlgorithm=algorithm
+            )["CopyObjectResult"]
+        assert growth.mib < 40, f"RSS grew {growth.mib:.1f} MiB for a {algorithm} copy of 256 MiB"
+        assert copied[f"Checksum{algorithm}"] == value
+        head = s3.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
+        assert head[f"Checksum{algorithm}"] == value
+    read_back(s3, "sum-copy-CRC32", size)
 
 
 def test_a_512_mib_upload_part_stays_within_the_bound(gateway):

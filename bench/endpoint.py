@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from testkit.clients import make_test_client
 from testkit.servers import ROOT, MotoServer, free_port
@@ -222,7 +221,7 @@ def main() -> int:
         f"\nwrk, presigned URLs, 1 KiB bodies, median of {rounds} rounds of {seconds:g} s, "
         f"{os.cpu_count()} CPUs (shared: figures are noisy); rps = 2xx answers per second"
     )
-    header = f"| request | conns | connection | " + " | ".join(f"{name} rps (p50/p99 ms)" for name in names)
+    header = "| request | conns | connection | " + " | ".join(f"{name} rps (p50/p99 ms)" for name in names)
     header += " | service / bare |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -223,7 +224,19 @@ def test_large_object_is_streamed_to_disk_intact(make_exporter, s3, bucket, expo
     assert not [p for p in files_under(export_dir) if ".motostack-tmp-" in p]
 
 
-def test_required_buckets_are_created_in_the_configured_region(exporter_env, s3, monkeypatch, tmp_path):
+@pytest.fixture
+def own_signal_handlers():
+    """`main()` installs the exporter's SIGINT/SIGTERM handlers: give the test process its own back, or
+    Ctrl-C would no longer stop the test run."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
+
+
+def test_required_buckets_are_created_in_the_configured_region(
+    exporter_env, s3, monkeypatch, tmp_path, own_signal_handlers
+):
     from exporter.__main__ import main
 
     monkeypatch.setenv("REQUIRED_BUCKETS", "test-bucket,report-bucket")

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from ipaddress import ip_address
 from urllib.parse import unquote
 
+from moto_gateway.wsgi import answered
+
 STRIPES = 64
 
 
@@ -69,12 +71,7 @@ class BucketLocks:
         for lock in held:
             lock.acquire()
         try:
-            body = self.app(environ, start_response)
-            try:
-                return list(body)
-            finally:
-                if hasattr(body, "close"):
-                    body.close()
+            return answered(self.app, environ, start_response)
         finally:
             for lock in reversed(held):
                 lock.release()
@@ -86,12 +83,7 @@ class BucketLocks:
             for lock in self.locks:
                 lock.acquire()
             try:
-                body = handler(environ, start_response)
-                try:
-                    return list(body)
-                finally:
-                    if hasattr(body, "close"):
-                        body.close()
+                return answered(handler, environ, start_response)
             finally:
                 for lock in reversed(self.locks):
                     lock.release()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from moto_gateway.router import json_response
+from moto_gateway.wsgi import answered
 
 MAX_WAIT_SECONDS = 30.0
 MUTATING_METHODS = frozenset({"PUT", "POST", "DELETE"})
@@ -186,15 +187,13 @@ class ChangeRecorder:
             status_holder.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, exc_info)
 
-        body = self.app(environ, recording_start_response)
         if op == "delete-objects":
-            chunks = list(body)
-            if hasattr(body, "close"):
-                body.close()
+            chunks = answered(self.app, environ, recording_start_response)
             if status_holder and status_holder[0] < 300:
                 for deleted in deleted_keys(b"".join(chunks)):
                     self.log.append("delete", bucket, deleted)
             return chunks
+        body = self.app(environ, recording_start_response)
         status = status_holder[0] if status_holder else 500
         if status < 300 or (op == "post-upload" and status == 303):
             if op == "post-upload":

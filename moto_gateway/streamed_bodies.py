@@ -67,6 +67,7 @@ from moto_gateway.streamed_reads import (
     streamed_answer,
     with_content_length,
 )
+from moto_gateway.wsgi import answered
 
 MOTO_VERSION = "5.2.5"
 CHUNK = 1024 * 1024
@@ -314,16 +315,6 @@ def spool_object(chunks: Iterable[bytes], checksum: RunningChecksum | None) -> S
         spool.close()
         raise
     return StreamedBody(spool, size, digest.hexdigest())
-
-
-def answered(app: Callable, environ: dict, start_response: Callable) -> list[bytes]:
-    """The whole answer of `app` (a PUT's is empty), so Moto is done before the patches' context ends."""
-    body = app(environ, start_response)
-    try:
-        return list(body)
-    finally:
-        if hasattr(body, "close"):
-            body.close()
 
 
 class StreamedBodies:

@@ -17,7 +17,8 @@ from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, has_bo
 from moto_gateway.moto_patches import part_reads
 from moto_gateway.post_form import CHUNK
 from moto_gateway.request import RequestView
-from moto_gateway.streamed_bodies import answered, expecting
+from moto_gateway.streamed_bodies import expecting
+from moto_gateway.wsgi import answered
 
 log = logging.getLogger("moto_gateway")
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts of ~150 bytes each; more is not a CompleteMultipartUpload

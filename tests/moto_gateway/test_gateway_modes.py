@@ -180,6 +180,10 @@ def test_moto_api_is_untouched(moto, s3):
         ("GATEWAY_VALIDATION", "perhaps"),
         ("GATEWAY_VERIFY_HEADER_SIGNATURES", "sometimes"),
         ("GATEWAY_SPOOL_MEMORY_BYTES", "-1"),
+        ("GATEWAY_ACCESS", "perhaps"),
+        ("GATEWAY_ALLOW_ANONYMOUS", "sometimes"),
+        ("GATEWAY_CREDENTIALS", "key-without-secret"),
+        ("GATEWAY_CREDENTIALS", "k:topsecret:12"),
     ],
 )
 def test_bad_settings_exit_2_with_one_line(name, value):
@@ -190,6 +194,7 @@ def test_bad_settings_exit_2_with_one_line(name, value):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and "Traceback" not in result.stderr
+    assert "topsecret" not in result.stderr  # GATEWAY_CREDENTIALS holds secrets: its value is never shown
 
 
 def test_cors_preflight_passes_and_refusals_stay_readable_cross_origin(s3):

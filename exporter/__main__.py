@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -135,8 +136,21 @@ def run_loop(client, settings: ExporterSettings, stop: threading.Event, wake: th
             server.shutdown()
 
 
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """A pass makes a few small objects per key (rows, tuples, entries) that never form cycles, yet every
+    700 of them started a collection that walked the whole heap, boto3's models included: 12% of a first
+    mirror's CPU (perf). The modules loaded so far are frozen out of the collector's walks, and the young
+    generation collects every GC_YOUNG_THRESHOLD allocations (cycles are still collected, memory stays bounded)."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    tune_garbage_collector()
     settings = load_settings(ExporterSettings, "exporter")
     setup_logging(settings.log_level)
     problem = check_export_dir(settings)

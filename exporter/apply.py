@@ -73,9 +73,9 @@ class Applier:
         with self.store.transaction():
             self._record(bucket, plan, planned)
         grown = sum(1 for key in updates if key in plan.entries and plan.entries[key].in_s3) - mirrored_before
-        for key in updates:
-            if not any(d.key == key for d in plan.downloads):
-                self.problems.solved(bucket, key)
+        downloading = {download.key for download in plan.downloads}
+        for key in updates.keys() - downloading:
+            self.problems.solved(bucket, key)
         if vanished:
             # Deleted in S3 after the decision (a put's event can arrive after the delete that followed it):
             # handled as the deletion it is, so the mirror does not keep an older file until the next pass.
@@ -142,14 +142,15 @@ class Applier:
                             describe_error(broke))
             for download, _ours in owned:
                 if download.key in outcomes:
-                    futures.append((download, completed(outcomes[download.key])))
+                    futures.append((download, outcomes[download.key]))
             owned = [(download, ours) for download, ours in owned if download.key not in outcomes]
         for download, ours in owned:
             futures.append((download, self.transfers.pool.submit(self.transfers.download, bucket, download, ours)))
         results = []
-        for download, future in futures:
+        logging_each = log.isEnabledFor(logging.INFO)
+        for download, outcome in futures:
             try:
-                result = future.result()
+                result = settled(outcome)
             except Cancelled:
                 continue
             except Blocked as exc:
@@ -166,7 +167,8 @@ class Applier:
             if result.entry is not None:
                 stats.downloads += 1
                 stats.downloaded_bytes += result.entry.size
-                log.info("downloaded %s/%s (%s)", bucket, printable(download.key), human_bytes(result.entry.size))
+                if logging_each:
+                    log.info("downloaded %s/%s (%s)", bucket, printable(download.key), human_bytes(result.entry.size))
             else:
                 log.info("skipped %s/%s: deleted in S3 meanwhile", bucket, printable(download.key))
         return results
@@ -188,11 +190,11 @@ class Applier:
         return deleted
 
 
-def completed(outcome: DownloadResult | BaseException) -> Future[DownloadResult]:
-    """A bulk download's outcome as a finished Future, so that one loop handles both kinds."""
-    future: Future[DownloadResult] = Future()
+def settled(outcome: Future[DownloadResult] | DownloadResult | BaseException) -> DownloadResult:
+    """A download's result, whether it ran in the pool (a Future) or in a bulk download (a result or an
+    exception): one loop handles both kinds, without a Future per bulk object."""
+    if isinstance(outcome, Future):
+        return outcome.result()
     if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
-    return future
+        raise outcome
+    return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -51,19 +52,20 @@ def atomic_write_chunks(
     return written
 
 
-def atomic_write_small(target: Path, data: bytes, *, should_stop: Callable[[], bool] = lambda: False) -> int:
+def atomic_write_small(target: str | Path, data: bytes, *, should_stop: Callable[[], bool] = lambda: False) -> int:
     """atomic_write_chunks for bytes already in memory, by plain system calls (create, write, close, rename):
     a file object costs three more calls per file, and in a pool each call gives up and takes back the GIL,
     which with several writer threads made futex the exporter's main system call (strace)."""
     if should_stop():
         raise Cancelled(str(target))
-    folder = os.fspath(target.parent)
+    target = os.fspath(target)
+    folder = os.path.dirname(target)
     temp = f"{folder}/{TEMP_PREFIX}{secrets.token_hex(8)}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         descriptor = os.open(temp, flags, 0o666)
     except FileNotFoundError:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
         descriptor = os.open(temp, flags, 0o666)
     try:
         try:
@@ -74,7 +76,8 @@ def atomic_write_small(target: Path, data: bytes, *, should_stop: Callable[[], b
             os.close(descriptor)
         os.replace(temp, target)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
         raise
     return len(data)
 
@@ -111,25 +114,38 @@ def remove_stale_temp_files(root: Path) -> int:
     return removed
 
 
-def obstacle(folder: Path, relative: str, *, file_is_ours: bool) -> Path | None:
+def obstacle(
+    folder: Path, relative: str, *, file_is_ours: bool, folders_seen: dict[str, bool] | None = None
+) -> Path | None:
     """What stands where `folder/relative` must go: a file where a parent folder must be, a folder (not
     empty) where the file must be, or a file the mirror did not write. None when the way is clear.
 
     An empty folder in the way is removed (nothing is lost). Only the mirror's own files are overwritten.
+    `folders_seen` (relative folder -> it is a folder; False: it is missing) carries what earlier calls of
+    one batch found, so files side by side cost one lstat each instead of one per level of folders.
     """
-    current = folder
-    parts = relative.split("/")
-    for part in parts[:-1]:
-        current = current / part
-        try:
-            info = current.lstat()
-        except FileNotFoundError:
-            return None
-        except OSError:
-            return current
-        if not stat.S_ISDIR(info.st_mode):
-            return current
-    target = current / parts[-1]
+    parent, _, name = relative.rpartition("/")
+    seen = folders_seen.get(parent) if folders_seen is not None and parent else None
+    if seen is False:
+        return None
+    current = folder / parent if parent else folder
+    if seen is None and parent:
+        walked = folder
+        for part in parent.split("/"):
+            walked = walked / part
+            try:
+                info = walked.lstat()
+            except FileNotFoundError:
+                if folders_seen is not None:
+                    folders_seen[parent] = False
+                return None
+            except OSError:
+                return walked
+            if not stat.S_ISDIR(info.st_mode):
+                return walked
+        if folders_seen is not None:
+            folders_seen[parent] = True
+    target = current / name
     try:
         info = target.lstat()
     except FileNotFoundError:

@@ -78,7 +78,7 @@ def restorable_headers(response: dict[str, Any]) -> dict[str, Any]:
     return headers
 
 
-def write_group(items: list[tuple[Any, Any, Path, bytes]], should_stop) -> list[int | BaseException]:
+def write_group(items: list[tuple[Any, Any, str, bytes]], should_stop) -> list[int | BaseException]:
     """Each small object of a bulk download written atomically: its size, or why it could not be."""
     written: list[int | BaseException] = []
     for _download, _entry, target, data in items:
@@ -162,14 +162,16 @@ class Transfers:
         outcomes: dict[str, DownloadResult | BaseException] = {}
         wanted: dict[str, tuple[Download, bool]] = {}
         bucket_dir = self.root / bucket
+        folders_seen: dict[str, bool] = {}
         for download, ours in downloads:
-            in_the_way = obstacle(bucket_dir, download.path, file_is_ours=ours)
+            in_the_way = obstacle(bucket_dir, download.path, file_is_ours=ours, folders_seen=folders_seen)
             if in_the_way is not None:
                 outcomes[download.key] = Blocked(in_the_way)
             else:
                 wanted[download.key] = (download, ours)
-        writing: deque[tuple[list[tuple[Download, Entry, Path, bytes]], Future[list]]] = deque()
-        group: list[tuple[Download, Entry, Path, bytes]] = []
+        writing: deque[tuple[list[tuple[Download, Entry, str, bytes]], Future[list]]] = deque()
+        group: list[tuple[Download, Entry, str, bytes]] = []
+        bucket_folder = os.fspath(bucket_dir)
         group_bytes = 0
 
         def settle(download: Download, entry: Entry, written: int | BaseException) -> None:
@@ -203,16 +205,16 @@ class Transfers:
                         continue
                     entry = Entry(path=download.path, etag=archived.etag or "", size=archived.size,
                                   headers=headers_for_manifest(archived))
-                    target = bucket_dir / download.path
                     if archived.size <= CHUNK_BYTES:
                         data = body.read()
-                        group.append((download, entry, target, data))
+                        group.append((download, entry, f"{bucket_folder}/{download.path}", data))
                         group_bytes += len(data)
                         if len(group) >= BULK_WRITE_GROUP or group_bytes >= BULK_GROUP_BYTES:
                             send_group()
                         continue
                     try:
-                        written = atomic_write_chunks(target, body.chunks(CHUNK_BYTES), should_stop=self.stop.is_set)
+                        written = atomic_write_chunks(bucket_dir / download.path, body.chunks(CHUNK_BYTES),
+                                                      should_stop=self.stop.is_set)
                     except (OSError, Cancelled) as exc:
                         outcomes[download.key] = exc
                         continue

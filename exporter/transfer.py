@@ -179,7 +179,7 @@ class Transfers:
                 outcomes[download.key] = written
                 return
             crash_point("after-rename")
-            outcomes[download.key] = DownloadResult(download.key, replace(entry, size=written))
+            outcomes[download.key] = DownloadResult(download.key, entry if written == entry.size else replace(entry, size=written))
 
         def settle_group() -> None:
             items, future = writing.popleft()

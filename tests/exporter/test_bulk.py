@@ -80,6 +80,37 @@ def test_mirror_and_restore_with_and_without_the_bulk_api(own_gateway, make_expo
     assert counting.run_pass().downloads == 0 and counting.gets == gets, "restored ETags match the mirror's"
 
 
+def test_a_bulk_mirror_writes_around_the_users_own_files_folder_by_folder(own_gateway, make_exporter, export_dir):
+    """Files side by side share one check of their folder: the ones in the way are still found, each."""
+    client = make_test_client(own_gateway.url)
+    bodies = fill(client)
+    counting = make_exporter()
+    assert counting.run_pass().downloads == OBJECTS
+    bucket_dir = export_dir / "bulk-photos"
+    (bucket_dir / "many" / "users-file.txt").write_text("the user's own file")
+    (bucket_dir / "many" / "users-folder.txt").mkdir()
+    (bucket_dir / "many" / "users-folder.txt" / "keep.txt").write_text("the user's folder")
+    (bucket_dir / "deep").write_text("the user's file where a folder must go")
+    added = ["many/users-file.txt", "many/users-folder.txt", "deep/a.txt", "deep/b.txt", "fresh/x/1.txt", "fresh/x/2.txt"]
+    added += [f"many/more-{index:02d}.txt" for index in range(20)]
+    for key in added:
+        client.put_object(Bucket="bulk-photos", Key=key, Body=key.encode())
+        bodies[key] = key.encode()
+    gets = counting.gets
+    stats = counting.run_pass()
+    assert counting.gets == gets, "the bulk export fetched them"
+    blocked = {key for _bucket, key in counting.exporter.problems}
+    assert blocked == {"many/users-file.txt", "many/users-folder.txt", "deep/a.txt", "deep/b.txt"}
+    assert all(problem.blocked for problem in counting.exporter.problems.values()), "found in the way, not failed"
+    assert stats.downloads == len(added) - len(blocked)
+    assert (bucket_dir / "many" / "users-file.txt").read_text() == "the user's own file"
+    assert (bucket_dir / "many" / "users-folder.txt" / "keep.txt").read_text() == "the user's folder"
+    assert (bucket_dir / "deep").read_text() == "the user's file where a folder must go"
+    for key, body in bodies.items():
+        if key not in blocked:
+            assert (bucket_dir / key).read_bytes() == body
+
+
 def test_a_failing_bulk_endpoint_falls_back_to_the_s3_api(own_gateway, make_exporter, monkeypatch):
     bodies = fill(make_test_client(own_gateway.url))
     broken = {"version": 1, "export": "/_bulk/missing", "import": "/_bulk/missing"}

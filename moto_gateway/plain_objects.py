@@ -91,7 +91,9 @@ LEFT_TO_MOTO_HEADERS = frozenset(
     }
 )
 # the only x-amz-* headers a plain PutObject carries (besides x-amz-meta-*): the signature's own
-PUT_AMZ_HEADERS = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "x-amz-user-agent"})
+PUT_AMZ_HEADERS = frozenset(
+    {"x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "x-amz-user-agent"}
+)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # a presigned URL naming one of these is checked against the request's headers when the key is missing
 PRESIGNED_HEADER_CHECKS = (
@@ -133,7 +135,8 @@ def plain_put_headers(headers: dict[str, str]) -> bool:
         if name.startswith("x-amz-") and name not in PUT_AMZ_HEADERS and not name.startswith("x-amz-meta-"):
             return False
     length = headers.get("content-length", "")
-    return length.isdigit() and length.isascii() and not headers.get("content-type", "").startswith(FORM_TYPES)
+    form = headers.get("content-type", "").startswith(FORM_TYPES)
+    return length.isdigit() and length.isascii() and not form
 
 
 def moto_access_key(view: RequestView) -> str:

@@ -311,10 +311,13 @@ PUT_SHAPES = {
     "no content type": ({}, b"untyped"),
     "content headers": (
         {"Content-Type": "text/plain", "Content-Encoding": "gzip", "Cache-Control": "no-store",
-         "Content-Disposition": "inline", "Content-Language": "fr", "Expires": "Thu, 01 Dec 2094 16:00:00 GMT"},
+         "Content-Disposition": "inline", "Content-Language": "fr",
+         "Expires": "Thu, 01 Dec 2094 16:00:00 GMT"},
         b"typed",
     ),
-    "metadata": ({"x-amz-meta-one": "1", "x-amz-meta-Two-Words": "a b", "x-amz-meta-utf8": UTF8_AS_LATIN1}, b"m"),
+    "metadata": (
+        {"x-amz-meta-one": "1", "x-amz-meta-Two-Words": "a b", "x-amz-meta-utf8": UTF8_AS_LATIN1}, b"m"
+    ),
     "content-md5": (md5_header(b"digest"), b"digest"),
     "sha256 payload": ({"x-amz-content-sha256": hashlib.sha256(b"signed").hexdigest()}, b"signed"),
 }
@@ -332,11 +335,18 @@ def stored(bucket: str, key: str) -> dict:
     """What Moto holds for the key: metadata, ACL grants, tags, storage class, SSE, size, ETag."""
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     found = backend.get_object(bucket, key)
-    grants = [(g.permissions, [(e.id, e.uri) for e in g.grantees]) for g in found.acl.grants] if found.acl else None
+    acl = found.acl.grants if found.acl else []
+    grants = [(g.permissions, [(e.id, e.uri) for e in g.grantees]) for g in acl] if found.acl else None
     return {
-        "metadata": dict(found.metadata), "acl": grants, "tags": backend.tagger.get_tag_dict_for_resource(found.arn),
-        "storage": found.storage_class, "encryption": found.encryption, "size": found.size, "etag": found.etag,
-        "checksum": (found.checksum_algorithm, found.checksum_value), "redirect": found.website_redirect_location,
+        "metadata": dict(found.metadata),
+        "acl": grants,
+        "tags": backend.tagger.get_tag_dict_for_resource(found.arn),
+        "storage": found.storage_class,
+        "encryption": found.encryption,
+        "size": found.size,
+        "etag": found.etag,
+        "checksum": (found.checksum_algorithm, found.checksum_value),
+        "redirect": found.website_redirect_location,
         "versioned": found._is_versioned,
     }
 
@@ -370,7 +380,8 @@ def put_bucket(apps):
 def test_a_put_stores_and_answers_what_moto_does(apps, put_bucket, shape, signing):
     headers, body = PUT_SHAPES[shape]
     signed, query = (SIGNED, "") if signing == "header" else ({}, PRESIGNED_QUERY)
-    ours, theirs, answered_here = put_both(apps, put_bucket, f"{shape}-{signing}", {**signed, **headers}, body, query)
+    key = f"{shape}-{signing}"
+    ours, theirs, answered_here = put_both(apps, put_bucket, key, {**signed, **headers}, body, query)
     assert answered_here
     assert ours == theirs
     assert ours[0][0] == "200 OK" and ours[1]["size"] == len(body)
@@ -379,8 +390,8 @@ def test_a_put_stores_and_answers_what_moto_does(apps, put_bucket, shape, signin
 def test_puts_over_existing_keys_and_into_versioned_and_encrypted_buckets(apps):
     versioned, encrypted = "plain-objects-versioned-puts", "plain-objects-encrypted-puts"
     put(apps, f"/{versioned}", body=b"")
-    put(apps, f"/{versioned}", None, b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>",
-        query="versioning")
+    enabled = b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"
+    put(apps, f"/{versioned}", None, enabled, query="versioning")
     put(apps, f"/{encrypted}", body=b"")
     rule = (b"<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
             b"<SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>k1</KMSMasterKeyID>"
@@ -413,8 +424,8 @@ PUTS_LEFT_TO_MOTO = {
 
 @pytest.mark.parametrize("case", PUTS_LEFT_TO_MOTO)
 def test_puts_left_to_moto(apps, put_bucket, case):
-    ours, theirs, answered_here = put_both(apps, put_bucket, f"left-{case}", {**SIGNED, **PUTS_LEFT_TO_MOTO[case]},
-                                           b"left")
+    headers = {**SIGNED, **PUTS_LEFT_TO_MOTO[case]}
+    ours, theirs, answered_here = put_both(apps, put_bucket, f"left-{case}", headers, b"left")
     assert not answered_here
     if case == "if-none-match":  # the first put created the key: Moto refuses the second
         assert (ours[0][0], theirs[0][0]) == ("200 OK", "412 PRECONDITION FAILED")

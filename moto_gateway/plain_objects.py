@@ -15,9 +15,10 @@ headers, Moto's request id generator) and builds the answer Moto 5.2.5 builds, i
 - HeadObject (`S3Response.head_object`): metadata, `response_dict`, `Accept-Ranges`, request id; no body,
   `Content-Length` the object's size, as Moto's HEAD fix-up sets it.
 - PutObject with a body of at most the streaming threshold and no header beyond content headers, user
-  metadata and the signature's own (`S3Response.put_object`): the same `put_object`, metadata (from the
-  headers, and from the query or, without one, the headers again, as Moto's request setup makes it),
-  ACL (the gateway's default-ACL patch included) and tags; 200 with the new key's `response_dict`.
+  metadata, checksums and the signature's own (`S3Response.put_object`): Moto's `_get_checksum` (with
+  the gateway's patch), the same `put_object`, metadata (from the headers, and from the query or, without
+  one, the headers again, as Moto's request setup makes it), ACL (the gateway's default-ACL patch
+  included) and tags; 200 with the checksum header and the new key's `response_dict`.
 - DeleteObject of an unversioned bucket (`S3Response.delete_object`): Moto's `delete_object`, which pops the
   key (disposing of its buffer); 204 with the request id.
 The ChangeRecorder outside sees the same status for a put or a delete and records it once, as before, with
@@ -28,7 +29,7 @@ reads, before any body is read): any query parameter beyond a presigned URL's ow
 `Range`, conditional headers, `x-amz-checksum-mode`, SSE-C headers, `x-moto-account-id`, an unsigned
 (anonymous) request, virtual-hosted addressing, an access key IAM knows (Moto records its last use), a body on
 a read or delete; for a put, any other `x-amz-*` header (ACL, grants, tagging, storage class, SSE, object
-lock, checksums, website redirect, copy source), aws-chunked or form bodies, a body above the threshold (it
+lock, website redirect, copy source), aws-chunked or form bodies, a body above the threshold (it
 streams into a spool, streamed_bodies.py) or a presigned URL that names content headers; a missing bucket
 or key (NoSuchBucket, NoSuchKey, delete markers, Moto's checks of presigned headers), a GetObject of an
 archived storage class, a key larger than the streaming threshold (its body streams, streamed_reads.py), a
@@ -92,7 +93,9 @@ LEFT_TO_MOTO_HEADERS = frozenset(
 )
 # the only x-amz-* headers a plain PutObject carries (besides x-amz-meta-*): the signature's own
 PUT_AMZ_HEADERS = frozenset(
-    {"x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "x-amz-user-agent"}
+    {"x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "x-amz-user-agent",
+     "x-amz-sdk-checksum-algorithm", "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+     "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"}
 )
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # a presigned URL naming one of these is checked against the request's headers when the key is missing
@@ -218,6 +221,15 @@ def has_header(headers: list[tuple[str, str]], name: str) -> bool:
     return any(existing.lower() == lowered for existing, _ in headers)
 
 
+class ChecksumContext:
+    """What Moto's `_get_checksum` (and the gateway's checksum-header patch of it) reads of the response
+    object: the request's headers and raw body."""
+
+    def __init__(self, headers: EnvironHeaders, raw_body: bytes) -> None:
+        self.headers = headers
+        self.raw_body = raw_body
+
+
 class _AclContext:
     """What Moto's `_acl_from_headers` (and the gateway's default-ACL patch of it) reads of the response
     object: a PutObject's query is never `?acl`."""
@@ -244,13 +256,6 @@ def head_fields(key: FakeKey) -> dict[str, str]:
     fields: dict[str, str] = dict(key.metadata)
     fields.update(key.response_dict)
     fields["Accept-Ranges"] = "bytes"
-    return fields
-
-
-def put_fields(key: FakeKey) -> dict[str, str]:
-    """The headers `S3Response.put_object` answers for the key it stored (no Content-Length: no body)."""
-    fields = dict(key.response_dict)
-    fields.pop("content-length", None)
     return fields
 
 
@@ -309,22 +314,28 @@ class PlainObjects:
             backend.delete_object(bucket_name, key_name)
             return self.respond(start_response, 204, [], b"", head=True)
         if view.method == "PUT":
-            stored = self.put(environ, view, backend, bucket_name, key_name)
-            return self.respond(start_response, 200, list(put_fields(stored).items()), b"", head=True)
+            fields = self.put(environ, view, backend, bucket_name, key_name)
+            return self.respond(start_response, 200, list(fields.items()), b"", head=True)
         key.advance()  # Moto's route looks the key up twice (`_key_response`, then the handler)
         if view.method == "HEAD":
             return self.respond(start_response, 200, list(head_fields(key).items()), b"", head=True)
         return self.respond(start_response, 200, list(get_fields(key).items()), key.value, head=False)
 
-    def put(self, environ: dict, view: RequestView, backend, bucket_name: str, key_name: str) -> FakeKey:
-        """What `S3Response.put_object` stores for a plain PutObject (no checksum, lock, SSE or tagging
-        header: those go to Moto)."""
+    def put(
+        self, environ: dict, view: RequestView, backend, bucket_name: str, key_name: str
+    ) -> dict[str, str]:
+        """What `S3Response.put_object` stores for a plain PutObject (no lock, SSE, ACL or tagging header:
+        those go to Moto), and the headers it answers."""
         headers = EnvironHeaders(environ)  # what Moto's request gives it
         body = get_input_stream(environ).read()
+        fields: dict[str, str] = {}
+        algorithm, checksum = S3Response._get_checksum(ChecksumContext(headers, body), fields)
         acl = S3Response._acl_from_headers(ACL_CONTEXT, headers)
         if acl is None:
             acl = backend.get_bucket(bucket_name).acl
-        new_key = backend.put_object(bucket_name, key_name, body or b"", storage="STANDARD")
+        new_key = backend.put_object(
+            bucket_name, key_name, body or b"", storage="STANDARD", checksum_value=checksum
+        )
         metadata = metadata_from_headers(headers)
         # Moto's request setup: the query's parameters, or without a query the headers themselves
         querystring = {name: [value] for name, value in view.query} if view.raw_query else dict(headers)
@@ -332,8 +343,12 @@ class PlainObjects:
         new_key.set_metadata(metadata)
         new_key.set_acl(acl)
         new_key.website_redirect_location = headers.get("x-amz-website-redirect-location")
+        if algorithm:
+            new_key.checksum_algorithm = algorithm
         backend.put_object_tagging(new_key, {})
-        return new_key
+        fields.update(new_key.response_dict)
+        fields.pop("content-length", None)  # the answer has no body
+        return fields
 
     def respond(
         self, start_response: Callable, status: int, fields: list[tuple[str, str]], body: bytes, head: bool

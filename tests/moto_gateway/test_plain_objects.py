@@ -320,6 +320,14 @@ PUT_SHAPES = {
     ),
     "content-md5": (md5_header(b"digest"), b"digest"),
     "sha256 payload": ({"x-amz-content-sha256": hashlib.sha256(b"signed").hexdigest()}, b"signed"),
+    "checksum named and sent": (
+        {"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": sha256_b64(b"sum")}, b"sum"
+    ),
+    "checksum header alone": ({"x-amz-checksum-sha256": sha256_b64(b"sum")}, b"sum"),
+    "checksum named, computed": ({"x-amz-sdk-checksum-algorithm": "CRC32"}, b"crc"),
+    "checksum crc64nvme": (
+        {"x-amz-sdk-checksum-algorithm": "CRC64NVME", "x-amz-checksum-crc64nvme": "AAAAAAAAAAA="}, b"any"
+    ),
 }
 VOLATILE = {"last-modified", "x-amz-version-id"}  # differ between two puts made a moment apart
 
@@ -335,6 +343,8 @@ def stored(bucket: str, key: str) -> dict:
     """What Moto holds for the key: metadata, ACL grants, tags, storage class, SSE, size, ETag."""
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     found = backend.get_object(bucket, key)
+    if found is None:
+        return {}
     acl = found.acl.grants if found.acl else []
     grants = [(g.permissions, [(e.id, e.uri) for e in g.grantees]) for g in acl] if found.acl else None
     return {
@@ -414,7 +424,8 @@ PUTS_LEFT_TO_MOTO = {
     "tagging": {"x-amz-tagging": "a=1"},
     "storage class": {"x-amz-storage-class": "STANDARD_IA"},
     "sse": {"x-amz-server-side-encryption": "AES256"},
-    "checksum": {"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": sha256_b64(b"left")},
+    "copy": {"x-amz-copy-source": "/plain-objects-puts/plain-header"},
+    "object lock header": {"x-amz-object-lock-legal-hold": "ON"},
     "redirect": {"x-amz-website-redirect-location": "/x"},
     "if-none-match": {"If-None-Match": "*"},
     "form body": {"Content-Type": "application/x-www-form-urlencoded"},
@@ -467,7 +478,7 @@ def test_plain_requests_are_only_the_plain_ones():
     assert plain_request(view("GET", "/bucket/key", SIGNED, "x-id=GetObject"))
     assert not plain_request(view("PUT", "/bucket/key", SIGNED))  # no Content-Length
     assert plain_request(view("PUT", "/bucket/key", {**SIGNED, "Content-Length": "3", "x-amz-meta-a": "b"}))
-    for header in ("x-amz-acl", "x-amz-tagging", "x-amz-storage-class", "x-amz-checksum-crc32",
+    for header in ("x-amz-acl", "x-amz-tagging", "x-amz-storage-class", "x-amz-grant-read",
                    "x-amz-server-side-encryption", "x-amz-object-lock-mode", "x-amz-copy-source"):
         assert not plain_request(view("PUT", "/bucket/key", {**SIGNED, "Content-Length": "3", header: "x"}))
     assert not plain_request(view("POST", "/bucket/key", SIGNED))
@@ -520,6 +531,9 @@ def test_boto3_reads_and_deletes_through_a_real_gateway(gateway):
     head = s3.head_object(Bucket="reads", Key="doc.txt")
     assert (head["ContentLength"], head["ETag"]) == (5, got["ETag"])
     assert head["ContentDisposition"] == "inline"
+    s3.put_object(Bucket="reads", Key="plain", Body=b"plain body")  # boto3's default CRC32 checksum
+    plain = s3.get_object(Bucket="reads", Key="plain", ChecksumMode="ENABLED")
+    assert plain["Body"].read() == b"plain body" and plain["ChecksumCRC32"]
     checked = s3.get_object(Bucket="reads", Key="doc.txt", ChecksumMode="ENABLED")
     assert checked["ChecksumSHA256"] == sha256_b64(b"hello")
     assert s3.get_object(Bucket="reads", Key="doc.txt", Range="bytes=1-2")["Body"].read() == b"el"

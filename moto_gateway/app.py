@@ -5,10 +5,11 @@ Layers, innermost first, and why in this order:
   layer's decision stand); S3 requests go straight to Moto's S3 application, built once (s3_dispatch.py);
 - ListingLayer: ListObjects and ListObjectsV2 answered from Moto's keys as S3 answers them, without Moto's
   serializer (listing.py); inside the locks, so it reads a bucket no request is changing;
-- PlainObjects: plain GetObject, HeadObject (up to the streaming threshold) and DeleteObject of an
-  unversioned bucket answered from Moto's backend with Moto's own status, headers and body, without
-  Moto's Flask route (plain_objects.py); anything else about them goes to Moto; inside the locks and the
-  recorder, like ListingLayer;
+- PlainObjects: plain GetObject, HeadObject, PutObject (objects up to the streaming threshold) and
+  DeleteObject of an unversioned bucket, answered from Moto's backend with Moto's own calls and exactly
+  the status, headers and body Moto's route gives, without Moto's Flask route (plain_objects.py); any
+  other header, parameter or bucket setting goes to Moto; inside the locks and the recorder, like
+  ListingLayer, so the feed records its puts and deletes as Moto's;
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
 - BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;

@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 from werkzeug.test import EnvironBuilder
 
@@ -235,6 +236,17 @@ def test_archived_objects_and_anonymous_reads_are_left_to_moto(apps, shaped):
     assert answered_here and ours == theirs
     _, _, answered_here = both(apps, "GET", f"/{shaped}/plain", {})
     assert not answered_here
+
+
+def test_an_access_key_iam_knows_is_left_to_moto(apps, shaped):
+    """Moto's route records the use of an IAM access key (GetAccessKeyLastUsed): such requests reach it."""
+    iam = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    iam.create_user("us-east-1", "plain-objects-user")
+    access_key = iam.create_access_key("plain-objects-user").access_key_id
+    authorization = SIGNED["Authorization"].replace("Credential=test/", f"Credential={access_key}/")
+    _, _, answered_here = both(apps, "GET", f"/{shaped}/plain", {"Authorization": authorization})
+    assert not answered_here
+    assert iam.get_access_key_last_used(access_key)["last_used"] is not None
 
 
 def test_missing_keys_and_buckets_answer_s3_errors(apps, shaped):

@@ -9,11 +9,13 @@ that work with Moto's own parts (`S3Backend.get_object` / `put_object` / `delete
 headers, Moto's request id generator) and builds the answer Moto 5.2.5 builds, in Moto's order:
 
 - GetObject (`S3Response.get_object` with the gateway's patches): `x-amz-version-id` unless "null", the
-  key's `response_dict`, its metadata, `Accept-Ranges`, `x-amzn-requestid`, Moto's `application/xml`
+  key's `response_dict`, its checksum with `x-amz-checksum-mode: ENABLED` (boto3 asks for it on every
+  GetObject), its metadata, `Accept-Ranges`, `x-amzn-requestid`, Moto's `application/xml`
   for a body without a content type; then what Flask and werkzeug add (`Content-Type: text/html;
   charset=utf-8` when still none, `Content-Length` of the body, flask-cors' `Access-Control-Allow-Origin`).
-- HeadObject (`S3Response.head_object`): metadata, `response_dict`, `Accept-Ranges`, request id; no body,
-  `Content-Length` the object's size, as Moto's HEAD fix-up sets it.
+- HeadObject (`S3Response.head_object` and the gateway's checksum-header patch): metadata, `response_dict`,
+  `Accept-Ranges`, the checksum when asked for, request id; no body, `Content-Length` the object's size,
+  as Moto's HEAD fix-up sets it.
 - PutObject with a body of at most the streaming threshold and no header beyond content headers, user
   metadata, checksums and the signature's own (`S3Response.put_object`): Moto's `_get_checksum` (with
   the gateway's patch), the same `put_object`, metadata (from the headers, and from the query or, without
@@ -26,7 +28,7 @@ the version fields it reads from Moto's state.
 
 Everything else goes to Moto unchanged (`plain_request` and `answerable` decide, from what Moto's route
 reads, before any body is read): any query parameter beyond a presigned URL's own, an `Origin` (CORS),
-`Range`, conditional headers, `x-amz-checksum-mode`, SSE-C headers, `x-moto-account-id`, an unsigned
+`Range`, conditional headers, SSE-C headers, `x-moto-account-id`, an unsigned
 (anonymous) request, virtual-hosted addressing, an access key IAM knows (Moto records its last use), a body on
 a read or delete; for a put, any other `x-amz-*` header (ACL, grants, tagging, storage class, SSE, object
 lock, website redirect, copy source), aws-chunked or form bodies, a body above the threshold (it
@@ -63,6 +65,7 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.listing import SIGNING_PARAMETERS
+from moto_gateway.moto_patches import checksum_headers
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_s3_request
 
@@ -81,7 +84,6 @@ LEFT_TO_MOTO_HEADERS = frozenset(
         "if-none-match",
         "if-modified-since",
         "if-unmodified-since",
-        "x-amz-checksum-mode",
         "x-amz-server-side-encryption-customer-algorithm",
         "x-amz-server-side-encryption-customer-key",
         "x-amz-server-side-encryption-customer-key-md5",
@@ -240,22 +242,36 @@ class _AclContext:
 ACL_CONTEXT = _AclContext()
 
 
-def get_fields(key: FakeKey) -> dict[str, str]:
+def get_fields(key: FakeKey, checksum_mode: bool) -> dict[str, str]:
     """The headers `S3Response.get_object` builds for a plain GetObject of `key`."""
     fields: dict[str, str] = {}
     if key.version_id != "null":
         fields["x-amz-version-id"] = key.version_id
     fields.update(key.response_dict)
+    if checksum_mode and key.checksum_algorithm:
+        qualified = key.checksum_value
+        if key.checksum_type == "COMPOSITE":
+            qualified = f"{key.checksum_value}-{key.checksum_parts}"
+        fields[f"x-amz-checksum-{key.checksum_algorithm.lower()}"] = qualified
+        if key.checksum_type:
+            fields["x-amz-checksum-type"] = key.checksum_type
     fields.update(key.metadata)
     fields["Accept-Ranges"] = "bytes"
     return fields
 
 
-def head_fields(key: FakeKey) -> dict[str, str]:
-    """The headers `S3Response.head_object` builds for a plain HeadObject of `key`."""
+def head_fields(key: FakeKey, checksum_mode: bool) -> dict[str, str]:
+    """The headers `S3Response.head_object` builds for a plain HeadObject of `key`, then the gateway's
+    checksum-header patch of it (moto_patches/checksum_headers.py)."""
     fields: dict[str, str] = dict(key.metadata)
     fields.update(key.response_dict)
     fields["Accept-Ranges"] = "bytes"
+    if checksum_mode and key.checksum_algorithm:
+        fields[f"x-amz-checksum-{key.checksum_algorithm.lower()}"] = key.checksum_value
+    if checksum_mode and key.checksum_algorithm and key.checksum_value:
+        fields[f"x-amz-checksum-{key.checksum_algorithm.lower()}"] = checksum_headers.qualified(key)
+        if key.checksum_type:
+            fields["x-amz-checksum-type"] = key.checksum_type
     return fields
 
 
@@ -317,9 +333,14 @@ class PlainObjects:
             fields = self.put(environ, view, backend, bucket_name, key_name)
             return self.respond(start_response, 200, list(fields.items()), b"", head=True)
         key.advance()  # Moto's route looks the key up twice (`_key_response`, then the handler)
+        checksum_mode = view.headers.get("x-amz-checksum-mode") == "ENABLED"
         if view.method == "HEAD":
-            return self.respond(start_response, 200, list(head_fields(key).items()), b"", head=True)
-        return self.respond(start_response, 200, list(get_fields(key).items()), key.value, head=False)
+            if checksum_mode:
+                key.advance()  # and the checksum-header patch a third time
+            fields = head_fields(key, checksum_mode)
+            return self.respond(start_response, 200, list(fields.items()), b"", head=True)
+        fields = get_fields(key, checksum_mode)
+        return self.respond(start_response, 200, list(fields.items()), key.value, head=False)
 
     def put(
         self, environ: dict, view: RequestView, backend, bucket_name: str, key_name: str

@@ -51,6 +51,7 @@ from urllib.parse import unquote
 
 from moto import settings as moto_settings
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.request import EnvironHeaders
 from moto.core.responses import BaseResponse
 from moto.core.utils import extract_region_from_aws_authorization
 from moto.iam.access_control import PermissionResult
@@ -61,7 +62,6 @@ from moto.s3.responses import S3Response
 from moto.s3.utils import metadata_from_headers, parse_region_from_url
 from moto.utilities.aws_headers import gen_amzn_requestid_long
 from moto.utilities.utils import PARTITION_NAMES, get_partition
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.listing import SIGNING_PARAMETERS
@@ -347,7 +347,7 @@ class PlainObjects:
     ) -> dict[str, str]:
         """What `S3Response.put_object` stores for a plain PutObject (no lock, SSE, ACL or tagging header:
         those go to Moto), and the headers it answers."""
-        headers = EnvironHeaders(environ)  # what Moto's request gives it
+        headers = EnvironHeaders(environ)  # Moto's request headers: underscored metadata names as sent
         body = get_input_stream(environ).read()
         fields: dict[str, str] = {}
         algorithm, checksum = S3Response._get_checksum(ChecksumContext(headers, body), fields)

@@ -14,6 +14,11 @@ import time
 import pytest
 import requests
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.request import (
+    PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+    environ_key_for_header,
+    should_preserve_original_header_name,
+)
 from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 from werkzeug.test import EnvironBuilder
@@ -66,6 +71,10 @@ def call(app, method: str, path: str, headers: dict | None = None, body: bytes =
     ).get_environ()
     if "Content-Length" in (headers or {}):
         environ["CONTENT_LENGTH"] = headers["Content-Length"]  # EnvironBuilder drops a zero length
+    preserved = [name for name in headers or {} if should_preserve_original_header_name(name)]
+    underscored = {environ_key_for_header(name): name for name in preserved}
+    if underscored:  # as moto_gateway/server.py keeps them for Moto
+        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = underscored
     answer: dict = {}
 
     def start_response(status, response_headers, exc_info=None):
@@ -356,6 +365,7 @@ PUT_SHAPES = {
         {"x-amz-meta-one": "1", "x-amz-meta-Two-Words": "a b", "x-amz-meta-utf8": UTF8_AS_LATIN1}, b"m"
     ),
     "content-md5": (md5_header(b"digest"), b"digest"),
+    "underscored metadata": ({"x-amz-meta-my_key": "1", "x-amz-meta-Other": "2"}, b"u"),
     "sha256 payload": ({"x-amz-content-sha256": hashlib.sha256(b"signed").hexdigest()}, b"signed"),
     "checksum named and sent": (
         {"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": sha256_b64(b"sum")}, b"sum"

@@ -1,11 +1,13 @@
 """Requests per second of the S3 endpoint: bare Moto, the moto service and s3rver side by side.
 
-    python -m bench.endpoint [--rounds 3] [--seconds 2] [--quick] [--connections 1,8,32]
+    python -m bench.endpoint [--rounds 3] [--seconds 2] [--quick] [--connections 1,8,32] [--baseline DIR]
 
 Servers, each on a free loopback port: bare `python -m moto.server` (same Moto version), the moto service
 (`python -m moto_gateway`, validation and change feed on, as shipped) and s3rver (npm, another emulator
 users pick; `cd bench && npm install --no-save s3rver@3.7.1` puts it in bench/node_modules, ignored by git;
-skipped with a note when missing).
+skipped with a note when missing). `--baseline DIR` adds the moto service of another checkout of this
+repository (e.g. `git worktree add /tmp/motostack-main main`) as one more server in the same interleaved
+rounds: a before/after comparison of a change in one run.
 
 Load: wrk (Debian) with bench/wrk/request.lua, which signs nothing: every request is a presigned URL
 (SigV4 in the query, made once by boto3), so the gateway checks its signature on every request. Requests:
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from testkit.clients import make_test_client
 from testkit.servers import ROOT, MotoServer, free_port
@@ -59,8 +62,8 @@ class Target:
         return make_test_client(self.url, key=self.key, secret=self.secret)
 
 
-def start_moto(name: str, bare: bool) -> Target:
-    server = MotoServer(env={"GATEWAY_ALLOW_ANONYMOUS": "true"})
+def start_moto(name: str, bare: bool, checkout: Path | None = None) -> Target:
+    server = MotoServer(env={"GATEWAY_ALLOW_ANONYMOUS": "true"}, checkout=checkout)
     if bare:
         server.command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(server.port)]
     server.start()
@@ -181,6 +184,7 @@ def main() -> int:
     parser.add_argument("--operations", default=",".join(WRK_OPERATIONS), help="wrk requests")
     parser.add_argument("--boto3-processes", type=int, default=4, help="0 skips the boto3 table")
     parser.add_argument("--quick", action="store_true", help="one round of 1 s runs (a smoke run)")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose moto service runs alongside")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
@@ -192,6 +196,8 @@ def main() -> int:
     try:
         targets.append(start_moto("bare Moto", bare=True))
         targets.append(start_moto("moto service", bare=False))
+        if args.baseline:
+            targets.append(start_moto("baseline service", bare=False, checkout=args.baseline.resolve()))
         s3rver = start_s3rver()
         if s3rver:
             targets.append(s3rver)

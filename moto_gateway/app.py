@@ -5,6 +5,11 @@ Layers, innermost first, and why in this order:
   layer's decision stand); S3 requests go straight to Moto's S3 application, built once (s3_dispatch.py);
 - ListingLayer: ListObjects and ListObjectsV2 answered from Moto's keys as S3 answers them, without Moto's
   serializer (listing.py); inside the locks, so it reads a bucket no request is changing;
+- PlainObjects: plain GetObject, HeadObject, PutObject (objects up to the streaming threshold) and
+  DeleteObject of an unversioned bucket, answered from Moto's backend with Moto's own calls and exactly
+  the status, headers and body Moto's route gives, without Moto's Flask route (plain_objects.py); any
+  other header, parameter or bucket setting goes to Moto; inside the locks and the recorder, like
+  ListingLayer, so the feed records its puts and deletes as Moto's;
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
 - BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
@@ -53,6 +58,7 @@ from moto_gateway.faults import FaultInjector, FaultRules
 from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.listing import ListingLayer
 from moto_gateway.middleware import ValidatingMiddleware
+from moto_gateway.plain_objects import PlainObjects
 from moto_gateway.moto_patches import bucket_permission, object_acl_default
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
@@ -63,7 +69,8 @@ from moto_gateway.streamed_bodies import StreamedBodies
 
 def create_app(settings: GatewaySettings) -> WsgiApp:
     moto_patches.apply()
-    app = ListingLayer(S3FirstDispatcher())
+    streaming_threshold = min(settings.gateway_spool_memory_bytes, streamed_bodies.STREAM_ABOVE_BYTES)
+    app = PlainObjects(ListingLayer(S3FirstDispatcher()), streaming_threshold)
     boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:

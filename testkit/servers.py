@@ -23,8 +23,15 @@ def free_port() -> int:
 class MotoServer:
     """Starts, stops and restarts (empty, on the same port) a Moto server process; stops only its own PID."""
 
-    def __init__(self, port: int | None = None, command: list[str] | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        port: int | None = None,
+        command: list[str] | None = None,
+        env: dict | None = None,
+        checkout: Path | None = None,
+    ):
         self.port = port or free_port()
+        self.checkout = checkout or ROOT  # the source tree `python -m moto_gateway` runs from
         self.command = command or [sys.executable, "-m", "moto_gateway"]
         self.env = {**os.environ, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.port), **(env or {})}
         self.process: subprocess.Popen | None = None
@@ -37,7 +44,7 @@ class MotoServer:
     def start(self, timeout: float = 30) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                self.command, cwd=self.checkout, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

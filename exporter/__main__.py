@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import signal
@@ -11,6 +10,7 @@ import sys
 import threading
 
 from common.s3 import S3Unreachable, create_bucket_if_missing, describe_error, make_s3_client, wait_for_s3
+from common.gc_tuning import tune_garbage_collector
 from common.settings import load_settings, setup_logging
 from exporter.endpoint import limits_line, probe
 from exporter.feed import GatewayClient
@@ -134,18 +134,6 @@ def run_loop(client, settings: ExporterSettings, stop: threading.Event, wake: th
     finally:
         if server:
             server.shutdown()
-
-
-GC_YOUNG_THRESHOLD = 50_000
-
-
-def tune_garbage_collector() -> None:
-    """A pass makes a few small objects per key (rows, tuples, entries) that never form cycles, yet every
-    700 of them started a collection that walked the whole heap, boto3's models included: 12% of a first
-    mirror's CPU (perf). The modules loaded so far are frozen out of the collector's walks, and the young
-    generation collects every GC_YOUNG_THRESHOLD allocations (cycles are still collected, memory stays bounded)."""
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 
+from common.gc_tuning import tune_garbage_collector
 from common.settings import load_settings, setup_logging
 from moto_gateway.settings import GatewaySettings
 
@@ -34,6 +35,7 @@ def main() -> int:
     # waitress logs one line per refused or timed-out client at INFO/WARNING; its errors still show.
     logging.getLogger("waitress").setLevel(logging.ERROR)
     server = make_server(create_app(settings), settings, listener)
+    tune_garbage_collector()  # Moto's modules are loaded: out of every collection's walk from here on
 
     def stop(signum, _frame):
         # Raised in the main thread, which runs waitress's loop: waitress closes its sockets and threads.

@@ -28,7 +28,6 @@ from moto_gateway.plain_objects import PlainObjects, plain_request, set_header
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from testkit.clients import REGION, make_test_client
-from testkit.servers import MotoServer
 
 THRESHOLD = 1024 * 1024
 SIGNED = {
@@ -554,12 +553,10 @@ def test_set_header_is_werkzeugs():
 # ----- a real gateway, real boto3 ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def gateway():
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
+@pytest.fixture
+def gateway(moto):
+    """The session's real gateway process (tests/conftest.py), emptied."""
+    return moto
 
 
 def test_boto3_reads_and_deletes_through_a_real_gateway(gateway):

@@ -9,8 +9,8 @@ import signal
 import sys
 import threading
 
-from common.s3 import S3Unreachable, create_bucket_if_missing, describe_error, make_s3_client, wait_for_s3
 from common.gc_tuning import tune_garbage_collector
+from common.s3 import S3Unreachable, create_bucket_if_missing, describe_error, make_s3_client, wait_for_s3
 from common.settings import load_settings, setup_logging
 from exporter.endpoint import limits_line, probe
 from exporter.feed import GatewayClient

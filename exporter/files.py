@@ -54,8 +54,7 @@ def atomic_write_chunks(
 
 def atomic_write_small(target: str | Path, data: bytes, *, should_stop: Callable[[], bool] = lambda: False) -> int:
     """atomic_write_chunks for bytes already in memory, by plain system calls (create, write, close, rename):
-    a file object costs three more calls per file, and in a pool each call gives up and takes back the GIL,
-    which with several writer threads made futex the exporter's main system call (strace)."""
+    a file object costs three more calls per file, and a first mirror writes thousands of small files."""
     if should_stop():
         raise Cancelled(str(target))
     target = os.fspath(target)

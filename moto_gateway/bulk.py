@@ -54,7 +54,7 @@ from common.bulk_tar import (
 )
 from moto_gateway.changes import ChangeLog
 from moto_gateway.router import WsgiApp, json_response
-from moto_gateway.s3state import BodyHandle, collector_paused, live_backends, share_body
+from moto_gateway.s3state import BodyHandle, collector_paused, find_bucket, live_backends, share_body
 
 log = logging.getLogger("moto_gateway.bulk")
 
@@ -225,7 +225,7 @@ def list_handler() -> WsgiApp:
         if method not in ("GET", "HEAD"):
             return json_response(start_response, 405, {"error": "use GET", "code": "MethodNotAllowed"}, method)
         names = parse_qs(environ.get("QUERY_STRING", "")).get("bucket", [])
-        bucket = find_bucket(names[0]) if len(names) == 1 else None
+        bucket = find_bucket(names[0])[0] if len(names) == 1 else None
         if bucket is None:
             return json_response(
                 start_response, 404, {"error": "name one existing bucket: ?bucket=NAME", "code": "NoSuchBucket"}, method
@@ -282,16 +282,6 @@ def moto_cors(rules: list[dict]) -> list[dict]:
             shaped["ID"] = str(rule["ID"])
         converted.append(shaped)
     return converted
-
-
-def find_bucket(name: str) -> FakeBucket | None:
-    """The bucket of that name in whichever account holds it, without creating any backend."""
-    found = s3_backends.bucket_accounts.get(name)
-    if not found:
-        return None
-    partition, account_id = found
-    backend = dict.get(dict.get(s3_backends, account_id) or {}, partition)
-    return backend.buckets.get(name) if backend is not None else None
 
 
 def backend_of(bucket: FakeBucket):
@@ -374,7 +364,7 @@ class Importer:
         """Per bucket: the attributes every key put there starts with (see key_template)."""
 
     def bucket(self, name: str, region: str | None) -> FakeBucket | None:
-        existing = find_bucket(name)
+        existing, _account_id = find_bucket(name)
         if existing is not None:
             return existing
         if not BUCKET_NAME.fullmatch(name) or ".." in name:

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from moto_gateway.body_checks import MOTO_OWN_PATHS
-from moto_gateway.conformance.layer import moto_bucket
 from moto_gateway.conformance.rules import wildcard_match
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_other_service
+from moto_gateway.s3state import find_bucket
 
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
 
@@ -78,7 +78,7 @@ def without_cors(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def bucket_rules(bucket_name: str | None) -> list[ActualRule]:
-    bucket = moto_bucket(bucket_name)
+    bucket, _account_id = find_bucket(bucket_name)
     return [
         ActualRule(
             tuple(rule.allowed_origins or ()),

@@ -42,12 +42,13 @@ from typing import NamedTuple
 from urllib.parse import parse_qsl, quote
 
 from moto import settings as moto_settings
-from moto.s3.models import FakeDeleteMarker, s3_backends
+from moto.s3.models import FakeDeleteMarker
 
 from moto_gateway.access.principals import canonical_id_of
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.request import virtual_host_style
 from moto_gateway.s3_dispatch import is_s3_request
+from moto_gateway.s3state import find_bucket
 
 PAGE_LIMIT = 1000
 OWNER_DISPLAY_NAME = "webfile"  # Moto's display name for every owner
@@ -297,15 +298,6 @@ def listing_xml(
 # ----- Moto's state (imperative shell) ------------------------------------------------------------------
 
 
-def moto_bucket(name: str):
-    """(Moto's bucket, its account id), or (None, None) when Moto has no such bucket."""
-    where = s3_backends.bucket_accounts.get(name)
-    if where is None:
-        return None, None
-    partition, account_id = where
-    return s3_backends[account_id][partition].buckets.get(name), account_id
-
-
 def candidate_names(keys: dict, prefix: str, after: str) -> list[str]:
     """Sorted names under `prefix` and after `after`: the only ones a page can list (a later page sorts
     fewer). Delete markers included; `is_listed` tells them apart for the names a page reaches."""
@@ -369,7 +361,7 @@ class ListingLayer:
             return self.respond(start_response, error.status, error_xml(error, request_id), request_id)
         if query is None:
             return self.app(environ, start_response)
-        bucket, account_id = moto_bucket(name)
+        bucket, account_id = find_bucket(name)
         if bucket is None or getattr(bucket, "logging", None):
             return self.app(environ, start_response)  # NoSuchBucket, or a listing Moto must log
         keys = bucket.keys

@@ -57,7 +57,7 @@ from moto.core.utils import extract_region_from_aws_authorization
 from moto.iam.access_control import PermissionResult
 from moto.iam.models import iam_backends
 from moto.moto_api import recorder
-from moto.s3.models import ARCHIVE_STORAGE_CLASSES, FakeKey, FakeTableStorageBucket, s3_backends
+from moto.s3.models import ARCHIVE_STORAGE_CLASSES, FakeKey, FakeTableStorageBucket
 from moto.s3.responses import S3Response
 from moto.s3.utils import metadata_from_headers, parse_region_from_url
 from moto.utilities.aws_headers import gen_amzn_requestid_long
@@ -68,6 +68,7 @@ from moto_gateway.listing import SIGNING_PARAMETERS
 from moto_gateway.moto_patches import checksum_headers
 from moto_gateway.request import RequestView
 from moto_gateway.s3_dispatch import is_s3_request
+from moto_gateway.s3state import bucket_home
 
 METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 ACTIONS = {"GET": "s3:GetObject", "HEAD": "s3:HeadObject", "PUT": "s3:PutObject", "DELETE": "s3:DeleteObject"}
@@ -281,16 +282,6 @@ def head_fields(key: FakeKey, checksum_mode: bool) -> dict[str, str]:
 # ----- Moto's state (imperative shell) ------------------------------------------------------------------
 
 
-def moto_backend(bucket_name: str):
-    """The S3 backend that holds the bucket (as Moto's cross-account lookup finds it) and its partition
-    and account, or (None, None, None)."""
-    where = s3_backends.bucket_accounts.get(bucket_name)
-    if where is None:
-        return None, None, None
-    partition, account_id = where
-    return s3_backends[account_id][partition], partition, account_id
-
-
 def known_to_iam(access_key: str) -> bool:
     """Whether IAM holds this access key (`get_account_id_from`'s search): Moto's route then works in its
     account and records the key's use."""
@@ -319,7 +310,7 @@ class PlainObjects:
         if not plain_request(view) or not moto_is_plain() or known_to_iam(moto_access_key(view)):
             return self.app(environ, start_response)
         bucket_name, key_name = view.addressing.bucket, view.addressing.key
-        backend, partition, account_id = moto_backend(bucket_name)
+        backend, partition, account_id = bucket_home(bucket_name)
         bucket = backend.buckets.get(bucket_name) if backend is not None else None
         key = backend.get_object(bucket_name, key_name) if bucket is not None else None  # as Moto's route
         if not answerable(view, bucket, key, self.threshold):

@@ -215,6 +215,24 @@ def one_level_copy(value: Any) -> Any:
     return value
 
 
+def bucket_home(name: str | None) -> tuple[Any, str | None, str | None]:
+    """(the S3 backend that holds bucket `name`, its partition, its account id), as Moto's cross-account
+    lookup finds it, or (None, None, None); without creating any backend."""
+    where = s3_backends.bucket_accounts.get(name) if name else None
+    if not where:
+        return None, None, None
+    partition, account_id = where
+    backend = dict.get(dict.get(s3_backends, account_id) or {}, partition)
+    return (backend, partition, account_id) if backend is not None else (None, None, None)
+
+
+def find_bucket(name: str | None) -> tuple[FakeBucket | None, str | None]:
+    """(Moto's bucket of that name, the account that holds it), or (None, None)."""
+    backend, _partition, account_id = bucket_home(name)
+    bucket = backend.buckets.get(name) if backend is not None else None
+    return (bucket, account_id) if bucket is not None else (None, None)
+
+
 def live_backends() -> list[tuple[str, str, Any]]:
     """(account id, partition, backend) of every S3 backend Moto has created, without creating any."""
     return [

@@ -49,6 +49,7 @@ from moto_gateway.middleware import (
 from moto_gateway.post_object import POST_ACCESS_KEY_ENVIRON
 from moto_gateway.presigned import auth_kind
 from moto_gateway.request import RequestView
+from moto_gateway.s3state import find_bucket
 
 log = logging.getLogger("moto_gateway")
 ACCOUNT_HEADER = "HTTP_X_MOTO_ACCOUNT_ID"
@@ -155,13 +156,6 @@ class AccessLayer:
     def account(self, account_id: str) -> Account:
         return self.keyring.accounts.get(account_id) or account_of(account_id)
 
-    def moto_bucket(self, name: str | None):
-        where = s3_backends.bucket_accounts.get(name) if name else None
-        if where is None:
-            return None, None
-        partition, account_id = where
-        return s3_backends[account_id][partition].buckets.get(name), account_id
-
     def bucket_state(self, bucket, account_id: str) -> BucketState:
         owner = self.account(account_id)
         document = policies.load_stored(bucket.policy) if bucket.policy else None
@@ -259,7 +253,7 @@ class AccessLayer:
         if not signed and self.allow_anonymous:
             return self.app(environ, start_response)
         bucket_name = view.addressing.bucket
-        moto_bucket, owner_account_id = self.moto_bucket(bucket_name)
+        moto_bucket, owner_account_id = find_bucket(bucket_name)
         environ[ACCOUNT_HEADER] = (
             principal.account_id if principal else owner_account_id or self.keyring.default.account.account_id
         )
@@ -332,7 +326,7 @@ class AccessLayer:
         source, _, query = unquote(source).partition("?")
         source_bucket, _, source_key = source.lstrip("/").partition("/")
         version = query.removeprefix("versionId=") if query.startswith("versionId=") else None
-        moto_bucket, owner_account_id = self.moto_bucket(source_bucket)
+        moto_bucket, owner_account_id = find_bucket(source_bucket)
         if moto_bucket is None or not source_key:
             return None  # Moto answers NoSuchBucket / InvalidArgument
         bucket = self.bucket_state(moto_bucket, owner_account_id)

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable, Iterable
 from tempfile import SpooledTemporaryFile
 
-from moto.s3.models import s3_backends
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
 from moto_gateway.access.authform import other_service
@@ -17,19 +16,12 @@ from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, has_bo
 from moto_gateway.moto_patches import part_reads
 from moto_gateway.post_form import CHUNK
 from moto_gateway.request import RequestView
+from moto_gateway.s3state import find_bucket
 from moto_gateway.streamed_bodies import expecting
 from moto_gateway.wsgi import answered
 
 log = logging.getLogger("moto_gateway")
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts of ~150 bytes each; more is not a CompleteMultipartUpload
-
-
-def moto_bucket(name: str | None):
-    where = s3_backends.bucket_accounts.get(name) if name else None
-    if where is None:
-        return None
-    partition, account_id = where
-    return s3_backends[account_id][partition].buckets.get(name)
 
 
 def current_etag(bucket, key: str) -> str | None:
@@ -80,7 +72,7 @@ class ConformanceLayer:
         GATEWAY_ACCESS=moto it keeps Moto's allow-all answer)."""
         origin = view.headers.get("origin")
         method = view.headers.get("access-control-request-method")
-        bucket = moto_bucket(bucket_name)
+        bucket, _account_id = find_bucket(bucket_name)
         if bucket is None or not origin or not method:
             return
         if not getattr(bucket, "cors", None):
@@ -102,7 +94,7 @@ class ConformanceLayer:
         except ValueError:
             return  # refused earlier by the request checks
         part_count = None
-        bucket = moto_bucket(bucket_name)
+        bucket, _account_id = find_bucket(bucket_name)
         if bucket is not None and "versionId" not in view.params:
             try:
                 fake = bucket.keys.get(key)
@@ -115,7 +107,7 @@ class ConformanceLayer:
     def complete(
         self, environ: dict, view: RequestView, bucket_name: str, key: str, start_response: Callable
     ) -> Iterable[bytes]:
-        bucket = moto_bucket(bucket_name)
+        bucket, _account_id = find_bucket(bucket_name)
         if bucket is None:
             return self.app(environ, start_response)  # Moto answers NoSuchBucket
         body = get_input_stream(environ).read(MAX_COMPLETE_BODY + 1) if has_body(environ) else b""

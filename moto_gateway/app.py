@@ -59,7 +59,7 @@ from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.listing import ListingLayer
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.plain_objects import PlainObjects
-from moto_gateway.moto_patches import bucket_permission, object_acl_default
+from moto_gateway.moto_patches import bucket_permission, object_acl_default, owner_grants
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
@@ -88,6 +88,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         )
         enforce = settings.gateway_access == "s3"
         if enforce:
+            owner_grants.apply()  # before object_acl_default, whose private ACL it marks
             bucket_permission.apply()
             object_acl_default.apply()
         app = ConformanceLayer(

@@ -37,6 +37,7 @@ from moto_gateway.access.decide import (
 from moto_gateway.access.principals import Account, Keyring, named_access_key
 from moto_gateway.access.principals import account as account_of
 from moto_gateway.errors import S3Error
+from moto_gateway.moto_patches.owner_grants import is_owner_placeholder
 from moto_gateway.middleware import (
     MOTO_OWN_PATHS,
     UNCHECKED_METHODS,
@@ -101,11 +102,13 @@ class AuthenticationFormLayer:
 
 
 def grants_of(acl: object, owner: Account) -> tuple[Grant, ...]:
-    """Moto's ACL as grants; Moto writes its one owner id for every owner, which here means `owner`."""
+    """Moto's ACL as grants; Moto writes its one owner id for the owner of every ACL it makes, which here
+    means `owner` (a grant a client gave that id names the default account: moto_patches/owner_grants.py)."""
     grants = []
     for grant in getattr(acl, "grants", None) or ():
         for grantee in grant.grantees:
-            who = grantee.uri or (owner.canonical_id if grantee.id == MOTO_OWNER_ID else grantee.id)
+            placeholder = grantee.id == MOTO_OWNER_ID and is_owner_placeholder(grantee)
+            who = grantee.uri or (owner.canonical_id if placeholder else grantee.id)
             for permission in grant.permissions:
                 grants.append(Grant(who, permission))
     return tuple(grants)

@@ -34,6 +34,18 @@ def current_etag(bucket, key: str) -> str | None:
     return fake.etag
 
 
+def completed_by(bucket, key: str, upload_id: str) -> bool:
+    """Whether the key's current version is what this multipart upload completed into: a retried
+    CompleteMultipartUpload then succeeds again (S3 API Reference, CompleteMultipartUpload: "applications
+    should be prepared to retry any failed requests"; Moto answers it from the key, as S3 does)."""
+    try:
+        fake = bucket.keys.get(key)
+    except Exception:  # noqa: BLE001 - Moto's key store mid-change: as if absent
+        return False
+    multipart = getattr(fake, "multipart", None) if fake is not None else None
+    return multipart is not None and getattr(multipart, "id", None) == upload_id
+
+
 class ConformanceLayer:
     def __init__(self, app: Callable, *, spool_memory_bytes: int, cors_required: bool = True):
         self.app = app
@@ -118,6 +130,8 @@ class ConformanceLayer:
             raise rules.malformed_xml()
         rules.check_complete_body(body)  # a body without parts is malformed whatever the upload id
         upload_id = view.params["uploadId"]
+        if completed_by(bucket, key, upload_id):
+            return self.app(environ, start_response)  # S3 answers a repeated completion as the first: 200
         if upload_id not in bucket.multiparts:
             raise rules.no_such_upload(upload_id)
         rules.check_write_conditions(view.headers, current_etag(bucket, key))

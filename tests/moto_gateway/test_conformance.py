@@ -76,6 +76,28 @@ def test_complete_of_an_upload_that_never_existed_is_no_such_upload(gateway):  #
     assert (error["status"], error["Code"], error["UploadId"]) == (404, "NoSuchUpload", "never-created")
 
 
+def test_a_repeated_complete_of_a_just_completed_upload_answers_200(gateway):  # noqa: F811
+    """S3 API Reference, CompleteMultipartUpload
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html): a client retries a
+    completion whose answer it lost; S3 answers the retry 200 with the same ETag, as bare Moto does (issue
+    28's regression: the gateway answered NoSuchUpload). An upload that was aborted stays NoSuchUpload."""
+    s3 = owner(gateway)
+    new_bucket(s3, "again")
+    upload, parts = upload_one_part(s3, "again", "m")
+    done = {"Parts": parts}
+    first = s3.complete_multipart_upload(Bucket="again", Key="m", UploadId=upload, MultipartUpload=done)
+    second = s3.complete_multipart_upload(Bucket="again", Key="m", UploadId=upload, MultipartUpload=done)
+    assert second["ETag"] == first["ETag"]
+    assert s3.get_object(Bucket="again", Key="m")["Body"].read() == b"part"
+    aborted, parts = upload_one_part(s3, "again", "gone")
+    s3.abort_multipart_upload(Bucket="again", Key="gone", UploadId=aborted)
+    with pytest.raises(ClientError) as refused:
+        s3.complete_multipart_upload(
+            Bucket="again", Key="gone", UploadId=aborted, MultipartUpload={"Parts": parts}
+        )
+    assert refused.value.response["Error"]["Code"] == "NoSuchUpload"
+
+
 def upload_one_part(s3, bucket: str, key: str) -> tuple[str, list]:
     upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"part")["ETag"]

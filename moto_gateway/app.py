@@ -11,6 +11,9 @@ Layers, innermost first, and why in this order:
   other header, parameter or bucket setting goes to Moto; inside the locks and the recorder, like
   ListingLayer, so the feed records its puts and deletes as Moto's;
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
+- ObjectLock: retention, legal hold and default retention enforced as S3 does, the governance bypass
+  with its permission (s3_features/object_lock.py); inside the locks, so a check and the change it guards
+  are one step, and outside the recorder and the fast paths, so no path reaches Moto around it;
 - BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
 - StreamedBodies: a PutObject or UploadPart body over 1 MiB (or GATEWAY_SPOOL_MEMORY_BYTES) is copied into
@@ -62,6 +65,7 @@ from moto_gateway.plain_objects import PlainObjects
 from moto_gateway.moto_patches import bucket_permission, object_acl_default, owner_grants
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
+from moto_gateway.s3_features.object_lock import ObjectLock
 from moto_gateway.settings import GatewaySettings
 from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
 from moto_gateway.streamed_bodies import StreamedBodies
@@ -75,6 +79,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
+    app = ObjectLock(app)
     app = locks = BucketLocks(app)
     streamed_bodies.apply()
     app = StreamedBodies(app, settings.gateway_spool_memory_bytes)

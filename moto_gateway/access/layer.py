@@ -50,6 +50,7 @@ from moto_gateway.middleware import (
 from moto_gateway.post_object import POST_ACCESS_KEY_ENVIRON
 from moto_gateway.presigned import auth_kind
 from moto_gateway.request import RequestView
+from moto_gateway.s3_features.object_lock import ACCESS_CONTEXT
 from moto_gateway.s3state import find_bucket
 
 log = logging.getLogger("moto_gateway")
@@ -310,6 +311,7 @@ class AccessLayer:
             return refuse(view, error, environ, start_response)
         if action.name == "GetBucketPolicyStatus" and bucket is not None and bucket.policy is not None:
             return self.policy_status(bucket, start_response)
+        environ[ACCESS_CONTEXT] = (principal, bucket, keys)  # for permissions decided inside (object lock)
         return self.app(environ, self.recording(
                 action,
                 principal,

@@ -2,7 +2,7 @@
 refusing to apply to another (a newer Moto may have fixed or moved what it patches).
 
 `apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging,
-cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes) and
+cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes, acl_bodies, lock_defaults) and
 one measured speed-up (timestamps);
 `bucket_permission` and `object_acl_default` are applied by `app.py` only when the access layer decides
 (GATEWAY_ACCESS=s3). Every `apply()` is idempotent.
@@ -23,11 +23,13 @@ def require_moto(version: str, patch: str) -> None:
 
 def apply() -> None:
     from moto_gateway.moto_patches import (
+        acl_bodies,
         checksum_algorithms,
         checksum_headers,
         cors_rules,
         delete_object_tagging,
         form_bodies,
+        lock_defaults,
         object_attributes,
         part_reads,
         routing,
@@ -43,3 +45,5 @@ def apply() -> None:
     form_bodies.apply()
     delete_object_tagging.apply()
     timestamps.apply()
+    acl_bodies.apply()
+    lock_defaults.apply()

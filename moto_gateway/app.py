@@ -11,6 +11,9 @@ Layers, innermost first, and why in this order:
   other header, parameter or bucket setting goes to Moto; inside the locks and the recorder, like
   ListingLayer, so the feed records its puts and deletes as Moto's;
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
+- SseC: customer-provided keys required, checked and kept only as a salted HMAC on Moto's FakeKey
+  (s3_features/sse_c.py); inside the locks and outside the recorder and the
+  fast paths, as ObjectLock just outside it is;
 - ObjectLock: retention, legal hold and default retention enforced as S3 does, the governance bypass
   with its permission (s3_features/object_lock.py); inside the locks, so a check and the change it guards
   are one step, and outside the recorder and the fast paths, so no path reaches Moto around it;
@@ -66,6 +69,7 @@ from moto_gateway.moto_patches import bucket_permission, object_acl_default, own
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.s3_features.object_lock import ObjectLock
+from moto_gateway.s3_features.sse_c import SseC
 from moto_gateway.settings import GatewaySettings
 from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
 from moto_gateway.streamed_bodies import StreamedBodies
@@ -79,7 +83,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
-    app = ObjectLock(app)
+    app = ObjectLock(SseC(app))
     app = locks = BucketLocks(app)
     streamed_bodies.apply()
     app = StreamedBodies(app, settings.gateway_spool_memory_bytes)

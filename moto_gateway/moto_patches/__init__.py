@@ -2,7 +2,7 @@
 refusing to apply to another (a newer Moto may have fixed or moved what it patches).
 
 `apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging,
-cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes, acl_bodies, lock_defaults) and
+cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes, acl_bodies, lock_defaults, kms_key_ids) and
 one measured speed-up (timestamps);
 `bucket_permission` and `object_acl_default` are applied by `app.py` only when the access layer decides
 (GATEWAY_ACCESS=s3). Every `apply()` is idempotent.
@@ -29,6 +29,7 @@ def apply() -> None:
         cors_rules,
         delete_object_tagging,
         form_bodies,
+        kms_key_ids,
         lock_defaults,
         object_attributes,
         part_reads,
@@ -47,3 +48,4 @@ def apply() -> None:
     timestamps.apply()
     acl_bodies.apply()
     lock_defaults.apply()
+    kms_key_ids.apply()

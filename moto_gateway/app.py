@@ -17,6 +17,9 @@ Layers, innermost first, and why in this order:
 - ObjectLock: retention, legal hold and default retention enforced as S3 does, the governance bypass
   with its permission (s3_features/object_lock.py); inside the locks, so a check and the change it guards
   are one step, and outside the recorder and the fast paths, so no path reaches Moto around it;
+- LifecycleRules: lifecycle configurations validated as S3 validates them and kept for the scheduler, a
+  thread that carries the rules out under the bucket locks and records its deletions in the change feed
+  (s3_features/lifecycle.py; GATEWAY_LIFECYCLE_DAY_SECONDS sets the length of its day);
 - BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
 - StreamedBodies: a PutObject or UploadPart body over 1 MiB (or GATEWAY_SPOOL_MEMORY_BYTES) is copied into
@@ -68,6 +71,7 @@ from moto_gateway.plain_objects import PlainObjects
 from moto_gateway.moto_patches import bucket_permission, object_acl_default, owner_grants
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
+from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
 from moto_gateway.s3_features.object_lock import ObjectLock
 from moto_gateway.s3_features.sse_c import SseC
 from moto_gateway.settings import GatewaySettings
@@ -83,8 +87,9 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
-    app = ObjectLock(SseC(app))
+    app = LifecycleRules(ObjectLock(SseC(app)))
     app = locks = BucketLocks(app)
+    LifecycleScheduler(locks.holding, change_log, settings.gateway_lifecycle_day_seconds).start()
     streamed_bodies.apply()
     app = StreamedBodies(app, settings.gateway_spool_memory_bytes)
     app = BodyChecks(app, ValidatingMiddleware.refuse, settings.gateway_spool_memory_bytes)

@@ -2,7 +2,8 @@
 refusing to apply to another (a newer Moto may have fixed or moved what it patches).
 
 `apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging,
-cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes, acl_bodies, lock_defaults, kms_key_ids) and
+cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes, acl_bodies, lock_defaults, kms_key_ids,
+multipart_initiated) and
 one measured speed-up (timestamps);
 `bucket_permission` and `object_acl_default` are applied by `app.py` only when the access layer decides
 (GATEWAY_ACCESS=s3). Every `apply()` is idempotent.
@@ -31,6 +32,7 @@ def apply() -> None:
         form_bodies,
         kms_key_ids,
         lock_defaults,
+        multipart_initiated,
         object_attributes,
         part_reads,
         routing,
@@ -49,3 +51,4 @@ def apply() -> None:
     acl_bodies.apply()
     lock_defaults.apply()
     kms_key_ids.apply()
+    multipart_initiated.apply()

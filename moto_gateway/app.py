@@ -11,6 +11,9 @@ Layers, innermost first, and why in this order:
   other header, parameter or bucket setting goes to Moto; inside the locks and the recorder, like
   ListingLayer, so the feed records its puts and deletes as Moto's;
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
+- EventContext: tells the event senders which request Moto serves (a POST Object, who, from where), so
+  that S3 events carry AWS's names and fields and reach the webhooks of `/_events/webhooks` as well as
+  the bucket's own destinations (s3_features/notifications.py, moto_patches/notification_events.py);
 - SseC: customer-provided keys required, checked and kept only as a salted HMAC on Moto's FakeKey
   (s3_features/sse_c.py); inside the locks and outside the recorder and the
   fast paths, as ObjectLock just outside it is;
@@ -72,6 +75,7 @@ from moto_gateway.moto_patches import bucket_permission, object_acl_default, own
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
+from moto_gateway.s3_features.notifications import PREFIX as WEBHOOKS, EventContext, webhooks_handler
 from moto_gateway.s3_features.object_lock import ObjectLock
 from moto_gateway.s3_features.sse_c import SseC
 from moto_gateway.settings import GatewaySettings
@@ -87,7 +91,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log:
         app = ChangeRecorder(app, change_log)
-    app = LifecycleRules(ObjectLock(SseC(app)))
+    app = LifecycleRules(ObjectLock(SseC(EventContext(app))))
     app = locks = BucketLocks(app)
     LifecycleScheduler(locks.holding, change_log, settings.gateway_lifecycle_day_seconds).start()
     streamed_bodies.apply()
@@ -144,5 +148,6 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     snapshots = SnapshotStore(change_log)
     router.add(SNAPSHOTS, locks.exclusive(snapshots_handler(snapshots)), subpaths=True)
     router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
+    router.add(WEBHOOKS, webhooks_handler(), subpaths=True)
     app = FaultInjector(router, FaultRules(settings.gateway_faults))
     return CorsAnswers(app) if settings.gateway_validation and settings.gateway_access == "s3" else app

@@ -3,7 +3,7 @@ refusing to apply to another (a newer Moto may have fixed or moved what it patch
 
 `apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging,
 cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes, acl_bodies, lock_defaults, kms_key_ids,
-multipart_initiated) and
+multipart_initiated, notification_events) and
 one measured speed-up (timestamps);
 `bucket_permission` and `object_acl_default` are applied by `app.py` only when the access layer decides
 (GATEWAY_ACCESS=s3). Every `apply()` is idempotent.
@@ -33,6 +33,7 @@ def apply() -> None:
         kms_key_ids,
         lock_defaults,
         multipart_initiated,
+        notification_events,
         object_attributes,
         part_reads,
         routing,
@@ -52,3 +53,4 @@ def apply() -> None:
     lock_defaults.apply()
     kms_key_ids.apply()
     multipart_initiated.apply()
+    notification_events.apply()

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from moto_gateway.errors import S3Error
 from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, drain
 from moto_gateway.request import RequestView
+from moto_gateway.s3_features.notifications import CONTEXT
 from moto_gateway.s3_features.object_lock import (
     child,
     child_text,
@@ -487,8 +488,12 @@ class LifecycleScheduler:
             if getattr(upload, "initiated", None) is not None
         ]
         actions += plan_uploads(rules, uploads, now, self.day_seconds)
-        for action in actions:
-            self.act(backend, bucket, action)
+        CONTEXT.lifecycle = True  # its deletions are LifecycleExpiration events
+        try:
+            for action in actions:
+                self.act(backend, bucket, action)
+        finally:
+            CONTEXT.lifecycle = False
         return len(actions)
 
     def act(self, backend, bucket, action: Action) -> None:

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from moto_gateway.s3_features.lifecycle import Rule, Selector, Version, due, plan_key
 from testkit.clients import REGION, make_test_client
+from testkit.events import EventCapture
 from testkit.servers import MotoServer
 from tests.waiting import wait_until
 
@@ -101,7 +102,9 @@ def feed_deletions(server: MotoServer, bucket_name: str) -> list[str]:
 
 def test_current_versions_expire_and_the_feed_records_it(s3, fast_days):
     """Expiration (Days) of current versions in an unversioned bucket deletes them once their day has come;
-    a key outside the rule's filter stays; the change feed records each deletion (so the mirror follows)."""
+    a key outside the rule's filter stays; the change feed records each deletion (so the mirror follows), and
+    the event is LifecycleExpiration:Delete ("Supported event types")."""
+    events = EventCapture(fast_days.url, buckets=["expiring"], events=["s3:LifecycleExpiration:*"])
     bucket(s3, "expiring")
     configure(s3, "expiring", {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled",
                                "Expiration": {"Days": 1}})
@@ -109,6 +112,11 @@ def test_current_versions_expire_and_the_feed_records_it(s3, fast_days):
     s3.put_object(Bucket="expiring", Key="keep/b", Body=b"b")
     wait_until(lambda: "tmp/a" in feed_deletions(fast_days, "expiring"), 30, "tmp/a's expiration in the feed")
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="expiring")["Contents"]] == ["keep/b"]
+    try:
+        (record,) = events.wait_for(1)
+        assert (record["eventName"], record["s3"]["object"]["key"]) == ("LifecycleExpiration:Delete", "tmp%2Fa")
+    finally:
+        events.close()
 
 
 def test_versioned_expiration_noncurrent_versions_and_expired_delete_markers(s3):

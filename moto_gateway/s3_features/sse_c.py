@@ -214,12 +214,15 @@ class SseC:
                     completed.sse_c_salt, completed.sse_c_hmac = sealed_upload or (None, None)
             return body
         if method == "PUT" and set(params) <= OBJECT_WRITE_PARAMS:
+            copying = "x-amz-copy-source" in headers
+            if given is None and not copying:
+                return self.app(environ, start_response)  # a new FakeKey: nothing to keep or clear
             self.check_copy_source(headers)
             status, body = self.run(environ, start_response, given)
             if status.startswith("200"):
                 written = bucket.keys.get(key)
-                if written is not None and hasattr(written, "etag"):
-                    seal(written, given)
+                if written is not None and hasattr(written, "etag") and (given is not None or sealed(written)):
+                    seal(written, given)  # a copy of a sealed source starts with the source's attributes
             return body
         return self.app(environ, start_response)
 

@@ -60,7 +60,7 @@ import uuid
 
 from moto_gateway import bulk, moto_patches, streamed_bodies
 from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
-from moto_gateway.access.principals import Keyring, parse_credentials
+from moto_gateway.access.principals import Keyring, parse_credentials, parse_profiles
 from moto_gateway.body_checks import BodyChecks, RequestChecks
 from moto_gateway.bucket_locks import BucketLocks
 from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
@@ -71,7 +71,7 @@ from moto_gateway.internal_errors import InternalErrors
 from moto_gateway.listing import ListingLayer
 from moto_gateway.middleware import ValidatingMiddleware
 from moto_gateway.plain_objects import PlainObjects
-from moto_gateway.moto_patches import bucket_permission, object_acl_default, owner_grants
+from moto_gateway.moto_patches import acl_principals, bucket_permission, object_acl_default, owner_grants
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
@@ -103,6 +103,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
             settings.aws_access_key_id,
             settings.aws_secret_access_key.get_secret_value(),
             parse_credentials(more),
+            parse_profiles(more),
         )
         enforce = settings.gateway_access == "s3"
         if enforce:
@@ -112,7 +113,11 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         app = ConformanceLayer(
             app, spool_memory_bytes=settings.gateway_spool_memory_bytes, cors_required=enforce
         )
-        app = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
+        app = access = AccessLayer(
+            app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous
+        )
+        if enforce:
+            acl_principals.apply(keyring, access.object_writer)
         app = ValidatingMiddleware(
             app,
             keyring,

@@ -157,6 +157,12 @@ class AccessLayer:
 
     # ----- reading Moto's state --------------------------------------------------------------------
 
+    def object_writer(self, bucket: str, key: str) -> Account | None:
+        """The account that owns an object another account wrote (None: the bucket's owner owns it)."""
+        with self.lock:
+            found = self.object_owners.get((bucket, key))
+        return found[0] if found else None
+
     def account(self, account_id: str) -> Account:
         return self.keyring.accounts.get(account_id) or account_of(account_id)
 

@@ -2,7 +2,9 @@
 
 Each known key belongs to an account (id and canonical user id). Today's single pair (AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY) is the default and belongs to Moto's default account, whose canonical id is the
-owner id Moto writes into every ACL; GATEWAY_CREDENTIALS adds more (`key:secret:account,...`).
+owner id Moto writes into every ACL; GATEWAY_CREDENTIALS adds more (`key:secret:account,...`), each
+optionally naming its account's canonical id, display name and e-mail (`...:account:id=<64 hex>:name=alice:
+email=alice@example.com`), so that grants and ACL answers name real principals.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ ACCESS_KEY_RE = re.compile(r"[A-Za-z0-9_+=.@-]{1,128}")
 class Account:
     account_id: str
     canonical_id: str
+    display_name: str = ""  # as ACL answers name the account (GATEWAY_CREDENTIALS' name=)
+    email: str = ""  # what grants by e-mail address name (GATEWAY_CREDENTIALS' email=)
 
     @property
     def root_arn(self) -> str:
@@ -35,10 +39,17 @@ class Account:
 ANONYMOUS = None  # the anonymous principal: no account
 
 
+CHOSEN_CANONICAL_IDS: dict[str, str] = {}
+"""account id -> the canonical id GATEWAY_CREDENTIALS' `id=` gives it (filled by the Keyring)."""
+
+
 def canonical_id_of(account_id: str) -> str:
-    """A stable 64-hex canonical user id per account; the default account keeps Moto's owner id."""
+    """A stable 64-hex canonical user id per account (or the one GATEWAY_CREDENTIALS chose); the default
+    account keeps Moto's owner id."""
     if account_id == DEFAULT_ACCOUNT_ID:
         return MOTO_OWNER_ID
+    if account_id in CHOSEN_CANONICAL_IDS:
+        return CHOSEN_CANONICAL_IDS[account_id]
     return hashlib.sha256(f"motostack-canonical-user:{account_id}".encode()).hexdigest()
 
 
@@ -53,17 +64,46 @@ class KnownKey:
     account: Account
 
 
+PROFILE_FIELDS = {"id": re.compile(r"[0-9a-f]{64}"), "name": re.compile(r"[^,:=]{1,64}"),
+                  "email": re.compile(r"[^@\s,:=]+@[^@\s,:=]+")}
+
+
+def profile_of(extras: list[str], key: str) -> dict[str, str]:
+    """The optional `id=<64 hex>`, `name=<display name>`, `email=<address>` after an entry's account."""
+    profile = {}
+    for extra in extras:
+        name, sep, value = extra.partition("=")
+        if not sep or name not in PROFILE_FIELDS or name in profile:
+            raise ValueError(f"key {key!r}: after the account come only id=, name= and email=, once each")
+        if not PROFILE_FIELDS[name].fullmatch(value):
+            raise ValueError(f"key {key!r}: {name}= is not valid (id: 64 lowercase hex digits)")
+        profile[name] = value
+    return profile
+
+
+def parse_profiles(text: str) -> dict[str, dict[str, str]]:
+    """account id -> its optional canonical id, display name and e-mail, from GATEWAY_CREDENTIALS."""
+    profiles: dict[str, dict[str, str]] = {}
+    for raw in text.split(","):
+        parts = raw.strip().split(":")
+        if len(parts) > 3:
+            profiles.setdefault(parts[2], {}).update(profile_of(parts[3:], parts[0]))
+    return profiles
+
+
 def parse_credentials(text: str) -> list[tuple[str, str, str]]:
-    """`key:secret:account,...` -> [(key, secret, account)]; ValueError naming the bad entry."""
+    """`key:secret:account[:id=..][:name=..][:email=..],...` -> [(key, secret, account)]; ValueError naming
+    the bad entry (parse_profiles reads the optional fields)."""
     entries = []
     for raw in text.split(","):
         item = raw.strip()
         if not item:
             continue
         parts = item.split(":")
-        if len(parts) != 3 or not all(parts):
+        if len(parts) < 3 or not all(parts[:3]):
             raise ValueError("each entry is key:secret:account (12-digit account id)")
-        key, secret, account_id = parts
+        key, secret, account_id = parts[:3]
+        profile_of(parts[3:], key)
         if not ACCESS_KEY_RE.fullmatch(key):
             raise ValueError(f"access key {key!r} has characters an access key cannot have")
         if not ACCOUNT_ID_RE.fullmatch(account_id):
@@ -78,11 +118,26 @@ def parse_credentials(text: str) -> list[tuple[str, str, str]]:
 class Keyring:
     """Every key the stack knows; resolves an access key to its secret and account."""
 
-    def __init__(self, default_key: str, default_secret: str, extra: list[tuple[str, str, str]] = ()):
+    def __init__(
+        self,
+        default_key: str,
+        default_secret: str,
+        extra: list[tuple[str, str, str]] = (),
+        profiles: dict[str, dict[str, str]] | None = None,
+    ):
         self.default = KnownKey(default_key, default_secret, account(DEFAULT_ACCOUNT_ID))
         self.keys: dict[str, KnownKey] = {default_key: self.default}
         for key, secret, account_id in extra:
-            self.keys.setdefault(key, KnownKey(key, secret, account(account_id)))
+            profile = (profiles or {}).get(account_id, {})
+            if "id" in profile:
+                CHOSEN_CANONICAL_IDS[account_id] = profile["id"]
+            known = Account(
+                account_id,
+                profile.get("id") or canonical_id_of(account_id),
+                profile.get("name", ""),
+                profile.get("email", ""),
+            )
+            self.keys.setdefault(key, KnownKey(key, secret, known))
         self.accounts: dict[str, Account] = {k.account.account_id: k.account for k in self.keys.values()}
 
     def get(self, access_key: str | None) -> KnownKey | None:
@@ -93,6 +148,10 @@ class Keyring:
         answers InvalidAccessKeyId for an unknown key, as S3 does)."""
         known = self.get(access_key) or self.default
         return Credentials(known.access_key, known.secret_key)
+
+    def account_by_email(self, email: str) -> Account | None:
+        wanted = email.strip().lower()
+        return next((a for a in self.accounts.values() if a.email and a.email.lower() == wanted), None)
 
     def account_by_canonical_id(self, canonical_id: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.canonical_id == canonical_id), None)

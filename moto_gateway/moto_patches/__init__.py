@@ -2,10 +2,11 @@
 refusing to apply to another (a newer Moto may have fixed or moved what it patches).
 
 `apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging,
-cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes, acl_bodies, lock_defaults, kms_key_ids,
-multipart_initiated, notification_events) and
-one measured speed-up (timestamps);
-`bucket_permission` and `object_acl_default` are applied by `app.py` only when the access layer decides
+cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes; for issue 28: acl_bodies,
+lock_defaults, kms_key_ids, multipart_initiated, notification_events, tag_sets) and one measured speed-up
+(timestamps);
+`bucket_permission`, `object_acl_default`, `owner_grants` and `acl_principals` are applied by `app.py` only
+when the access layer decides
 (GATEWAY_ACCESS=s3). Every `apply()` is idempotent.
 """
 
@@ -37,6 +38,7 @@ def apply() -> None:
         object_attributes,
         part_reads,
         routing,
+        tag_sets,
         timestamps,
     )
 
@@ -54,3 +56,4 @@ def apply() -> None:
     kms_key_ids.apply()
     multipart_initiated.apply()
     notification_events.apply()
+    tag_sets.apply()

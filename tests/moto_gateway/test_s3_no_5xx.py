@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from botocore.exceptions import ClientError
+
 from tests.moto_gateway.access_support import (
     accounts_server,  # noqa: F401 (fixture)
     alice,
@@ -43,3 +46,19 @@ def test_an_object_acl_body_is_the_objects_acl(gateway):  # noqa: F811
     s3.put_object_acl(Bucket=bucket, Key="k", AccessControlPolicy={"Owner": current["Owner"], "Grants": []})
     assert s3.get_object_acl(Bucket=bucket, Key="k")["Grants"] == []
     assert not allowed(other.get_object, Bucket=bucket, Key="k")
+
+
+def test_an_empty_tag_set_removes_every_tag_and_a_repeated_key_is_refused(gateway):  # noqa: F811
+    """PutObjectTagging (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html): an empty
+    TagSet is a valid request that leaves the object without tags (Moto failed on it); two tags with one key
+    are 400 InvalidTag (Moto kept the last)."""
+    s3 = owner(gateway)
+    bucket = new_bucket(s3, "tagsets")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="a=1&b=2")
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": []})
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
+    twice = {"TagSet": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]}
+    with pytest.raises(ClientError) as refused:
+        s3.put_object_tagging(Bucket=bucket, Key="k", Tagging=twice)
+    assert (refused.value.response["ResponseMetadata"]["HTTPStatusCode"],
+            refused.value.response["Error"]["Code"]) == (400, "InvalidTag")

@@ -63,7 +63,8 @@ class EventCapture:
             while len(self.records) < count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"{len(self.records)} S3 events arrived, {count} expected: {self.names()}")
+                    arrived = [record["eventName"] for record in self.records]
+                    raise AssertionError(f"{len(arrived)} S3 events arrived, {count} expected: {arrived}")
                 self.arrived.wait(remaining)
             return list(self.records[:count])
 

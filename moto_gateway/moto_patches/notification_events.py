@@ -32,7 +32,8 @@ def apply() -> None:
 
     def send_event(account_id: str, event_name, bucket, key) -> None:
         try:
-            name = final_name(str(getattr(event_name, "value", event_name)), not hasattr(key, "etag"), CONTEXT)
+            moto_name = str(getattr(event_name, "value", event_name))  # an S3NotificationEvent or a str
+            name = final_name(moto_name, not hasattr(key, "etag"), CONTEXT)
             if name is None or key is None:
                 return
             HUB.publish(bucket, key, name, CONTEXT)
@@ -74,7 +75,8 @@ def apply() -> None:
 
     def set_delete_marker(self, bucket_name: str, key_name: str):
         marker = original_marker(self, bucket_name, key_name)
-        send_event(self.account_id, "s3:ObjectRemoved:DeleteMarkerCreated", self.get_bucket(bucket_name), marker)
+        bucket = self.get_bucket(bucket_name)
+        send_event(self.account_id, "s3:ObjectRemoved:DeleteMarkerCreated", bucket, marker)
         return marker
 
     S3Backend._set_delete_marker = set_delete_marker

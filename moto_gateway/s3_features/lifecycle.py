@@ -201,7 +201,9 @@ def parse_rule(node) -> Rule:
             if marker not in ("true", "false"):
                 raise malformed_xml()
             if selector.tags:
-                raise invalid_argument("ExpiredObjectDeleteMarker cannot be specified with a tag-based filter.")
+                raise invalid_argument(
+                    "ExpiredObjectDeleteMarker cannot be specified with a tag-based filter."
+                )
             rule["expired_marker"] = marker == "true"
     noncurrent = child(node, "NoncurrentVersionExpiration")
     if noncurrent is not None:
@@ -313,14 +315,15 @@ def plan_key(
         if not rule.enabled or not rule.selector.matches(key, current.size, tags):
             continue
         if not current.is_marker and not any(a.kind == "expire-current" for a in actions):
-            expired = (rule.expiration_days and now >= due(current.created, rule.expiration_days, day_seconds)) or (
-                rule.expiration_date and now >= rule.expiration_date.timestamp()
-            )
+            by_days = rule.expiration_days and now >= due(current.created, rule.expiration_days, day_seconds)
+            by_date = rule.expiration_date and now >= rule.expiration_date.timestamp()
+            expired = by_days or by_date
             if expired:
                 actions.append(Action("expire-current", key, current.version_id))
         if versioned and rule.noncurrent_days:
             noncurrent = list(zip(versions[:-1], versions[1:]))  # (version, its successor)
-            keep = set(v.version_id for v, _ in noncurrent[-rule.newer_noncurrent:]) if rule.newer_noncurrent else set()
+            newest = noncurrent[-rule.newer_noncurrent :] if rule.newer_noncurrent else []
+            keep = {version.version_id for version, _ in newest}
             for version, successor in noncurrent:
                 if version.version_id in keep or version.version_id in removed or version.locked:
                     continue
@@ -329,7 +332,9 @@ def plan_key(
                     removed.add(version.version_id)
     if versioned and current.is_marker:
         others = [v for v in versions[:-1] if v.version_id not in removed]
-        marker_rules = [r for r in rules if r.enabled and r.expired_marker and key.startswith(r.selector.prefix)]
+        marker_rules = [
+            r for r in rules if r.enabled and r.expired_marker and key.startswith(r.selector.prefix)
+        ]
         if not others and marker_rules:
             actions.append(Action("delete-version", key, current.version_id))
     return actions
@@ -481,7 +486,8 @@ class LifecycleScheduler:
                     return {}
                 return {tag["Key"]: tag["Value"] for tag in listed}
 
-            actions += plan_key(rules, key, versions_of(bucket, key, now_dt), versioned, tags, now, self.day_seconds)
+            versions = versions_of(bucket, key, now_dt)
+            actions += plan_key(rules, key, versions, versioned, tags, now, self.day_seconds)
         uploads = [
             (upload_id, upload.key_name, epoch(getattr(upload, "initiated", None)))
             for upload_id, upload in list(bucket.multiparts.items())

@@ -1,7 +1,8 @@
 """S3 event notifications as AWS sends them, and delivered to webhooks as well as to SQS, SNS and Lambda.
 
 What AWS documents (S3 User Guide, "Amazon S3 Event Notifications", "Supported event types" and "Event
-message structure": https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-event-types-and-destinations.html,
+message structure":
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-event-types-and-destinations.html,
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html):
 - a POST Object upload is `ObjectCreated:Post`; a completed multipart upload is one
   `ObjectCreated:CompleteMultipartUpload` (Moto 5.2.5 also sent a `Put`, and a POST Object arrived as a
@@ -150,7 +151,8 @@ class Webhook:
 
 @retry(stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.2, max=2), reraise=True)
 def post_event(url: str, body: bytes) -> None:
-    answer = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=DELIVERY_TIMEOUT)
+    headers = {"Content-Type": "application/json"}
+    answer = requests.post(url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT)
     if answer.status_code >= 500:
         answer.raise_for_status()
 
@@ -198,7 +200,7 @@ class WebhookHub:
             url, body = self.pending.get()
             try:
                 self.deliver(url, body)
-            except Exception as error:  # noqa: BLE001 - an endpoint that fails loses its event, not the thread
+            except Exception as error:  # noqa: BLE001 - a failing endpoint loses its event, not the thread
                 log.warning("webhook %s: event not delivered: %s", url, error)
 
 
@@ -258,10 +260,10 @@ def webhooks_handler(hub: WebhookHub = HUB) -> Callable:
                 if not valid_url(url) or not all(isinstance(x, str) for x in [*buckets, *events]):
                     raise ValueError
             except (ValueError, KeyError, TypeError):
-                return json_response(start_response, 400, {
-                    "error": 'send {"url": "http://...", "buckets": [names], "events": ["s3:ObjectCreated:*"]}'
-                })
-            return json_response(start_response, 201, hub.register(url, list(buckets), list(events)).as_dict())
+                usage = 'send {"url": "http://...", "buckets": [names], "events": ["s3:ObjectCreated:*"]}'
+                return json_response(start_response, 400, {"error": usage})
+            webhook = hub.register(url, list(buckets), list(events))
+            return json_response(start_response, 201, webhook.as_dict())
         return json_response(start_response, 405, {"error": "GET, POST, or DELETE /_events/webhooks/<id>"})
 
     return handle

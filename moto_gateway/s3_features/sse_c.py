@@ -1,4 +1,4 @@
-"""Server-side encryption with customer-provided keys (SSE-C) as S3 enforces it; Moto 5.2.5 ignores the headers.
+"""Server-side encryption with customer-provided keys (SSE-C) as S3 enforces it (Moto 5.2.5 ignores them).
 
 What S3 documents (S3 User Guide, "Using server-side encryption with customer-provided keys (SSE-C)",
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html; S3 API Reference,
@@ -60,7 +60,7 @@ def sse_argument_error(message: str, code: str = "InvalidArgument") -> S3Error:
 
 
 def customer_key(headers: Mapping[str, str], prefix: str = PREFIX) -> CustomerKey | None:
-    """The SSE-C key a request names with headers of `prefix`, checked as S3 checks it; None if it names none."""
+    """The SSE-C key a request names with headers of `prefix`, checked as S3 checks it; None: it names none."""
     algorithm = headers.get(prefix + "algorithm")
     key_text = headers.get(prefix + "key")
     md5_text = headers.get(prefix + "key-md5")
@@ -85,7 +85,9 @@ def customer_key(headers: Mapping[str, str], prefix: str = PREFIX) -> CustomerKe
     if len(key) != 32:
         raise sse_argument_error("The secret key was invalid for the specified algorithm.")
     if base64.b64encode(hashlib.md5(key, usedforsecurity=False).digest()).decode() != md5_text.strip():
-        raise sse_argument_error("The calculated MD5 hash of the key did not match the hash that was provided.")
+        raise sse_argument_error(
+            "The calculated MD5 hash of the key did not match the hash that was provided."
+        )
     return CustomerKey(key, md5_text.strip())
 
 
@@ -112,7 +114,9 @@ def check_key(target, given: CustomerKey | None) -> None:
     """A read of `target` (an object version or an upload) with the key the request gave."""
     if not sealed(target):
         if given is not None:
-            raise S3Error(400, "InvalidRequest", "The encryption parameters are not applicable to this object.")
+            raise S3Error(
+                400, "InvalidRequest", "The encryption parameters are not applicable to this object."
+            )
         return
     if given is None:
         raise S3Error(400, "InvalidRequest", STORED_MESSAGE)
@@ -221,7 +225,8 @@ class SseC:
             status, body = self.run(environ, start_response, given)
             if status.startswith("200"):
                 written = bucket.keys.get(key)
-                if written is not None and hasattr(written, "etag") and (given is not None or sealed(written)):
+                stored = written is not None and hasattr(written, "etag")
+                if stored and (given is not None or sealed(written)):
                     seal(written, given)  # a copy of a sealed source starts with the source's attributes
             return body
         return self.app(environ, start_response)
@@ -239,7 +244,9 @@ class SseC:
 
     def create_upload(self, environ: dict, bucket, given: CustomerKey | None, start_response: Callable):
         status, body = self.run(environ, start_response, given)
-        found = re.search(rb"<UploadId>([^<]+)</UploadId>", b"".join(body)) if status.startswith("200") else None
+        found = None
+        if status.startswith("200"):
+            found = re.search(rb"<UploadId>([^<]+)</UploadId>", b"".join(body))
         upload = bucket.multiparts.get(found.group(1).decode()) if found else None
         if upload is not None:
             seal(upload, given)

@@ -5,6 +5,8 @@ decides the names and builds the records):
 - a POST Object reaches Moto as the PutObject the gateway authorised it as: its event is `ObjectCreated:Post`;
 - a delete marker (`_set_delete_marker`) sent nothing: `ObjectRemoved:DeleteMarkerCreated` (Moto's record
   builder needs an ETag a marker does not have, so the records are built here for every event);
+- a DeleteObject with a versionId sent `ObjectRemoved:Delete` only when the key's last version went, naming
+  the current version: every version deleted is announced, naming that version;
 - every event also goes to the gateway's webhooks, whether or not the bucket has a notification
   configuration; the bucket's own destinations (SQS, SNS, Lambda, EventBridge) get it through Moto's
   senders, as before. Sending never fails the request (AWS sends events asynchronously).
@@ -80,3 +82,22 @@ def apply() -> None:
         return marker
 
     S3Backend._set_delete_marker = set_delete_marker
+
+    original_delete = S3Backend.delete_object
+
+    def delete_object(self, bucket_name: str, key_name: str, version_id: str | None = None, bypass=False):
+        if version_id is None:
+            return original_delete(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        bucket = self.get_bucket(bucket_name)
+        versions = bucket.keys.getlist(key_name, default=[]) if key_name in bucket.keys else []
+        deleted = next((v for v in versions if str(v.version_id) == str(version_id)), None)
+        CONTEXT.version_delete = True
+        try:
+            answer = original_delete(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        finally:
+            CONTEXT.version_delete = False
+        if deleted is not None and answer[0]:
+            send_event(self.account_id, "s3:ObjectRemoved:Delete", bucket, deleted)
+        return answer
+
+    S3Backend.delete_object = delete_object

@@ -59,6 +59,7 @@ class RequestContext(threading.local):
     tagging: bool = False  # a ?tagging request: the only one whose tagging events AWS sends
     acl: bool = False  # a ?acl request, likewise
     completing: bool = False
+    version_delete: bool = False  # inside a DeleteObject with a versionId: announced once it is done
     lifecycle: bool = False
     principal: str = ""
     source_ip: str = "127.0.0.1"
@@ -79,6 +80,8 @@ def final_name(event_name: str, is_marker: bool, context: RequestContext) -> str
             return None  # the CompleteMultipartUpload event follows
         if context.post:
             return "s3:ObjectCreated:Post"
+    if event_name == "s3:ObjectRemoved:Delete" and context.version_delete:
+        return None  # Moto's own, naming the current version; the deleted version's follows
     if event_name == "s3:ObjectRemoved:Delete" and context.lifecycle:
         return "s3:LifecycleExpiration:DeleteMarkerCreated" if is_marker else "s3:LifecycleExpiration:Delete"
     if event_name == "s3:ObjectRemoved:DeleteMarkerCreated" and context.lifecycle:

@@ -122,3 +122,19 @@ def test_webhooks_are_registered_filtered_and_refused_when_malformed(gateway):  
     assert requests.get(f"{gateway.url}/_events/webhooks", timeout=10).json()["webhooks"] == []
     for bad in ({"url": "ftp://x"}, {"buckets": []}, {"url": "http://x", "events": [1]}):
         assert requests.post(f"{gateway.url}/_events/webhooks", json=bad, timeout=10).status_code == 400
+
+
+def test_each_deleted_version_is_announced(gateway, events):  # noqa: F811
+    """"Supported event types", s3:ObjectRemoved:Delete: a DeleteObject of a version (versionId) deletes it
+    permanently and is announced naming that version, also while other versions remain (Moto announced only
+    the last one, naming the current version)."""
+    s3 = owner(gateway)
+    bucket = new_bucket(s3, "versionsgone")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket=bucket, Key="k", Body=b"1")["VersionId"]
+    second = s3.put_object(Bucket=bucket, Key="k", Body=b"22")["VersionId"]
+    s3.delete_object(Bucket=bucket, Key="k", VersionId=first)
+    s3.delete_object(Bucket=bucket, Key="k", VersionId=second)
+    records = events.wait_for(4)
+    deletions = [(r["eventName"], r["s3"]["object"].get("versionId")) for r in records[2:]]
+    assert deletions == [("ObjectRemoved:Delete", first), ("ObjectRemoved:Delete", second)]

@@ -45,4 +45,8 @@ def create_app(settings: UploaderSettings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(sign.bp)
     app.register_blueprint(pages.bp)
+    if settings.console_enabled:
+        from uploader.console import views
+
+        views.init_app(app, settings)
     return app

@@ -2,8 +2,8 @@
 
 Kept apart from the factory (`create_app` only wires the app): `install(app, settings)` registers the
 `after_request` hook that adds the headers and the two error handlers. Paths under JSON_PATHS (the signing
-API and the health check) answer errors as `{"error": "<one sentence>"}` and are never cached; every other
-path answers with the error page.
+API, the health check, the console's API) answer errors as `{"error": "<one sentence>"}` and are never
+cached; every other path answers with the error page.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from uploader.settings import UploaderSettings, origin_of
 
 log = logging.getLogger("uploader")
 
-JSON_PATHS = ("/sign_s3", "/healthz")
+JSON_PATHS = ("/sign_s3", "/healthz", "/console/api/")
 UNEXPECTED = "Something went wrong on our side; nothing was changed. Please try again."
 
 

@@ -197,6 +197,7 @@ class Store:
                 item.get("StorageClass", "STANDARD"),
             )
             for item in answer.get("Contents", [])
+            if item["Key"] != prefix or not prefix  # a folder's own zero-byte marker, as the AWS console hides it
         ]
         entries.sort(key=lambda entry: entry.key)
         return Page(entries, answer.get("NextContinuationToken") if answer.get("IsTruncated") else None)

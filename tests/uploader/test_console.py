@@ -7,7 +7,6 @@ buckets. Set CONSOLE_SCREENSHOTS=docs/images to regenerate the screenshots of do
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import uuid
@@ -259,7 +258,9 @@ def test_folders_breadcrumbs_pages_filter_and_the_jump_box(page, console, moto_s
 
 def test_hostile_keys_are_listed_opened_and_shown_as_text(page, console, s3, bucket):
     for key in HOSTILE_KEYS:
-        s3.put_object(Bucket=bucket, Key=key, Body=key.encode(), Metadata={"note": "<script>alert(2)</script>"})
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=key.encode(), Metadata={"note": "<script>alert(2)</script>"}
+        )
     page.goto(prefix_url(console, bucket))
     listed = rows(page)
     assert sorted(listed) == sorted(HOSTILE_KEYS)
@@ -283,7 +284,9 @@ def test_hostile_keys_are_listed_opened_and_shown_as_text(page, console, s3, buc
 # -- an object ------------------------------------------------------------------------------------------
 
 
-def test_an_objects_page_shows_its_properties_metadata_tags_checksums_sse_and_mirror_path(page, console, s3, bucket):
+def test_an_objects_page_shows_its_properties_metadata_tags_checksums_sse_and_mirror_path(
+    page, console, s3, bucket
+):
     s3.put_object(
         Bucket=bucket,
         Key="docs/report.json",
@@ -304,7 +307,9 @@ def test_an_objects_page_shows_its_properties_metadata_tags_checksums_sse_and_mi
     assert page.locator("#prop-type").inner_text() == "application/json"
     assert page.locator("#prop-class").inner_text() == "STANDARD_IA"
     assert page.locator("#prop-sse").inner_text() == "AES256"
-    assert page.locator("#prop-modified").inner_text() == head["LastModified"].strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert page.locator("#prop-modified").inner_text() == head["LastModified"].strftime(
+        "%Y-%m-%d %H:%M:%S UTC"
+    )
     assert f"Checksum SHA256\t{head['ChecksumSHA256']}" in page.locator("#properties").inner_text()
     assert page.locator("#metadata").inner_text() == "x-amz-meta-owner\tada"
     assert sorted(page.locator("#tags tr").all_inner_texts()) == ["stage\ttest", "team\ts3"]
@@ -340,8 +345,12 @@ def test_versions_and_delete_markers_and_making_an_old_version_current(page, con
 def test_previews_of_images_text_json_csv_large_text_and_download_for_the_rest(page, console, s3, bucket):
     image = png_bytes(48, 32, (200, 80, 20))
     s3.put_object(Bucket=bucket, Key="p/pic.png", Body=image, ContentType="image/png")
-    s3.put_object(Bucket=bucket, Key="p/notes.txt", Body="héllo <b>text</b>".encode(), ContentType="text/plain")
-    s3.put_object(Bucket=bucket, Key="p/table.csv", Body=b"name,qty\nbolt,3\n\"nut, hex\",7\n", ContentType="text/csv")
+    s3.put_object(
+        Bucket=bucket, Key="p/notes.txt", Body="héllo <b>text</b>".encode(), ContentType="text/plain"
+    )
+    s3.put_object(
+        Bucket=bucket, Key="p/table.csv", Body=b'name,qty\nbolt,3\n"nut, hex",7\n', ContentType="text/csv"
+    )
     big = b"".join(f"line {i:07d}\n".encode() for i in range(30000))  # 390,000 bytes
     s3.put_object(Bucket=bucket, Key="p/big.log", Body=big, ContentType="text/plain")
     binary = bytes(range(256)) * 10
@@ -418,7 +427,10 @@ def test_upload_several_files_with_the_picker_and_by_drag_and_drop_multipart_for
         "() => document.querySelectorAll('#uploads li.done, #uploads li.failed').length === 3", timeout=60000
     )
     assert page.locator("#uploads li.failed").count() == 0, page.locator("#uploads").inner_text()
-    assert all(value == 100 for value in page.eval_on_selector_all("#uploads progress", "bars => bars.map(b => b.value)"))
+    assert all(
+        value == 100
+        for value in page.eval_on_selector_all("#uploads progress", "bars => bars.map(b => b.value)")
+    )
     assert s3.get_object(Bucket=bucket, Key="in/here/small #1?.txt")["Body"].read() == small
     stored = s3.get_object(Bucket=bucket, Key="in/here/pic.png")
     assert stored["ContentType"] == "image/png" and stored["Body"].read() == image
@@ -430,7 +442,8 @@ def test_upload_several_files_with_the_picker_and_by_drag_and_drop_multipart_for
 
     transfer = page.evaluate_handle(
         """() => { const t = new DataTransfer();
-                   t.items.add(new File(['dropped bytes'], 'dropped.txt', {type: 'text/plain'})); return t; }"""
+                   t.items.add(new File(['dropped bytes'], 'dropped.txt', {type: 'text/plain'}));
+                   return t; }"""
     )
     page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
     page.wait_for_function("() => document.querySelectorAll('#uploads li.done').length === 4")
@@ -445,7 +458,11 @@ def test_delete_one_or_many_after_a_confirmation_and_a_new_folder(page, console,
         if row.locator("code.key").inner_text() in ("one.txt", "two.txt", "new\nline"):
             row.locator("input[type=checkbox]").check()
     page.click("#delete-selected")
-    assert sorted(page.locator("#delete-keys code.key").all_inner_texts()) == ["d/new\nline", "d/one.txt", "d/two.txt"]
+    assert sorted(page.locator("#delete-keys code.key").all_inner_texts()) == [
+        "d/new\nline",
+        "d/one.txt",
+        "d/two.txt",
+    ]
     assert sorted(keys_in(s3, bucket, "d/")) == ["d/new\nline", "d/one.txt", "d/three.txt", "d/two.txt"]
     shoot(page, "delete")
     page.click("#confirm-delete")
@@ -506,7 +523,8 @@ def test_state_changes_without_the_pages_token_are_refused_and_change_nothing(pa
     assert status == 403
     wrong = page.evaluate(
         """async (name) => (await fetch('/console/buckets', {method: 'POST',
-             body: new URLSearchParams({name: name, region: 'ap-northeast-1', csrf_token: 'x'.repeat(43)})})).status""",
+             body: new URLSearchParams({name: name, region: 'ap-northeast-1',
+                                        csrf_token: 'x'.repeat(43)})})).status""",
         name,
     )
     assert wrong == 403
@@ -554,7 +572,10 @@ def test_read_only_hides_and_refuses_every_change(browser, moto_server, s3, buck
         assert page.locator("#create-bucket, .delete-bucket").count() == 0
         page.goto(prefix_url(server, bucket, "ro/"))
         assert rows(page) == ["keep.txt"]
-        assert page.locator("#dropzone, #folder-form, #delete-selected, #entries input[type=checkbox]").count() == 0
+        assert (
+            page.locator("#dropzone, #folder-form, #delete-selected, #entries input[type=checkbox]").count()
+            == 0
+        )
         page.click("text=keep.txt")
         assert page.locator("#delete-this").count() == 0 and page.locator("#share-form").count() == 1
         token = page.evaluate("() => document.body.dataset.csrfToken")

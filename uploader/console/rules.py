@@ -82,7 +82,9 @@ def parse_s3_uri(text: str) -> Location:
         uri = uri[5:]
     bucket, _, path = uri.partition("/")
     if not is_valid_bucket_name(bucket):
-        raise Refused(f"{text!r} is not an S3 URI: expected s3://bucket/key-or-prefix with a valid bucket name.")
+        raise Refused(
+            f"{text!r} is not an S3 URI: expected s3://bucket/key-or-prefix with a valid bucket name."
+        )
     if len(path.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
         raise Refused("That key is longer than S3's limit of 1,024 bytes.")
     return Location(bucket, path)
@@ -190,7 +192,12 @@ def preview_kind(content_type: str | None, key: str) -> str:
         return "json"
     if kind in ("text/csv", "application/csv") or extension == ".csv":
         return "csv"
-    if kind.startswith("text/") or kind in TEXT_TYPES or kind.endswith("+xml") or extension in TEXT_EXTENSIONS:
+    if (
+        kind.startswith("text/")
+        or kind in TEXT_TYPES
+        or kind.endswith("+xml")
+        or extension in TEXT_EXTENSIONS
+    ):
         return "text"
     return "none"
 

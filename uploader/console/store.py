@@ -160,7 +160,9 @@ class Store:
 
     def create_bucket(self, bucket: str, region: str) -> None:
         """Create the bucket in `region`, signed for that region as S3 wants it (a client per call: rare)."""
-        config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        config = (
+            {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        )
         client = make_s3_client(self.settings.model_copy(update={"aws_region": region}))
         try:
             client.create_bucket(Bucket=bucket, **config)
@@ -183,9 +185,12 @@ class Store:
         """One page of the folders and objects directly under `prefix`, among those starting with `listed`
         (the prefix plus the filter), from S3's own continuation token: the same cost at any depth."""
         kwargs = {"ContinuationToken": token} if token else {}
-        answer = self.internal.list_objects_v2(Bucket=bucket, Prefix=listed, Delimiter="/", MaxKeys=size, **kwargs)
+        answer = self.internal.list_objects_v2(
+            Bucket=bucket, Prefix=listed, Delimiter="/", MaxKeys=size, **kwargs
+        )
         entries = [
-            Entry(item["Prefix"], item["Prefix"][len(prefix) :], True) for item in answer.get("CommonPrefixes", [])
+            Entry(item["Prefix"], item["Prefix"][len(prefix) :], True)
+            for item in answer.get("CommonPrefixes", [])
         ]
         entries += [
             Entry(
@@ -197,7 +202,8 @@ class Store:
                 item.get("StorageClass", "STANDARD"),
             )
             for item in answer.get("Contents", [])
-            if item["Key"] != prefix or not prefix  # a folder's own zero-byte marker, as the AWS console hides it
+            if item["Key"] != prefix
+            or not prefix  # a folder's own zero-byte marker, as the AWS console hides it
         ]
         entries.sort(key=lambda entry: entry.key)
         return Page(entries, answer.get("NextContinuationToken") if answer.get("IsTruncated") else None)
@@ -260,7 +266,14 @@ class Store:
         """The versions and delete markers of exactly `key`, newest first (the first 1,000 under its name)."""
         answer = self.internal.list_object_versions(Bucket=bucket, Prefix=key, MaxKeys=1000)
         found = [
-            Version(v["VersionId"], v["IsLatest"], False, v.get("Size", 0), v.get("ETag", ""), v.get("LastModified"))
+            Version(
+                v["VersionId"],
+                v["IsLatest"],
+                False,
+                v.get("Size", 0),
+                v.get("ETag", ""),
+                v.get("LastModified"),
+            )
             for v in answer.get("Versions", [])
             if v["Key"] == key
         ]
@@ -286,7 +299,9 @@ class Store:
             answer = self.internal.delete_objects(
                 Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
             )
-            errors += [f"{e.get('Key')!r}: {e.get('Message') or e.get('Code')}" for e in answer.get("Errors", [])]
+            errors += [
+                f"{e.get('Key')!r}: {e.get('Message') or e.get('Code')}" for e in answer.get("Errors", [])
+            ]
         return errors
 
     def put_folder(self, bucket: str, key: str) -> None:
@@ -302,7 +317,9 @@ class Store:
 
     # -- URLs for the browser ---------------------------------------------------------------------------
 
-    def get_url(self, bucket: str, key: str, version_id: str | None, expires: int, download: bool = False) -> str:
+    def get_url(
+        self, bucket: str, key: str, version_id: str | None, expires: int, download: bool = False
+    ) -> str:
         params = {"Bucket": bucket, "Key": key}
         if version_id:
             params["VersionId"] = version_id

@@ -76,16 +76,19 @@ def when_filter(moment) -> str:
 def guard():
     """Refuse every change when read-only, and every POST without this page's form token."""
     if request.method == "GET":
-        return None
+        return
     request.max_content_length = MAX_FORM_BYTES  # a delete form may name 1,000 keys of 1,024 bytes
     if get_settings().console_read_only:
         abort(403, description="The console is read-only (CONSOLE_READ_ONLY=true): nothing was changed.")
     cookie = request.cookies.get(pages.CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER) or request.form.get(pages.CSRF_FIELD, "")
     if not (pages.CSRF_TOKEN.match(cookie) and hmac.compare_digest(cookie, sent)):
-        abort(403, description="This request was not sent from a console page (missing or wrong form token); "
-                               "nothing was changed. Reload the page and try again.")
-    return None
+        abort(
+            403,
+            description="This request was not sent from a console page (missing or wrong form token); "
+            "nothing was changed. Reload the page and try again.",
+        )
+    return
 
 
 @bp.after_request
@@ -114,9 +117,7 @@ def s3_refused(exc: ClientError):
     message = f"S3 refused: {describe_error(exc)}"
     if request.path.startswith("/console/api/"):
         return jsonify(error=message), status if 400 <= status < 500 else 502
-    return render(
-        "console/error.html", status if 400 <= status < 500 else 502, message=message, code=status
-    )
+    return render("console/error.html", status if 400 <= status < 500 else 502, message=message, code=status)
 
 
 @bp.errorhandler(BotoCoreError)
@@ -185,8 +186,10 @@ def create_bucket():
     name = request.form.get("name", "").strip()
     region = request.form.get("region", "")
     if not rules.is_valid_bucket_name(name):
-        flash(f"{name!r} is not a bucket name S3 accepts: 3-63 lowercase letters, digits, dots and hyphens.",
-              "error")
+        flash(
+            f"{name!r} is not a bucket name S3 accepts: 3-63 lowercase letters, digits, dots and hyphens.",
+            "error",
+        )
         return redirect(url_for("console.buckets"), 303)
     if region not in rules.REGIONS:
         flash(f"{region!r} is not a region the console knows.", "error")
@@ -304,7 +307,9 @@ def object_page(bucket: str):
     share_url, share_error, share_seconds = None, None, None
     if "share_amount" in request.args and detail is not None:
         try:
-            share_seconds = rules.share_seconds(request.args["share_amount"], request.args.get("share_unit", ""))
+            share_seconds = rules.share_seconds(
+                request.args["share_amount"], request.args.get("share_unit", "")
+            )
             share_url = store_.get_url(bucket, key, detail.version_id if version_id else None, share_seconds)
         except rules.Refused as exc:
             share_error = str(exc)
@@ -375,7 +380,9 @@ def delete_objects(bucket: str):
         raise rules.Refused("Delete at most 1,000 objects at a time.")
     if request.form.get("confirm") != "yes":
         versioning = get_store().versioning(bucket)
-        return render("console/delete_objects.html", bucket=bucket, keys=keys, prefix=back, versioning=versioning)
+        return render(
+            "console/delete_objects.html", bucket=bucket, keys=keys, prefix=back, versioning=versioning
+        )
     errors = get_store().delete(bucket, keys)
     for error in errors:
         flash(f"S3 did not delete {error}", "error")
@@ -412,8 +419,12 @@ def sign_upload(bucket: str):
     store_.allow_uploads_from(bucket, settings.cors_origins)
     expires = max(settings.upload_expires, 3600)
     if size <= settings.console_part_bytes:
-        return jsonify(key=rules.key_ref(key), method="PUT", url=store_.put_url(bucket, key, expires),
-                       headers={"Content-Type": content_type})
+        return jsonify(
+            key=rules.key_ref(key),
+            method="PUT",
+            url=store_.put_url(bucket, key, expires),
+            headers={"Content-Type": content_type},
+        )
     part_bytes = max(settings.console_part_bytes, math.ceil(size / 10_000))
     parts = math.ceil(size / part_bytes)
     started = store_.start_multipart(bucket, key, content_type, parts, expires)

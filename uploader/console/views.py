@@ -37,7 +37,7 @@ from uploader.settings import UploaderSettings, get_settings
 log = logging.getLogger(__name__)
 bp = Blueprint("console", __name__, url_prefix="/console")
 CSRF_HEADER = "X-CSRF-Token"
-LIVE_WAIT_SECONDS = 10.0
+LIVE_WAIT_SECONDS = 5.0
 MAX_FORM_BYTES = 4 * 1024 * 1024
 
 
@@ -456,7 +456,7 @@ def abort_upload(bucket: str):
 
 @bp.get("/api/b/<bucket>/changes")
 def changes(bucket: str):
-    """Waits (up to 10 s) for the gateway's change feed to move past `after`; answers whether anything
+    """Waits (up to 5 s) for the gateway's change feed to move past `after`; answers whether anything
     under `prefix` changed, and where the feed is now. A new boot id or a gap means: reload the table."""
     bucket = bucket_name(bucket)
     prefix_ = form_ref("pref")

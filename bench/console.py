@@ -111,7 +111,9 @@ def time_browser(page, url: str, count: int, expected_rows: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=10, help="requests per case and round")
     parser.add_argument("--small", type=int, default=1000)
@@ -148,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             page.route("**/console/api/**", lambda route: route.abort())
         for case in cases:  # warm up every path once
             prefix, size = case
-            session.get(f"{url}/console/b/{BUCKET}/?prefix={prefix}&size={size}", timeout=30).raise_for_status()
+            session.get(
+                f"{url}/console/b/{BUCKET}/?prefix={prefix}&size={size}", timeout=30
+            ).raise_for_status()
         for _ in range(args.rounds):
             for prefix, size in cases:
                 page_url = f"{url}/console/b/{BUCKET}/?prefix={prefix}&size={size}"

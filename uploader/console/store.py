@@ -132,13 +132,12 @@ class Store:
         objects = size = 0
         token = None
         while True:
-            kwargs = {"ContinuationToken": token} if token else {}
-            page = self.internal.list_objects_v2(Bucket=bucket, MaxKeys=1000, **kwargs)
-            for item in page.get("Contents", []):
+            root, ns = self.list_xml({"Bucket": bucket, "MaxKeys": 1000, "EncodingType": "url"}, token)
+            for node in root.iter(f"{ns}Contents"):
                 objects += 1
-                size += item["Size"]
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
+                size += int(node.findtext(f"{ns}Size", "0"))
+            token = root.findtext(f"{ns}NextContinuationToken")
+            if root.findtext(f"{ns}IsTruncated") != "true" or not token:
                 return objects, size, False
             if objects >= self.settings.console_count_limit:
                 return objects, size, True
@@ -205,13 +204,18 @@ class Store:
             "MaxKeys": size,
             "EncodingType": "url",
         }
+        return parse_listing(*self.list_xml(params, token), prefix)
+
+    def list_xml(self, params: dict, token: str | None) -> tuple[ET.Element, str]:
+        """One ListObjectsV2 answer as XML (and its namespace), fetched through a presigned URL."""
         if token:
-            params["ContinuationToken"] = token
+            params = {**params, "ContinuationToken": token}
         url = self.internal.generate_presigned_url("list_objects_v2", Params=params, ExpiresIn=60)
         answer = self.http.request("GET", url, timeout=30.0, retries=False)
         if answer.status != 200:
             raise s3_error(answer.status, answer.data, "ListObjectsV2")
-        return parse_listing(answer.data, prefix)
+        root = ET.fromstring(answer.data)
+        return root, S3_NS if root.tag.startswith(S3_NS) else ""
 
     def exists(self, bucket: str, key: str) -> bool:
         try:
@@ -407,10 +411,8 @@ class Store:
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
-def parse_listing(body: bytes, prefix: str) -> Page:
-    """A ListObjectsV2 answer (EncodingType=url) as a Page of folders then objects, in key order."""
-    root = ET.fromstring(body)
-    ns = S3_NS if root.tag.startswith(S3_NS) else ""
+def parse_listing(root: ET.Element, ns: str, prefix: str) -> Page:
+    """A ListObjectsV2 answer (EncodingType=url) as a Page of folders and objects, in key order."""
     entries = [
         Entry(folder, folder[len(prefix) :], True)
         for folder in (

@@ -280,6 +280,11 @@ def test_hostile_keys_are_listed_opened_and_shown_as_text(page, console, s3, buc
     page.goto(prefix_url(console, bucket))
     shoot(page, "hostile-keys")
 
+    missing = page.goto(f"{console.url}/console/b/console-no-such-bucket/")
+    assert missing.status == 404 and "NoSuchBucket" in page.locator("#error-message").inner_text()
+    missing = page.goto(f"{console.url}/console/b/{bucket}/object?key=no%0Asuch")
+    assert missing.status == 404 and "S3 refused" in page.locator("#error-message").inner_text()
+
 
 # -- an object ------------------------------------------------------------------------------------------
 

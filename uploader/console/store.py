@@ -8,9 +8,7 @@ as any client would, so the page shows what S3 serves.
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from flask import current_app
 
 from common.s3 import error_code, is_not_found, make_s3_client
 from uploader.console import rules
+from uploader.console.feed import FeedFollower
 from uploader.settings import UploaderSettings
 
 CONSOLE_CORS_ID = "motostack-console"
@@ -94,6 +93,7 @@ class Store:
         self._internal: Any = None
         self._public: Any = None
         self._http: Any = None
+        self.feed = FeedFollower(settings.aws_endpoint_url)
 
     def _clients(self) -> None:
         if self._pid != os.getpid():
@@ -386,26 +386,6 @@ class Store:
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         self.internal.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-
-    # -- the change feed --------------------------------------------------------------------------------
-
-    def changes(self, after: int, wait: float) -> dict | None:
-        """The gateway's change feed after `after` (GET /_changes), or None where there is none (real S3)."""
-        if not self.settings.aws_endpoint_url:
-            return None
-        url = f"{self.settings.aws_endpoint_url.rstrip('/')}/_changes?after={after}&wait={wait:g}"
-        try:
-            with urllib.request.urlopen(url, timeout=wait + 10) as answer:
-                return json.loads(answer.read())
-        except urllib.error.HTTPError as exc:
-            if exc.code in (404, 405, 403):
-                return None
-            raise
-
-    def feed_position(self) -> tuple[str, int] | None:
-        """(boot id, last sequence number) of the feed now, without reading its events."""
-        answer = self.changes(2**62, 0)
-        return (answer["boot_id"], answer["last_seq"]) if answer else None
 
 
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"

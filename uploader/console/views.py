@@ -261,9 +261,9 @@ def prefix(bucket: str):
     store_ = get_store()
     position = None
     try:
-        position = store_.feed_position()
+        position = store_.feed.position()
     except (OSError, ValueError) as exc:
-        log.info("console: no change feed (%s); pages will not update by themselves", exc)
+        log.warning("console: the change feed did not answer (%s); this page will not update by itself", exc)
     return render(
         "console/prefix.html",
         region=store_.region(bucket),
@@ -466,27 +466,20 @@ def abort_upload(bucket: str):
 
 @bp.get("/api/b/<bucket>/changes")
 def changes(bucket: str):
-    """Waits (up to 5 s) for the gateway's change feed to move past `after`; answers whether anything
-    under `prefix` changed, and where the feed is now. A new boot id or a gap means: reload the table."""
+    """Waits (up to 5 s) for the change feed to move past `after` (the process's one follower of the
+    gateway's feed, uploader/console/feed.py); answers whether anything under the page's prefix changed,
+    and where the feed is now. A new boot id or missed events mean: reload the table."""
     bucket = bucket_name(bucket)
     prefix_ = form_ref("pref")
     try:
         after = int(request.args.get("after", ""))
     except ValueError:
         raise rules.Refused("after must be a whole number.") from None
-    try:
-        answer = get_store().changes(max(after, 0), LIVE_WAIT_SECONDS)
-    except (OSError, ValueError) as exc:
-        log.warning("console: cannot read the change feed: %s", exc)
-        return jsonify(error="The change feed did not answer."), 503
-    if answer is None:
+    moved = get_store().feed.wait(request.args.get("boot", ""), max(after, 0), LIVE_WAIT_SECONDS)
+    if moved is None:
         return jsonify(error="This S3 endpoint has no change feed."), 404
-    changed = (
-        answer["gap"]
-        or answer["boot_id"] != request.args.get("boot")
-        or any(rules.concerns(event, bucket, prefix_) for event in answer["events"])
-    )
-    return jsonify(boot=answer["boot_id"], seq=answer["last_seq"], changed=bool(changed))
+    changed = moved.events is None or any(rules.concerns(event, bucket, prefix_) for event in moved.events)
+    return jsonify(boot=moved.boot, seq=moved.seq, changed=changed)
 
 
 @bp.app_context_processor

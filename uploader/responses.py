@@ -1,4 +1,5 @@
-"""What every answer of the uploader carries: security headers, and errors as a page or as JSON.
+"""What every answer of the uploader carries: security headers, errors as a page or as JSON, and static
+files that browsers keep (their URLs carry a digest of their bytes).
 
 Kept apart from the factory (`create_app` only wires the app): `install(app, settings)` registers the
 `after_request` hook that adds the headers and the two error handlers. Paths under JSON_PATHS (the signing
@@ -8,9 +9,12 @@ cached; every other path answers with the error page.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from uploader.settings import UploaderSettings, origin_of
@@ -49,6 +53,23 @@ def security_headers(settings: UploaderSettings) -> list[tuple[str, str]]:
     ]
 
 
+STATIC_MAX_AGE = 7 * 24 * 3600
+
+
+def asset_urls(app: Flask) -> Callable[[str], str]:
+    """`asset('console.js')`: the static file's URL with a digest of its bytes (`?v=...`), so that browsers
+    may keep it for a week (no request per page) and still fetch it again the moment it changes."""
+    digests: dict[str, str] = {}
+
+    def asset(filename: str) -> str:
+        if filename not in digests:
+            data = (Path(app.static_folder) / filename).read_bytes()
+            digests[filename] = hashlib.sha256(data).hexdigest()[:12]
+        return url_for("static", filename=filename, v=digests[filename])
+
+    return asset
+
+
 def wants_json() -> bool:
     return request.path.startswith(JSON_PATHS)
 
@@ -56,6 +77,8 @@ def wants_json() -> bool:
 def install(app: Flask, settings: UploaderSettings) -> None:
     """Register the security headers and the error handlers on `app`."""
     headers = security_headers(settings)
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = STATIC_MAX_AGE
+    app.add_template_global(asset_urls(app), "asset")
 
     @app.after_request
     def add_security_headers(response):

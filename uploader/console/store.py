@@ -9,7 +9,6 @@ as any client would, so the page shows what S3 serves.
 from __future__ import annotations
 
 import os
-import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -320,9 +319,20 @@ class Store:
         """The object's first `limit` bytes, read through a presigned GET with a Range, as a browser would."""
         params = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
         url = self.internal.generate_presigned_url("get_object", Params=params, ExpiresIn=60)
-        request = urllib.request.Request(url, headers={"Range": f"bytes=0-{limit - 1}"})
-        with urllib.request.urlopen(request, timeout=30) as answer:
+        answer = self.http.request(
+            "GET",
+            url,
+            headers={"Range": f"bytes=0-{limit - 1}"},
+            timeout=30.0,
+            retries=False,
+            preload_content=False,
+        )
+        try:
+            if answer.status not in (200, 206):
+                raise s3_error(answer.status, answer.read(64 * 1024), "GetObject")
             return answer.read(limit)
+        finally:
+            answer.release_conn()
 
     # -- URLs for the browser ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import logging
 import math
 from urllib.parse import quote
 
+import urllib3
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import (
     Blueprint,
@@ -128,7 +129,8 @@ def s3_refused(exc: ClientError):
 
 
 @bp.errorhandler(BotoCoreError)
-def s3_unreachable(exc: BotoCoreError):
+@bp.errorhandler(urllib3.exceptions.HTTPError)
+def s3_unreachable(exc: Exception):
     log.error("console: S3 did not answer: %s", describe_error(exc))
     message = "S3 did not answer; nothing was changed. Please try again."
     if request.path.startswith("/console/api/"):

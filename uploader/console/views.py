@@ -41,6 +41,7 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 CSRF_HEADER = "X-CSRF-Token"
 LIVE_WAIT_SECONDS = 5.0
 MAX_FORM_BYTES = 4 * 1024 * 1024
+MAX_FLASHED_ERRORS = 3
 
 
 def init_app(app, settings: UploaderSettings) -> None:
@@ -251,8 +252,9 @@ def listing_context(bucket: str) -> dict:
         "page": page,
         "crumbs": rules.breadcrumbs(prefix),
         # url_for for each of 1,000 rows would be a third of the page's time: two bases, then the key.
-        "prefix_base": url_for("console.prefix", bucket=bucket) + "?prefix=",
-        "object_base": url_for("console.object_page", bucket=bucket) + "?key=",
+        # Relative to /console/b/<bucket>/, where both the page and its fragment live.
+        "prefix_base": "./?prefix=",
+        "object_base": "object?key=",
     }
 
 
@@ -396,8 +398,10 @@ def delete_objects(bucket: str):
             "console/delete_objects.html", bucket=bucket, keys=keys, prefix=back, versioning=versioning
         )
     errors = get_store().delete(bucket, keys)
-    for error in errors:
+    for error in errors[:MAX_FLASHED_ERRORS]:  # messages ride in the session cookie: a few, not 1,000
         flash(f"S3 did not delete {error}", "error")
+    if len(errors) > MAX_FLASHED_ERRORS:
+        flash(f"… and {len(errors) - MAX_FLASHED_ERRORS} more objects S3 did not delete.", "error")
     deleted = len(keys) - len(errors)
     flash(f"Deleted {deleted} object{'s' if deleted != 1 else ''}.", "ok")
     return redirect(url_for("console.prefix", bucket=bucket, prefix=back), 303)

@@ -331,11 +331,15 @@ def test_an_objects_page_shows_its_properties_metadata_tags_checksums_sse_and_mi
 def test_versions_and_delete_markers_and_making_an_old_version_current(page, console, s3, bucket):
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     first = s3.put_object(Bucket=bucket, Key="note.txt", Body=b"first", ContentType="text/plain")["VersionId"]
-    s3.put_object(Bucket=bucket, Key="note.txt", Body=b"second", ContentType="text/plain")
-    s3.delete_object(Bucket=bucket, Key="note.txt")
+    second = s3.put_object(Bucket=bucket, Key="note.txt", Body=b"second", ContentType="text/plain")[
+        "VersionId"
+    ]
+    marker_id = s3.delete_object(Bucket=bucket, Key="note.txt")["VersionId"]
     page.goto(f"{console.url}/console/b/{bucket}/object?key=note.txt")
     assert page.locator("#deleted").is_visible()
-    assert page.locator("#versions tbody tr").count() == 3
+    listed = page.eval_on_selector_all("#versions tbody tr", "rows => rows.map(r => r.dataset.version)")
+    assert listed[0] == marker_id and sorted(listed) == sorted([marker_id, second, first])
+    assert listed.index(second) < listed.index(first), "newest first"
     marker = page.locator("#versions tr.delete-marker")
     assert "current" in marker.inner_text() and "delete marker" in marker.inner_text()
     page.locator(f"#versions tr[data-version='{first}'] button").click()
@@ -344,6 +348,11 @@ def test_versions_and_delete_markers_and_making_an_old_version_current(page, con
     assert s3.get_object(Bucket=bucket, Key="note.txt")["Body"].read() == b"first"
     versions = s3.list_object_versions(Bucket=bucket, Prefix="note.txt")
     assert len(versions["Versions"]) == 3 and len(versions["DeleteMarkers"]) == 1
+    listed = page.eval_on_selector_all("#versions tbody tr", "rows => rows.map(r => r.dataset.version)")
+    assert len(listed) == 4 and listed[0] not in (marker_id, second, first), (
+        "the copy is the new current version"
+    )
+    assert "current" in page.locator("#versions tbody tr").nth(0).inner_text()
     shoot(page, "versions")
 
 

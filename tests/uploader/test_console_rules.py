@@ -29,7 +29,9 @@ def test_a_bad_ref_is_refused_with_a_sentence():
 def test_s3_uris():
     assert rules.parse_s3_uri("s3://bucket/a/b") == rules.Location("bucket", "a/b")
     assert rules.parse_s3_uri("  S3://bucket\n") == rules.Location("bucket", "")
-    assert rules.parse_s3_uri("bucket/key ends in a space ") == rules.Location("bucket", "key ends in a space ")
+    assert rules.parse_s3_uri("bucket/key ends in a space ") == rules.Location(
+        "bucket", "key ends in a space "
+    )
     for bad in ("", "s3://", "s3://Bad_Bucket/x", "http://bucket/x"):
         with pytest.raises(rules.Refused):
             rules.parse_s3_uri(bad)
@@ -66,7 +68,9 @@ def test_folder_and_upload_keys():
 
 def test_the_mirror_path_is_the_exporters_own():
     assert rules.mirror_path("./moto_export", "b", "a/c.txt", False) == "./moto_export/b/a/c.txt"
-    assert rules.mirror_path("./moto_export/", "b", "a", True) == f"./moto_export/b/{naming.escaped_path('a')}"
+    assert (
+        rules.mirror_path("./moto_export/", "b", "a", True) == f"./moto_export/b/{naming.escaped_path('a')}"
+    )
     assert rules.mirror_path("/srv/m", "b", "../x", False) == f"/srv/m/b/{naming.escaped_path('../x')}"
 
 

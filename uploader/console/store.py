@@ -206,13 +206,15 @@ class Store:
         return parse_listing(*self.list_xml(params, token), prefix)
 
     def list_xml(self, params: dict, token: str | None) -> tuple[ET.Element, str]:
-        """One ListObjectsV2 answer as XML (and its namespace), fetched through a presigned URL."""
-        if token:
-            params = {**params, "ContinuationToken": token}
-        url = self.internal.generate_presigned_url("list_objects_v2", Params=params, ExpiresIn=60)
+        """One ListObjectsV2 answer as XML (and its namespace)."""
+        return self.xml("list_objects_v2", {**params, "ContinuationToken": token} if token else params)
+
+    def xml(self, operation: str, params: dict) -> tuple[ET.Element, str]:
+        """One answer of a listing operation as XML (and its namespace), fetched through a presigned URL."""
+        url = self.internal.generate_presigned_url(operation, Params=params, ExpiresIn=60)
         answer = self.http.request("GET", url, timeout=30.0, retries=False)
         if answer.status != 200:
-            raise s3_error(answer.status, answer.data, "ListObjectsV2")
+            raise s3_error(answer.status, answer.data, operation)
         root = ET.fromstring(answer.data)
         return root, S3_NS if root.tag.startswith(S3_NS) else ""
 
@@ -271,25 +273,31 @@ class Store:
         )
 
     def versions(self, bucket: str, key: str) -> list[Version]:
-        """The versions and delete markers of exactly `key`, newest first (the first 1,000 under its name)."""
-        answer = self.internal.list_object_versions(Bucket=bucket, Prefix=key, MaxKeys=1000)
-        found = [
-            Version(
-                v["VersionId"],
-                v["IsLatest"],
-                False,
-                v.get("Size", 0),
-                v.get("ETag", ""),
-                v.get("LastModified"),
+        """The versions and delete markers of exactly `key`, newest first (the first 1,000 under its name).
+
+        Read from the XML, where S3 interleaves them newest first (boto3 splits them into two lists); the
+        current one goes first, then by time, ties kept in the answer's order. Moto lists every version
+        before every delete marker, with times to the second, so there a marker made in the same second
+        as older versions is listed after them."""
+        root, ns = self.xml(
+            "list_object_versions", {"Bucket": bucket, "Prefix": key, "MaxKeys": 1000, "EncodingType": "url"}
+        )
+        found = []
+        for node in root:
+            kind = node.tag.removeprefix(ns)
+            if kind not in ("Version", "DeleteMarker") or unquote_plus(node.findtext(f"{ns}Key", "")) != key:
+                continue
+            modified = node.findtext(f"{ns}LastModified")
+            found.append(
+                Version(
+                    node.findtext(f"{ns}VersionId", ""),
+                    node.findtext(f"{ns}IsLatest") == "true",
+                    kind == "DeleteMarker",
+                    int(node.findtext(f"{ns}Size", "0")),
+                    node.findtext(f"{ns}ETag", ""),
+                    datetime.fromisoformat(modified) if modified else None,
+                )
             )
-            for v in answer.get("Versions", [])
-            if v["Key"] == key
-        ]
-        found += [
-            Version(m["VersionId"], m["IsLatest"], True, 0, "", m.get("LastModified"))
-            for m in answer.get("DeleteMarkers", [])
-            if m["Key"] == key
-        ]
         found.sort(key=lambda v: (not v.latest, -(v.last_modified.timestamp() if v.last_modified else 0)))
         return found
 

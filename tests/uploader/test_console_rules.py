@@ -47,8 +47,8 @@ def test_breadcrumbs_and_parents():
 
 
 def test_page_sizes_and_share_expiries():
-    assert [rules.page_size(v, 200) for v in (None, "100", "1000", "99", "1001", "x")] == [200, 100, 1000, 200,
-                                                                                          200, 200]  # fmt: skip
+    sizes = [rules.page_size(value, 200) for value in (None, "100", "1000", "99", "1001", "x")]
+    assert sizes == [200, 100, 1000, 200, 200, 200]
     assert rules.share_seconds("1", "minutes") == 60
     assert rules.share_seconds("7", "days") == 604800
     for amount, unit in (("59", "seconds"), ("0", "minutes"), ("8", "days"), ("x", "hours"), ("-1", "hours")):

@@ -19,7 +19,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     get_flashed_messages,
     jsonify,
@@ -97,7 +96,6 @@ def guard():
             description="This request was not sent from a console page (missing or wrong form token); "
             "nothing was changed. Reload the page and try again.",
         )
-    return
 
 
 @bp.after_request
@@ -486,8 +484,3 @@ def changes(bucket: str):
         return jsonify(error="This S3 endpoint has no change feed."), 404
     changed = moved.events is None or any(rules.concerns(event, bucket, prefix_) for event in moved.events)
     return jsonify(boot=moved.boot, seq=moved.seq, changed=changed)
-
-
-@bp.app_context_processor
-def console_globals() -> dict:
-    return {"console_read_only": current_app.config["UPLOADER_SETTINGS"].console_read_only}

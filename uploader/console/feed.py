@@ -74,13 +74,13 @@ class FeedFollower:
         self._ensure_running()
         deadline = time.monotonic() + timeout
         with self._moved:
-            while self._boot == boot and self._seq <= after:
+            while self._boot is None or (self._boot == boot and self._seq <= after):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._moved.wait(remaining)
             if self._boot is None:
-                return Moved(boot, after, [])  # not followed yet: nothing known to have changed
+                return Moved(boot, after, [])  # the follower has not reached the feed yet: nothing known
             if self._boot != boot or after > self._seq:
                 return Moved(self._boot, self._seq, None)
             held_from = self._events[0]["seq"] if self._events else self._seq + 1

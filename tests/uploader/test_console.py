@@ -270,7 +270,10 @@ def test_hostile_keys_are_listed_opened_and_shown_as_text(page, console, s3, buc
         assert page.locator("#object-uri").inner_text() == f"s3://{bucket}/{key}"
         assert page.locator("#preview-text").count() == 0 or page.locator("#preview-text").inner_text() == key
         assert page.locator("#metadata code.key").inner_text() == "<script>alert(2)</script>"
-        page.go_back()
+        with page.expect_download() as download_info:
+            page.click("#download")
+        assert Path(download_info.value.path()).read_bytes() == key.encode()
+        page.goto(prefix_url(console, bucket))
     for key in HOSTILE_KEYS:
         if "\n" in key:
             continue  # a text box holds one line

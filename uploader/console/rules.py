@@ -58,7 +58,7 @@ def key_ref(key: str) -> str:
 def from_ref(ref: str) -> str:
     """The key a `key_ref` stands for; Refused when it is not one."""
     try:
-        raw = base64.urlsafe_b64decode(ref + "=" * (-len(ref) % 4))
+        raw = base64.b64decode(ref + "=" * (-len(ref) % 4), altchars=b"-_", validate=True)
         key = raw.decode("utf-8")
     except (binascii.Error, ValueError):
         raise Refused("The form named a key in a shape the console does not send.") from None

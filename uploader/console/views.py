@@ -15,7 +15,7 @@ import math
 from urllib.parse import quote
 
 import urllib3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from flask import (
     Blueprint,
     abort,
@@ -125,6 +125,15 @@ def s3_refused(exc: ClientError):
     if request.path.startswith("/console/api/"):
         return jsonify(error=message), status if 400 <= status < 500 else 502
     return render("console/error.html", status if 400 <= status < 500 else 502, message=message, code=status)
+
+
+@bp.errorhandler(ParamValidationError)
+def not_for_s3(exc: ParamValidationError):
+    """boto3 would not even send it (an empty key, say): the client's mistake, a 400."""
+    message = f"S3 would not take that request: {exc}"
+    if request.path.startswith("/console/api/"):
+        return jsonify(error=message), 400
+    return render("console/error.html", 400, message=message, code=400)
 
 
 @bp.errorhandler(BotoCoreError)
@@ -384,6 +393,8 @@ def delete_objects(bucket: str):
     """First POST: the confirmation page (nothing deleted); with `confirm`: delete them."""
     bucket = bucket_name(bucket)
     keys = [rules.from_ref(ref) for ref in request.form.getlist("key") if ref]
+    if not all(keys):
+        raise rules.Refused("The form named an empty key.")
     back = form_ref("prefix")
     if not keys:
         flash("Nothing was selected, so nothing was deleted.", "error")

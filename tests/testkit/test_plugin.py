@@ -197,6 +197,12 @@ def test_isolated_tests_start_from_the_baseline_and_leave_nothing_behind(tmp_pat
 
 
 def test_isolated_refuses_to_restore_an_endpoint_that_xdist_workers_share(tmp_path, stack):
+    # The seed is in place whichever test ran on this stack before (xdist may run this one first): the
+    # isolated tests never reach motostack_seed, the one that does not ask for isolation needs it.
+    stack.reset()
+    s3 = stack_client(stack)
+    s3.create_bucket(Bucket="seed", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3.put_object(Bucket="seed", Key="a", Body=b"original")
     write(tmp_path, **{"test_isolated.py": ISOLATED_TESTS})
     done = run_pytest(tmp_path, "-n", "2", MOTOSTACK_ENDPOINT=stack.url)
     assert done.returncode == 1

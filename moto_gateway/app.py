@@ -46,25 +46,27 @@ A new layer wraps `app` here; a new endpoint is one `router.add`.
 
 import uuid
 
-from moto_gateway import bulk, moto_patches, streamed_bodies
+from moto_gateway import moto_patches
 from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
-from moto_gateway.access.principals import Keyring, parse_credentials
-from moto_gateway.body_checks import BodyChecks, RequestChecks
-from moto_gateway.bucket_locks import BucketLocks
-from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
-from moto_gateway.conformance.layer import ConformanceLayer
-from moto_gateway.cors_answers import CorsAnswers
-from moto_gateway.faults import FaultInjector, FaultRules
-from moto_gateway.internal_errors import InternalErrors
-from moto_gateway.listing import ListingLayer
-from moto_gateway.middleware import ValidatingMiddleware
-from moto_gateway.plain_objects import PlainObjects
+from moto_gateway.checks.body_checks import BodyChecks, RequestChecks
+from moto_gateway.checks.conformance.layer import ConformanceLayer
+from moto_gateway.checks.cors_answers import CorsAnswers
+from moto_gateway.fast_paths import streamed_bodies
+from moto_gateway.fast_paths.listing import ListingLayer
+from moto_gateway.fast_paths.plain_objects import PlainObjects
+from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
 from moto_gateway.moto_patches import bucket_permission, object_acl_default
-from moto_gateway.router import Router, WsgiApp, health_handler
-from moto_gateway.s3_dispatch import S3FirstDispatcher
+from moto_gateway.server.faults import FaultInjector, FaultRules
+from moto_gateway.server.internal_errors import InternalErrors
+from moto_gateway.server.router import Router, WsgiApp, health_handler
+from moto_gateway.server.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
-from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
-from moto_gateway.streamed_bodies import StreamedBodies
+from moto_gateway.signing.keyring import Keyring, parse_credentials
+from moto_gateway.signing.layer import ValidatingMiddleware
+from moto_gateway.state import bulk
+from moto_gateway.state.bucket_locks import BucketLocks
+from moto_gateway.state.changes import ChangeLog, ChangeRecorder, changes_handler
+from moto_gateway.state.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
 
 
 def create_app(settings: GatewaySettings) -> WsgiApp:

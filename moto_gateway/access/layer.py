@@ -21,7 +21,7 @@ from moto.s3.models import s3_backends
 from moto.s3control.models import s3control_backends
 from werkzeug.wsgi import ClosingIterator
 
-from moto_gateway.access import authform, policy as policies
+from moto_gateway.access import policy as policies
 from moto_gateway.access.actions import Action, classify
 from moto_gateway.access.context import condition_keys
 from moto_gateway.access.decide import (
@@ -34,10 +34,10 @@ from moto_gateway.access.decide import (
     decide,
     public_acl_refusal,
 )
-from moto_gateway.access.principals import Account, Keyring, named_access_key
-from moto_gateway.access.principals import account as account_of
-from moto_gateway.errors import S3Error
-from moto_gateway.middleware import (
+from moto_gateway.signing import authform
+from moto_gateway.signing.keyring import Account, Keyring, named_access_key
+from moto_gateway.signing.keyring import account as account_of
+from moto_gateway.signing.layer import (
     MOTO_OWN_PATHS,
     UNCHECKED_METHODS,
     ValidatingMiddleware,
@@ -46,10 +46,11 @@ from moto_gateway.middleware import (
     put_back,
     spool_body,
 )
-from moto_gateway.post_object import POST_ACCESS_KEY_ENVIRON
-from moto_gateway.presigned import auth_kind
-from moto_gateway.request import RequestView
-from moto_gateway.s3state import find_bucket
+from moto_gateway.signing.post_object import POST_ACCESS_KEY_ENVIRON
+from moto_gateway.signing.presigned import auth_kind
+from moto_gateway.state.s3state import find_bucket
+from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.request import RequestView
 
 log = logging.getLogger("moto_gateway")
 ACCOUNT_HEADER = "HTTP_X_MOTO_ACCOUNT_ID"

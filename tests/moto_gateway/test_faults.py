@@ -17,7 +17,7 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from moto_gateway.faults import (
+from moto_gateway.server.faults import (
     KNOWN_OPERATIONS,
     FaultRule,
     FaultRules,

@@ -8,9 +8,9 @@ import logging
 import pytest
 import requests
 
-from moto_gateway.body_checks import BodyRule, policy_problem, xml_problem
-from moto_gateway.internal_errors import InternalErrors
-from moto_gateway.middleware import ValidatingMiddleware
+from moto_gateway.checks.body_checks import BodyRule, policy_problem, xml_problem
+from moto_gateway.server.internal_errors import InternalErrors
+from moto_gateway.signing.layer import ValidatingMiddleware
 from tests.moto_gateway.helpers import aws_error, raw_exchange, signed_request, status_of
 
 BUCKET = "hardened"
@@ -46,7 +46,7 @@ def test_post_policy_nested_five_thousand_levels_is_a_400(moto, bucket):
     import base64
 
     policy = base64.b64encode(b'{"expiration": "2099-01-01T00:00:00Z", "conditions": ' + b"[" * 5000 + b"]" * 5000 + b"}")
-    from moto_gateway.sigv2 import sign
+    from moto_gateway.signing.sigv2 import sign
 
     fields = {"key": "k", "AWSAccessKeyId": "test", "policy": policy.decode(), "signature": sign("test", policy.decode())}
     response = requests.post(f"{moto.url}/{BUCKET}", data=fields, files={"file": ("f", b"x")}, timeout=10)

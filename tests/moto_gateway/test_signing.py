@@ -10,10 +10,10 @@ from botocore.auth import HmacV1QueryAuth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from moto_gateway import sigv2, sigv4
-from moto_gateway.errors import S3Error
-from moto_gateway.presigned import Credentials, check_query_v2, check_query_v4
-from moto_gateway.request import RequestView, addressing
+from moto_gateway.signing import sigv2, sigv4
+from moto_gateway.signing.presigned import Credentials, check_query_v2, check_query_v4
+from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.request import RequestView, addressing
 
 AWS_EXAMPLE = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 MAY_24_2013 = float(timegm((2013, 5, 24, 0, 0, 0)))

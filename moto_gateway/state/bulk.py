@@ -52,9 +52,9 @@ from common.bulk_tar import (
     read_archive,
     write_archive,
 )
-from moto_gateway.changes import ChangeLog
-from moto_gateway.router import WsgiApp, json_response
-from moto_gateway.s3state import BodyHandle, collector_paused, find_bucket, live_backends, share_body
+from moto_gateway.server.router import WsgiApp, json_response
+from moto_gateway.state.changes import ChangeLog
+from moto_gateway.state.s3state import BodyHandle, collector_paused, find_bucket, live_backends, share_body
 
 log = logging.getLogger("moto_gateway.bulk")
 

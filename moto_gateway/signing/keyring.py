@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from moto.s3.models import OWNER as MOTO_OWNER_ID
 
-from moto_gateway import sigv4
-from moto_gateway.presigned import Credentials
-from moto_gateway.request import RequestView
+from moto_gateway.signing import sigv4
+from moto_gateway.signing.presigned import Credentials
+from moto_gateway.wsgi.request import RequestView
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # Moto's default account (moto.core.DEFAULT_ACCOUNT_ID)
 ACCOUNT_ID_RE = re.compile(r"\d{12}")

@@ -55,19 +55,19 @@ from moto.s3 import utils as s3_utils
 from moto.settings import get_s3_default_key_buffer_size
 from werkzeug.wsgi import get_input_stream
 
-from moto_gateway.body_checks import MOTO_OWN_PATHS
-from moto_gateway.conformance.rules import CompletionChecksums
-from moto_gateway.moto_patches import checksum_algorithms, require_moto
-from moto_gateway.request import RequestView
-from moto_gateway.s3_dispatch import is_other_service
-from moto_gateway.streamed_reads import (
+from moto_gateway.checks.body_checks import MOTO_OWN_PATHS
+from moto_gateway.checks.conformance.rules import CompletionChecksums
+from moto_gateway.fast_paths.streamed_reads import (
     Reading,
     is_object_read,
     lazy_value,
     streamed_answer,
     with_content_length,
 )
-from moto_gateway.wsgi import answered
+from moto_gateway.moto_patches import checksum_algorithms, require_moto
+from moto_gateway.server.s3_dispatch import is_other_service
+from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.request import RequestView
 
 MOTO_VERSION = "5.2.5"
 CHUNK = 1024 * 1024

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from ipaddress import ip_address
 from urllib.parse import unquote
 
-from moto_gateway.wsgi import answered
+from moto_gateway.wsgi.bodies import answered
 
 STRIPES = 64
 

@@ -26,10 +26,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
-from moto_gateway.conformance import rules
-from moto_gateway.errors import S3Error, access_denied, invalid_argument
-from moto_gateway.request import RequestView
-from moto_gateway.s3_dispatch import is_other_service
+from moto_gateway.checks.conformance import rules
+from moto_gateway.server.s3_dispatch import is_other_service
+from moto_gateway.wsgi.errors import S3Error, access_denied, invalid_argument
+from moto_gateway.wsgi.request import RequestView
 
 MAX_XML_BYTES = 4 * 1024 * 1024  # fits a Delete of 1,000 long keys, a CompleteMultipartUpload of 10,000 parts
 MAX_XML_DEPTH = 32

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from moto_gateway import sigv2, sigv4
-from moto_gateway.errors import (
+from moto_gateway.signing import sigv2, sigv4
+from moto_gateway.wsgi.errors import (
     S3Error,
     access_denied,
     invalid_access_key,
@@ -23,7 +23,7 @@ from moto_gateway.errors import (
     iso_time,
     signature_does_not_match,
 )
-from moto_gateway.request import RequestView
+from moto_gateway.wsgi.request import RequestView
 
 V4_PARAMS = (
     "X-Amz-Algorithm",

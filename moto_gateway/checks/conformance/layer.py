@@ -8,17 +8,17 @@ from tempfile import SpooledTemporaryFile
 
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
-from moto_gateway.access.authform import other_service
 from moto_gateway.access.layer import refuse, streamed
-from moto_gateway.conformance import rules
-from moto_gateway.errors import S3Error
-from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, has_body, put_back
+from moto_gateway.checks.conformance import rules
+from moto_gateway.fast_paths.streamed_bodies import expecting
 from moto_gateway.moto_patches import part_reads
-from moto_gateway.post_form import CHUNK
-from moto_gateway.request import RequestView
-from moto_gateway.s3state import find_bucket
-from moto_gateway.streamed_bodies import expecting
-from moto_gateway.wsgi import answered
+from moto_gateway.signing.authform import other_service
+from moto_gateway.signing.layer import MOTO_OWN_PATHS, ValidatingMiddleware, has_body, put_back
+from moto_gateway.signing.post_form import CHUNK
+from moto_gateway.state.s3state import find_bucket
+from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.request import RequestView
 
 log = logging.getLogger("moto_gateway")
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts of ~150 bytes each; more is not a CompleteMultipartUpload

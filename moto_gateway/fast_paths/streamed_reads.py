@@ -25,8 +25,8 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from moto_gateway.request import RequestView
-from moto_gateway.s3state import SharedBody, share_body
+from moto_gateway.state.s3state import SharedBody, share_body
+from moto_gateway.wsgi.request import RequestView
 
 CHUNK = 1024 * 1024
 # GET subresources Moto serves from `_key_response_get` before GetObject (attributes reads the value)

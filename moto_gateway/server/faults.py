@@ -24,9 +24,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from werkzeug.wsgi import get_input_stream
 
-from moto_gateway.errors import S3Error, error_xml, new_request_id
-from moto_gateway.request import RequestView
-from moto_gateway.router import json_response
+from moto_gateway.server.router import json_response
+from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
+from moto_gateway.wsgi.request import RequestView
 
 log = logging.getLogger("moto_gateway.faults")
 

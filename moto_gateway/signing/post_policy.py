@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from time import strptime
 
-from moto_gateway import sigv2, sigv4
-from moto_gateway.errors import (
+from moto_gateway.signing import sigv2, sigv4
+from moto_gateway.wsgi.errors import (
     S3Error,
     access_denied,
     invalid_access_key,

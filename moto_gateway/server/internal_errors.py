@@ -15,15 +15,15 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
-from moto_gateway.body_checks import (
+from moto_gateway.checks.body_checks import (
     BODY_RULE_ENVIRON,
     BodyRule,
     incomplete_body,
     malformed_policy,
     malformed_xml,
 )
-from moto_gateway.errors import S3Error, new_request_id
-from moto_gateway.request import RequestView
+from moto_gateway.wsgi.errors import S3Error, new_request_id
+from moto_gateway.wsgi.request import RequestView
 
 log = logging.getLogger("moto_gateway")
 

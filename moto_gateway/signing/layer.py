@@ -22,18 +22,18 @@ from moto import settings as moto_settings
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
-from moto_gateway.access.principals import Keyring, form_access_key, named_access_key
-from moto_gateway.errors import S3Error, error_xml, new_request_id
-from moto_gateway.post_form import CHUNK, scan_form
-from moto_gateway.post_object import (
+from moto_gateway.signing.keyring import Keyring, form_access_key, named_access_key
+from moto_gateway.signing.post_form import CHUNK, scan_form
+from moto_gateway.signing.post_object import (
     object_location,
     post_answer,
     posted_object,
     store_post_object,
 )
-from moto_gateway.post_policy import check_post_form
-from moto_gateway.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
-from moto_gateway.request import RequestView
+from moto_gateway.signing.post_policy import check_post_form
+from moto_gateway.signing.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
+from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
+from moto_gateway.wsgi.request import RequestView
 
 log = logging.getLogger("moto_gateway")
 

@@ -37,10 +37,10 @@ from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderF
 
 from werkzeug.http import parse_options_header
 
-from moto_gateway.errors import S3Error, error_xml, new_request_id
-from moto_gateway.post_form import PART_HEADER_ALLOWANCE
-from moto_gateway.post_policy import MAX_PRE_FILE_BYTES
 from moto_gateway.settings import GatewaySettings
+from moto_gateway.signing.post_form import PART_HEADER_ALLOWANCE
+from moto_gateway.signing.post_policy import MAX_PRE_FILE_BYTES
+from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
 
 MAX_CHUNK_LINE = 4096
 FORM_PREAMBLE_LIMIT = MAX_PRE_FILE_BYTES + PART_HEADER_ALLOWANCE

@@ -64,11 +64,11 @@ from moto.utilities.aws_headers import gen_amzn_requestid_long
 from moto.utilities.utils import PARTITION_NAMES, get_partition
 from werkzeug.wsgi import get_input_stream
 
-from moto_gateway.listing import SIGNING_PARAMETERS
+from moto_gateway.fast_paths.listing import SIGNING_PARAMETERS
 from moto_gateway.moto_patches import checksum_headers
-from moto_gateway.request import RequestView
-from moto_gateway.s3_dispatch import is_s3_request
-from moto_gateway.s3state import bucket_home
+from moto_gateway.server.s3_dispatch import is_s3_request
+from moto_gateway.state.s3state import bucket_home
+from moto_gateway.wsgi.request import RequestView
 
 METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 ACTIONS = {"GET": "s3:GetObject", "HEAD": "s3:HeadObject", "PUT": "s3:PutObject", "DELETE": "s3:DeleteObject"}

@@ -21,7 +21,7 @@ import anycrc
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from moto_gateway.errors import S3Error, invalid_argument
+from moto_gateway.wsgi.errors import S3Error, invalid_argument
 
 def check_listing(method: str, key: str, params: Mapping[str, str]) -> None:
     """encoding-type is `url` (max-keys & co are judged for every request by body_checks.integer_problem)."""

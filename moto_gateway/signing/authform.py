@@ -13,10 +13,10 @@ import base64
 import binascii
 import re
 
-from moto_gateway import sigv4
-from moto_gateway.errors import S3Error, invalid_argument
-from moto_gateway.presigned import AUTH_V4_RE, auth_kind, check_clock
-from moto_gateway.request import RequestView
+from moto_gateway.signing import sigv4
+from moto_gateway.signing.presigned import AUTH_V4_RE, auth_kind, check_clock
+from moto_gateway.wsgi.errors import S3Error, invalid_argument
+from moto_gateway.wsgi.request import RequestView
 
 
 

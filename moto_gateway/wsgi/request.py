@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote
 from moto.s3.responses import S3Response
 from moto.s3.utils import bucket_name_from_url
 
-from moto_gateway import sigv4
+from moto_gateway.signing import sigv4
 
 
 VIEW_ENVIRON = "moto_gateway.request_view"

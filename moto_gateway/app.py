@@ -61,7 +61,8 @@ from moto_gateway.server.internal_errors import InternalErrors
 from moto_gateway.server.router import Router, WsgiApp, health_handler
 from moto_gateway.server.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
-from moto_gateway.signing.keyring import Keyring, parse_credentials
+from moto_gateway.signing.credentials import parse_credentials
+from moto_gateway.signing.keyring import Keyring
 from moto_gateway.signing.layer import ValidatingMiddleware
 from moto_gateway.state import bulk
 from moto_gateway.state.bucket_locks import BucketLocks

@@ -18,8 +18,6 @@ from moto_gateway.signing.presigned import Credentials
 from moto_gateway.wsgi.request import RequestView
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # Moto's default account (moto.core.DEFAULT_ACCOUNT_ID)
-ACCOUNT_ID_RE = re.compile(r"\d{12}")
-ACCESS_KEY_RE = re.compile(r"[A-Za-z0-9_+=.@-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -51,28 +49,6 @@ class KnownKey:
     access_key: str
     secret_key: str
     account: Account
-
-
-def parse_credentials(text: str) -> list[tuple[str, str, str]]:
-    """`key:secret:account,...` -> [(key, secret, account)]; ValueError naming the bad entry."""
-    entries = []
-    for raw in text.split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        parts = item.split(":")
-        if len(parts) != 3 or not all(parts):
-            raise ValueError("each entry is key:secret:account (12-digit account id)")
-        key, secret, account_id = parts
-        if not ACCESS_KEY_RE.fullmatch(key):
-            raise ValueError(f"access key {key!r} has characters an access key cannot have")
-        if not ACCOUNT_ID_RE.fullmatch(account_id):
-            raise ValueError(f"account of key {key!r} must be 12 digits")
-        entries.append((key, secret, account_id))
-    keys = [key for key, _, _ in entries]
-    if len(keys) != len(set(keys)):
-        raise ValueError("an access key appears twice")
-    return entries
 
 
 class Keyring:

@@ -8,7 +8,6 @@ from Moto's backend, and refuses what S3 would refuse with S3's error.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -19,7 +18,6 @@ from urllib.parse import unquote
 from moto.s3.models import OWNER as MOTO_OWNER_ID
 from moto.s3.models import s3_backends
 from moto.s3control.models import s3control_backends
-from werkzeug.wsgi import ClosingIterator
 
 from moto_gateway.access import policy as policies
 from moto_gateway.access.actions import Action, classify
@@ -34,23 +32,16 @@ from moto_gateway.access.decide import (
     decide,
     public_acl_refusal,
 )
-from moto_gateway.signing import authform
 from moto_gateway.signing.keyring import Account, Keyring, named_access_key
 from moto_gateway.signing.keyring import account as account_of
-from moto_gateway.signing.layer import (
-    MOTO_OWN_PATHS,
-    UNCHECKED_METHODS,
-    ValidatingMiddleware,
-    drain,
-    has_body,
-    put_back,
-    spool_body,
-)
 from moto_gateway.signing.post_object import POST_ACCESS_KEY_ENVIRON
 from moto_gateway.signing.presigned import auth_kind
 from moto_gateway.state.s3state import find_bucket
+from moto_gateway.wsgi.bodies import put_back, spool_body
 from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.refusals import refuse_drained
 from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS, UNCHECKED_METHODS, signed_for_other_service
 
 log = logging.getLogger("moto_gateway")
 ACCOUNT_HEADER = "HTTP_X_MOTO_ACCOUNT_ID"
@@ -58,47 +49,6 @@ POLICY_STATUS_XML = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<PolicyStatus xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsPublic>{}</IsPublic></PolicyStatus>'
 )
-
-
-def refuse(view: RequestView, error: S3Error, environ: dict, start_response: Callable) -> list[bytes]:
-    drain(environ)
-    return ValidatingMiddleware.refuse(view, error, start_response)
-
-
-def streamed(view: RequestView) -> bool:
-    """aws-chunked bodies carry chunk signatures around the data: their MD5 is not the wire's."""
-    return "aws-chunked" in view.headers.get("content-encoding", "") or view.headers.get(
-        "x-amz-content-sha256", ""
-    ).startswith("STREAMING-")
-
-
-class AuthenticationFormLayer:
-    def __init__(self, app: Callable, *, spool_memory_bytes: int, clock: Callable[[], float] = time.time):
-        self.app = app
-        self.spool_memory_bytes = spool_memory_bytes
-        self.clock = clock
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in (
-            UNCHECKED_METHODS
-        ):
-            return self.app(environ, start_response)
-        view = RequestView.from_environ(environ)
-        try:
-            md5 = authform.check_form(view, self.clock())
-        except S3Error as error:
-            return refuse(view, error, environ, start_response)
-        if md5 is None or not has_body(environ) or streamed(view):
-            return self.app(environ, start_response)
-        spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
-        digest = hashlib.md5(usedforsecurity=False)
-        spool_body(environ, spool, digest)
-        if digest.digest() != md5:
-            spool.close()
-            error = authform.bad_digest(md5, digest.digest())
-            return ValidatingMiddleware.refuse(view, error, start_response)
-        put_back(environ, spool)
-        return ClosingIterator(self.app(environ, start_response), spool.close)
 
 
 def grants_of(acl: object, owner: Account) -> tuple[Grant, ...]:
@@ -248,7 +198,7 @@ class AccessLayer:
             return self.app(environ, start_response)
         environ.pop(ACCOUNT_HEADER, None)  # only the gateway says which account acts
         view = RequestView.from_environ(environ)
-        if authform.other_service(view.headers.get("authorization", "")):
+        if signed_for_other_service(view.headers.get("authorization", "")):
             return self.app(environ, start_response)
         signed, principal, auth, version = self.principal(view, environ)
         if not signed and self.allow_anonymous:
@@ -305,7 +255,7 @@ class AccessLayer:
                 decision.reason,
             )
             error = S3Error(decision.status, decision.code, decision.message)
-            return refuse(view, error, environ, start_response)
+            return refuse_drained(view, error, environ, start_response)
         if action.name == "GetBucketPolicyStatus" and bucket is not None and bucket.policy is not None:
             return self.policy_status(bucket, start_response)
         return self.app(environ, self.recording(

@@ -17,33 +17,29 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from werkzeug.wsgi import ClosingIterator, get_input_stream
+from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.checks.conformance import rules
-from moto_gateway.server.s3_dispatch import is_other_service
+from moto_gateway.wsgi import bodies
+from moto_gateway.wsgi.aws_chunked import CHUNKED_PAYLOADS, MAX_CHUNK_LINE, SIGNED_CHUNKS
+from moto_gateway.wsgi.bodies import drain, pass_on, put_back
 from moto_gateway.wsgi.errors import S3Error, access_denied, invalid_argument
 from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS, is_other_service
+from moto_gateway.wsgi.xml import S3_NAMESPACE, local_name, malformed_xml
 
 MAX_XML_BYTES = 4 * 1024 * 1024  # fits a Delete of 1,000 long keys, a CompleteMultipartUpload of 10,000 parts
 MAX_XML_DEPTH = 32
 MAX_POLICY_BYTES = 20 * 1024  # S3's bucket policy limit
 MAX_POLICY_DEPTH = 16
-MAX_CHUNK_LINE = 4096
 MAX_PUT_BYTES = 5 * 1024**3  # S3's largest PutObject / UploadPart
-S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 BODY_RULE_ENVIRON = "moto_gateway.body_rule"
-MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico")  # Moto's dashboard and reset API, not S3
-SIGNED_CHUNKS = frozenset(
-    {"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"}
-)
-CHUNKED_PAYLOADS = SIGNED_CHUNKS | {"STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
 
 # query parameter -> (root element, may the body be empty)
 BUCKET_PUT_XML = {
@@ -300,14 +296,6 @@ def request_problem(view: RequestView) -> S3Error | None:
     return None
 
 
-def malformed_xml() -> S3Error:
-    return S3Error(
-        400,
-        "MalformedXML",
-        "The XML you provided was not well-formed or did not validate against our published schema",
-    )
-
-
 def too_big(limit: int) -> S3Error:
     return S3Error(
         400,
@@ -319,10 +307,6 @@ def too_big(limit: int) -> S3Error:
 
 def missing_body() -> S3Error:
     return S3Error(400, "MissingRequestBodyError", "Request Body is empty")
-
-
-def local_name(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 def depth_of(root: Element) -> int:
@@ -520,14 +504,6 @@ def read_limited(environ: dict, limit: int) -> bytes:
     return body
 
 
-def put_back(environ: dict, body: BinaryIO, size: int) -> None:
-    body.seek(0)
-    environ["wsgi.input"] = body
-    environ["CONTENT_LENGTH"] = str(size)
-    environ.pop("HTTP_TRANSFER_ENCODING", None)
-    environ.pop("wsgi.input_terminated", None)
-
-
 class RequestChecks:
     """The outer layer: requests S3 refuses whatever their body and whoever sends them (`request_problem`:
     a method S3 does not serve, a malformed header, a PUT over 5 GiB), before anything reads the body or
@@ -568,9 +544,7 @@ class BodyChecks:
         if rule.kind == "aws-chunked":
             return self._aws_chunked(environ, view, start_response)
         if rule.kind == "ignored":
-            stream = get_input_stream(environ)
-            while stream.read(64 * 1024):
-                pass
+            drain(environ)
             put_back(environ, io.BytesIO(b""), 0)
             return self.app(environ, start_response)
         try:
@@ -588,10 +562,7 @@ class BodyChecks:
         return self.app(environ, start_response)
 
     def _aws_chunked(self, environ: dict, view: RequestView, start_response: Callable) -> Iterable[bytes]:
-        spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
-        stream = get_input_stream(environ)
-        while chunk := stream.read(64 * 1024):
-            spool.write(chunk)
+        spool = bodies.spool(environ, self.spool_memory_bytes)
         size = spool.tell()
         spool.seek(0)
         problem = aws_chunked_problem(
@@ -603,6 +574,5 @@ class BodyChecks:
         if problem is not None:
             spool.close()
             return self.refuse(view, problem, start_response)
-        put_back(environ, spool, size)
-        return ClosingIterator(self.app(environ, start_response), spool.close)
+        return pass_on(self.app, environ, start_response, spool, size)
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from moto_gateway.checks.body_checks import MOTO_OWN_PATHS
 from moto_gateway.checks.conformance.rules import wildcard_match
-from moto_gateway.server.s3_dispatch import is_other_service
 from moto_gateway.state.s3state import find_bucket
 from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS, is_other_service
 
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
 

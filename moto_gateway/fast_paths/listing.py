@@ -44,11 +44,11 @@ from urllib.parse import parse_qsl, quote
 from moto import settings as moto_settings
 from moto.s3.models import FakeDeleteMarker
 
-from moto_gateway.server.s3_dispatch import is_s3_request
 from moto_gateway.signing.keyring import canonical_id_of
 from moto_gateway.state.s3state import find_bucket
 from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
 from moto_gateway.wsgi.request import virtual_host_style
+from moto_gateway.wsgi.services import is_s3_request
 
 PAGE_LIMIT = 1000
 OWNER_DISPLAY_NAME = "webfile"  # Moto's display name for every owner

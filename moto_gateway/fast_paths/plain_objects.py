@@ -66,9 +66,9 @@ from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.fast_paths.listing import SIGNING_PARAMETERS
 from moto_gateway.moto_patches import checksum_headers
-from moto_gateway.server.s3_dispatch import is_s3_request
 from moto_gateway.state.s3state import bucket_home
 from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import is_s3_request
 
 METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 ACTIONS = {"GET": "s3:GetObject", "HEAD": "s3:HeadObject", "PUT": "s3:PutObject", "DELETE": "s3:DeleteObject"}

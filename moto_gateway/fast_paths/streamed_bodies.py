@@ -38,8 +38,7 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager, nullcontext
-from contextvars import ContextVar
+from contextlib import nullcontext
 from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
@@ -55,7 +54,6 @@ from moto.s3 import utils as s3_utils
 from moto.settings import get_s3_default_key_buffer_size
 from werkzeug.wsgi import get_input_stream
 
-from moto_gateway.checks.body_checks import MOTO_OWN_PATHS
 from moto_gateway.checks.conformance.rules import CompletionChecksums
 from moto_gateway.fast_paths.streamed_reads import (
     Reading,
@@ -65,42 +63,20 @@ from moto_gateway.fast_paths.streamed_reads import (
     with_content_length,
 )
 from moto_gateway.moto_patches import checksum_algorithms, require_moto
-from moto_gateway.server.s3_dispatch import is_other_service
+from moto_gateway.state import to_moto
+from moto_gateway.state.s3state import KEY_CHUNK
+from moto_gateway.state.to_moto import handed_to_moto
+from moto_gateway.wsgi.aws_chunked import CHUNKED_PAYLOADS, MAX_CHUNK_LINE
 from moto_gateway.wsgi.bodies import answered
 from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS, is_other_service
 
 MOTO_VERSION = "5.2.5"
-CHUNK = 1024 * 1024
 STREAM_ABOVE_BYTES = 1024 * 1024  # Moto's own path costs about 4x a body (measured: +40 MiB for 8 MiB)
-MAX_CHUNK_LINE = 4096
-CHUNKED_PAYLOADS = frozenset(
-    {
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-    }
-)
 # PUT subresources Moto's `_key_response_put` serves before it stores an object (their bodies are XML)
 NOT_OBJECT_DATA = ("retention", "legal-hold", "acl", "tagging")
 
 MOTO_COMPLETE = FakeMultipart.complete  # Moto's own, kept for comparison in tests
-
-_pending: ContextVar[StreamedBody | None] = ContextVar("moto_gateway_streamed_body", default=None)
-_copying: ContextVar[CopySource | None] = ContextVar("moto_gateway_copy_source", default=None)
-_reading: ContextVar[Reading | None] = ContextVar("moto_gateway_object_read", default=None)
-_completion: ContextVar[CompletionChecksums | None] = ContextVar("moto_gateway_completion", default=None)
-
-
-@contextmanager
-def expecting(checksums: CompletionChecksums):
-    """During a CompleteMultipartUpload: the checksums its body and headers name, which `complete_streamed`
-    holds the parts and the object to."""
-    token = _completion.set(checksums)
-    try:
-        yield
-    finally:
-        _completion.reset(token)
-
 
 class BadDigest(S3ClientError):
     """Moto renders it as S3's error XML (it finds the service's error model by the exception's module,
@@ -276,7 +252,7 @@ class RunningChecksum:
 
 
 def plain_chunks(stream: BinaryIO) -> Iterable[bytes]:
-    while chunk := stream.read(CHUNK):
+    while chunk := stream.read(KEY_CHUNK):
         yield chunk
 
 
@@ -289,7 +265,7 @@ def decoded_chunks(stream: BinaryIO, trailers: dict[str, str]) -> Iterable[bytes
         if size == 0:
             break
         while size:
-            piece = stream.read(min(size, CHUNK))
+            piece = stream.read(min(size, KEY_CHUNK))
             if not piece:
                 return
             size -= len(piece)
@@ -330,11 +306,8 @@ class StreamedBodies:
         view = RequestView.from_environ(environ)
         source = copy_source(view) if is_copy(view) else None
         if source is not None:
-            token = _copying.set(source)
-            try:
+            with handed_to_moto(to_moto.copy_source, source):
                 return answered(self.app, environ, start_response)
-            finally:
-                _copying.reset(token)
         if is_object_read(view):
             return self.read(environ, start_response)
         if not should_stream(view, body_length(environ), self.threshold):
@@ -354,11 +327,8 @@ class StreamedBodies:
                 environ["HTTP_" + header.upper().replace("-", "_")] = trailer or checksum.value()
             environ["wsgi.input"] = _EmptyInput()
             environ["wsgi.input_terminated"] = True
-            token = _pending.set(body)
-            try:
+            with handed_to_moto(to_moto.streamed_body, body):
                 return answered(self.app, environ, start_response)
-            finally:
-                _pending.reset(token)
         finally:
             body.close()
 
@@ -372,11 +342,8 @@ class StreamedBodies:
             started.append((status, headers, exc_info))
             return lambda _data: None
 
-        token = _reading.set(Reading(self.threshold))
-        try:
+        with handed_to_moto(to_moto.object_read, Reading(self.threshold)):
             chunks = answered(self.app, environ, deferred_start)
-        finally:
-            _reading.reset(token)
         stream = streamed_answer(chunks)
         status, headers, exc_info = started[-1]
         if stream is None:
@@ -408,7 +375,7 @@ class _EmptyInput:
 
 def _streaming_setup_class(original: Callable) -> Callable:
     def setup_class(self, request, full_url=None, headers=None):
-        body = _pending.get()
+        body = to_moto.streamed_body.get()
         if body is None:
             return original(self, request, full_url, headers)
         # S3Response decodes an aws-chunked body into a new bytes the size of the object: not this one
@@ -426,10 +393,10 @@ def _streaming_setup_class(original: Callable) -> Callable:
 
 def _value_getter(original: Callable) -> Callable:
     def get_value(self):
-        streamed = lazy_value(self, _reading.get())
+        streamed = lazy_value(self, to_moto.object_read.get())
         if streamed is not None:
             return streamed
-        source = _copying.get()
+        source = to_moto.copy_source.get()
         if source is None:
             return original(self)
         here = (self.bucket_name, self.name)
@@ -462,7 +429,7 @@ def key_chunks(key: FakeKey, start: int = 0, length: int | None = None) -> Itera
     buffer.seek(start)
     remaining = key.contentsize - start if length is None else length
     while remaining > 0:
-        piece = buffer.read(min(CHUNK, remaining))
+        piece = buffer.read(min(KEY_CHUNK, remaining))
         if not piece:
             return
         remaining -= len(piece)
@@ -472,12 +439,12 @@ def key_chunks(key: FakeKey, start: int = 0, length: int | None = None) -> Itera
 def complete_streamed(self: FakeMultipart, body: Iterable[tuple[int, str]]):
     """Moto's `FakeMultipart.complete` (same checks, ETag and checksums), the parts concatenated into a
     spool instead of a bytearray (and a second one per checksum). The checksums the request names
-    (`expecting`) are held to what was uploaded: a part's -> InvalidPart, the object's -> BadDigest, raised
-    before Moto removes the upload, so it stays."""
+    (`to_moto.multipart_completion`, from the conformance layer) are held to what was uploaded: a part's
+    -> InvalidPart, the object's -> BadDigest, raised before Moto removes the upload, so it stays."""
     builder = MultipartChecksumBuilder(
         self.metadata.get("x-amz-checksum-algorithm"), self.metadata.get("x-amz-checksum-type")
     )
-    expected = _completion.get() or CompletionChecksums({}, {})
+    expected = to_moto.multipart_completion.get() or CompletionChecksums({}, {})
     composite = builder.checksum_type == "COMPOSITE"
     whole = RunningChecksum(builder.checksum_algorithm)
     part_checksums = bytearray()

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from moto_gateway.state.s3state import SharedBody, share_body
 from moto_gateway.wsgi.request import RequestView
 
-CHUNK = 1024 * 1024
 # GET subresources Moto serves from `_key_response_get` before GetObject (attributes reads the value)
 NOT_OBJECT_READS = frozenset(
     {"uploadId", "acl", "tagging", "legal-hold", "attributes", "retention", "torrent"}
 )
+from moto_gateway.state.s3state import KEY_CHUNK
 
 
 def is_object_read(view: RequestView) -> bool:
@@ -90,7 +90,7 @@ class KeyBody:
 class BodyStream:
     """The answer's body: the leased bytes `start:stop`, read a chunk at a time as they are sent."""
 
-    def __init__(self, lease: Lease, start: int, stop: int, chunk: int = CHUNK) -> None:
+    def __init__(self, lease: Lease, start: int, stop: int, chunk: int = KEY_CHUNK) -> None:
         self.lease = lease
         self.start = start
         self.stop = stop

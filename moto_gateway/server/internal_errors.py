@@ -20,10 +20,10 @@ from moto_gateway.checks.body_checks import (
     BodyRule,
     incomplete_body,
     malformed_policy,
-    malformed_xml,
 )
 from moto_gateway.wsgi.errors import S3Error, new_request_id
 from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.xml import malformed_xml
 
 log = logging.getLogger("moto_gateway")
 

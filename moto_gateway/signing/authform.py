@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
+import hashlib
+import time
+from collections.abc import Callable, Iterable
 
 from moto_gateway.signing import sigv4
 from moto_gateway.signing.presigned import AUTH_V4_RE, auth_kind, check_clock
+from moto_gateway.wsgi import bodies
+from moto_gateway.wsgi.aws_chunked import aws_chunked
+from moto_gateway.wsgi.bodies import has_body, pass_on
 from moto_gateway.wsgi.errors import S3Error, invalid_argument
+from moto_gateway.wsgi.refusals import refuse, refuse_drained
 from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS, UNCHECKED_METHODS, signed_for_other_service
 
-
-
-def other_service(authorization: str) -> bool:
-    """A SigV4 request for another AWS service Moto also serves (sts, iam, ...): not ours to judge."""
-    match = re.search(r"Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]*)/", authorization)
-    return bool(match) and match.group(1) != "s3"
 
 
 def check_authorization_form(view: RequestView, now: float) -> None:
@@ -32,7 +33,7 @@ def check_authorization_form(view: RequestView, now: float) -> None:
     authorization = view.headers["authorization"]
     # An empty, unreadable or one-word value was refused already (body_checks.RequestChecks).
     if authorization.startswith("AWS4-HMAC-SHA256"):
-        if other_service(authorization):
+        if signed_for_other_service(authorization):
             return
         match = AUTH_V4_RE.match(authorization)
         problem = None
@@ -100,3 +101,32 @@ def check_form(view: RequestView, now: float) -> bytes | None:
     if auth_kind(view) == "header":  # raises when two mechanisms are used at once
         check_authorization_form(view, now)
     return expected_md5(view)
+
+
+class AuthenticationFormLayer:
+    """WSGI layer: malformed Authorization, Date, Content-Length and Content-MD5 refused as S3 refuses them,
+    before any signature is computed; a Content-MD5 is checked against the body it names."""
+
+    def __init__(self, app: Callable, *, spool_memory_bytes: int, clock: Callable[[], float] = time.time):
+        self.app = app
+        self.spool_memory_bytes = spool_memory_bytes
+        self.clock = clock
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in (
+            UNCHECKED_METHODS
+        ):
+            return self.app(environ, start_response)
+        view = RequestView.from_environ(environ)
+        try:
+            md5 = check_form(view, self.clock())
+        except S3Error as error:
+            return refuse_drained(view, error, environ, start_response)
+        if md5 is None or not has_body(environ) or aws_chunked(view):
+            return self.app(environ, start_response)
+        digest = hashlib.md5(usedforsecurity=False)
+        spool = bodies.spool(environ, self.spool_memory_bytes, digest)
+        if digest.digest() != md5:
+            spool.close()
+            return refuse(view, bad_digest(md5, digest.digest()), start_response)
+        return pass_on(self.app, environ, start_response, spool)

@@ -11,19 +11,16 @@ is the access layer's decision, as for any PutObject.
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
-from typing import BinaryIO
 
-from moto import settings as moto_settings
 from werkzeug.http import parse_options_header
-from werkzeug.wsgi import ClosingIterator, get_input_stream
+from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.signing.keyring import Keyring, form_access_key, named_access_key
-from moto_gateway.signing.post_form import CHUNK, scan_form
+from moto_gateway.signing.post_form import scan_form
 from moto_gateway.signing.post_object import (
     object_location,
     post_answer,
@@ -32,55 +29,17 @@ from moto_gateway.signing.post_object import (
 )
 from moto_gateway.signing.post_policy import check_post_form
 from moto_gateway.signing.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
-from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
+from moto_gateway.wsgi import bodies
+from moto_gateway.wsgi.bodies import drain, has_body, pass_on
+from moto_gateway.wsgi.errors import S3Error, new_request_id
+from moto_gateway.wsgi.refusals import refuse
 from moto_gateway.wsgi.request import RequestView
-
-log = logging.getLogger("moto_gateway")
-
-MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico")
-# CORS preflights carry no credentials, even for a presigned URL: S3 answers them from the CORS rules.
-UNCHECKED_METHODS = frozenset({"OPTIONS"})
-
-
-def has_body(environ: dict) -> bool:
-    return (
-        bool(environ.get("CONTENT_LENGTH")) or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-    )
-
-
-def drain(environ: dict) -> None:
-    """Reads what is left of the body so that the client sees our answer rather than a reset connection."""
-    stream = get_input_stream(environ)
-    while stream.read(CHUNK):
-        pass
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS, UNCHECKED_METHODS
 
 
 def is_post_object(view: RequestView) -> bool:
     """A browser upload (POST Object): POST to the bucket itself, no query; signed by its form's policy."""
     return view.method == "POST" and not view.raw_query and view.is_bucket_root()
-
-
-def spool_body(environ: dict, spool: BinaryIO, digest=None) -> None:
-    """Copies the request body into `spool` (feeding `digest` when given); closes the spool if reading fails."""
-    try:
-        stream = get_input_stream(environ)
-        while chunk := stream.read(CHUNK):
-            if digest is not None:
-                digest.update(chunk)
-            spool.write(chunk)
-    except BaseException:
-        spool.close()
-        raise
-
-
-def put_back(environ: dict, spool: BinaryIO) -> None:
-    """Moto reads the spooled body as if it came from the socket; the length is the length read."""
-    size = spool.tell()
-    spool.seek(0)
-    environ["wsgi.input"] = spool
-    environ["CONTENT_LENGTH"] = str(size)
-    environ.pop("HTTP_TRANSFER_ENCODING", None)
-    environ.pop("wsgi.input_terminated", None)
 
 
 class ValidatingMiddleware:
@@ -129,7 +88,7 @@ class ValidatingMiddleware:
                 return self._post_object(environ, view, start_response)
         except S3Error as error:
             drain(environ)
-            return self.refuse(view, error, start_response)
+            return refuse(view, error, start_response)
         return self.app(environ, start_response)
 
     def _spool(self) -> SpooledTemporaryFile:
@@ -169,7 +128,7 @@ class ValidatingMiddleware:
             posted = posted_object(view.addressing.bucket or "", fields, form.filename)
         except S3Error as error:
             spool.close()
-            return self.refuse(view, error, start_response)
+            return refuse(view, error, start_response)
         except BaseException:
             spool.close()
             raise
@@ -193,9 +152,8 @@ class ValidatingMiddleware:
     def _with_payload_hash(
         self, environ: dict, view: RequestView, expected: str, start_response: Callable
     ) -> Iterable[bytes]:
-        spool = self._spool()
         digest = hashlib.sha256()
-        spool_body(environ, spool, digest)
+        spool = bodies.spool(environ, self.spool_memory_bytes, digest)
         if digest.hexdigest() != expected:
             spool.close()
             error = S3Error(
@@ -204,32 +162,5 @@ class ValidatingMiddleware:
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",
                 [("ClientComputedContentSHA256", expected), ("S3ComputedContentSHA256", digest.hexdigest())],
             )
-            return self.refuse(view, error, start_response)
-        put_back(environ, spool)
-        return ClosingIterator(self.app(environ, start_response), spool.close)
-
-    @staticmethod
-    def refuse(
-        view: RequestView, error: S3Error, start_response: Callable, request_id: str | None = None
-    ) -> list[bytes]:
-        request_id = request_id or new_request_id()
-        log.info(
-            "refused %s %s: %s %s: %s", view.method, view.raw_path, error.status, error.code, error.message
-        )
-        body = error_xml(error, request_id)
-        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
-        origin = view.headers.get("origin")
-        if origin and not moto_settings.DISABLE_GLOBAL_CORS:
-            # Moto answers every cross-origin request with this header; so do refusals, or a browser
-            # would see a network error instead of S3's answer.
-            headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-        if view.method == "HEAD":
-            start_response(
-                f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, ("Content-Length", "0")]
-            )
-            return []
-        start_response(
-            f"{error.status} {HTTPStatus(error.status).phrase}",
-            [*headers, ("Content-Length", str(len(body)))],
-        )
-        return [body]
+            return refuse(view, error, start_response)
+        return pass_on(self.app, environ, start_response, spool)

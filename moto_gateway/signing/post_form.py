@@ -15,8 +15,8 @@ from typing import BinaryIO
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from moto_gateway.signing.post_policy import MAX_PRE_FILE_BYTES, PostForm
+from moto_gateway.wsgi.bodies import CHUNK
 
-CHUNK = 64 * 1024
 PART_HEADER_ALLOWANCE = 8 * 1024  # part headers of the file part may follow the 20 KB of fields
 
 

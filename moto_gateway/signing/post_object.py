@@ -21,8 +21,8 @@ from xml.sax.saxutils import escape
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from moto_gateway.checks.body_checks import local_name, malformed_xml
 from moto_gateway.signing.post_policy import expand_filename
+from moto_gateway.wsgi.xml import local_name, malformed_xml
 
 # form field -> request header (S3's POST Object fields that are headers of the stored object)
 HEADER_FIELDS = {

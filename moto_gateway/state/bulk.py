@@ -52,15 +52,21 @@ from common.bulk_tar import (
     read_archive,
     write_archive,
 )
-from moto_gateway.server.router import WsgiApp, json_response
 from moto_gateway.state.changes import ChangeLog
-from moto_gateway.state.s3state import BodyHandle, collector_paused, find_bucket, live_backends, share_body
+from moto_gateway.state.s3state import (
+    KEY_CHUNK,
+    BodyHandle,
+    collector_paused,
+    find_bucket,
+    live_backends,
+    share_body,
+)
+from moto_gateway.wsgi.answers import WsgiApp, json_response
 
 log = logging.getLogger("moto_gateway.bulk")
 
 PREFIX = "/_bulk"
 FORMAT_VERSION = 1
-CHUNK = 1024 * 1024
 MAX_REPORTED_ERRORS = 100
 DEFAULT_REGION = "us-east-1"
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -116,7 +122,7 @@ def object_entry(bucket: str, key: FakeKey, size: int) -> ObjectEntry:
 
 def body_chunks(handle: BodyHandle) -> Iterator[bytes]:
     try:
-        while chunk := handle.read(CHUNK):
+        while chunk := handle.read(KEY_CHUNK):
             yield chunk
     finally:
         handle.close()
@@ -462,7 +468,7 @@ def import_archive(stream, change_log: ChangeLog | None) -> tuple[ImportSummary,
                 if isinstance(entry, BucketEntry):
                     importer.add_bucket(entry)
                 elif isinstance(entry, ObjectEntry):
-                    importer.add_object(entry, body.chunks(CHUNK))
+                    importer.add_object(entry, body.chunks(KEY_CHUNK))
                 elif isinstance(entry, SkippedEntry):
                     importer.summary.skipped += 1
         except ArchiveError as exc:
@@ -479,7 +485,7 @@ def import_handler(change_log: ChangeLog | None) -> WsgiApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "POST":
             return json_response(start_response, 405, {"error": "use POST", "code": "MethodNotAllowed"}, method)
-        stream = io.BufferedReader(get_input_stream(environ), CHUNK)  # tar headers come in 512-byte reads
+        stream = io.BufferedReader(get_input_stream(environ), KEY_CHUNK)  # tar headers come in 512-byte reads
         summary, problem = import_archive(stream, change_log)
         if problem:
             log.info("bulk import stopped: %s", problem)

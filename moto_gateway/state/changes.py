@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from moto_gateway.server.router import json_response
+from moto_gateway.wsgi.answers import json_response
 from moto_gateway.wsgi.bodies import answered
 
 MAX_WAIT_SECONDS = 30.0

@@ -25,6 +25,7 @@ from moto.s3.models import FakeBucket, FakeKey, MultipartDict, s3_backends
 from moto.s3.utils import _VersionedKeyStore
 from moto.utilities.utils import LowercaseDict
 
+KEY_CHUNK = 1024 * 1024  # an object's body is read, copied and sent this much at a time
 KEY_OWN_ATTRS = frozenset({"_value_buffer", "lock", "_metadata", "multipart", "disposed"})
 BUCKET_OWN_ATTRS = frozenset({"keys", "multiparts"})
 

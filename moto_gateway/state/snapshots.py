@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from moto_gateway.server.router import WsgiApp, json_response
 from moto_gateway.state import s3state
 from moto_gateway.state.changes import ChangeLog
 from moto_gateway.state.s3state import collector_paused
+from moto_gateway.wsgi.answers import WsgiApp, json_response
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 PREFIX = "/_snapshots"

@@ -23,6 +23,7 @@ from moto_gateway.fast_paths.streamed_reads import (
     streamed_answer,
     with_content_length,
 )
+from moto_gateway.state import to_moto
 from moto_gateway.wsgi.request import RequestView
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
@@ -97,13 +98,13 @@ def test_only_the_first_read_of_a_large_key_in_a_get_is_lazy():
 def test_the_patched_value_is_lazy_only_during_a_get_object():
     key = key_of(DATA)
     assert key.value == DATA
-    token = streamed_bodies._reading.set(Reading(threshold=100))
+    token = to_moto.object_read.set(Reading(threshold=100))
     try:
         first = key.value
         assert isinstance(first, KeyBody)
         assert key.value == DATA  # any further read: Moto's bytes
     finally:
-        streamed_bodies._reading.reset(token)
+        to_moto.object_read.reset(token)
     assert streamed(first) == DATA
 
 

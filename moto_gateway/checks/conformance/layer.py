@@ -6,19 +6,20 @@ import logging
 from collections.abc import Callable, Iterable
 from tempfile import SpooledTemporaryFile
 
-from werkzeug.wsgi import ClosingIterator, get_input_stream
+from werkzeug.wsgi import get_input_stream
 
-from moto_gateway.access.layer import refuse, streamed
 from moto_gateway.checks.conformance import rules
-from moto_gateway.fast_paths.streamed_bodies import expecting
 from moto_gateway.moto_patches import part_reads
-from moto_gateway.signing.authform import other_service
-from moto_gateway.signing.layer import MOTO_OWN_PATHS, ValidatingMiddleware, has_body, put_back
-from moto_gateway.signing.post_form import CHUNK
 from moto_gateway.state.s3state import find_bucket
-from moto_gateway.wsgi.bodies import answered
+from moto_gateway.state.to_moto import handed_to_moto, multipart_completion
+from moto_gateway.wsgi import bodies
+from moto_gateway.wsgi.aws_chunked import aws_chunked
+from moto_gateway.wsgi.bodies import answered, has_body, pass_on, put_back
 from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.refusals import refuse, refuse_drained
 from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS, signed_for_other_service
+from moto_gateway.wsgi.xml import malformed_xml
 
 log = logging.getLogger("moto_gateway")
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts of ~150 bytes each; more is not a CompleteMultipartUpload
@@ -44,7 +45,7 @@ class ConformanceLayer:
         if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS):
             return self.app(environ, start_response)
         view = RequestView.from_environ(environ)
-        if other_service(view.headers.get("authorization", "")):
+        if signed_for_other_service(view.headers.get("authorization", "")):
             return self.app(environ, start_response)
         bucket_name, key = view.addressing.bucket, view.addressing.key
         try:
@@ -61,10 +62,10 @@ class ConformanceLayer:
                     return self.complete(environ, view, bucket_name, key, start_response)
                 if view.method == "PUT" and key and not set(view.params) - {"partNumber", "uploadId"}:
                     checksums = rules.requested_checksums(view.headers)
-                    if checksums and has_body(environ) and not streamed(view):
+                    if checksums and has_body(environ) and not aws_chunked(view):
                         return self.with_checksums(environ, view, checksums, start_response)
         except S3Error as error:
-            return refuse(view, error, environ, start_response)
+            return refuse_drained(view, error, environ, start_response)
         return self.app(environ, start_response)
 
     def check_preflight(self, view: RequestView, bucket_name: str | None, key: str | None) -> None:
@@ -115,14 +116,14 @@ class ConformanceLayer:
         spool.write(body)
         put_back(environ, spool)  # what is read is read: a refusal drains the rest from here
         if len(body) > MAX_COMPLETE_BODY:
-            raise rules.malformed_xml()
+            raise malformed_xml()
         rules.check_complete_body(body)  # a body without parts is malformed whatever the upload id
         upload_id = view.params["uploadId"]
         if upload_id not in bucket.multiparts:
             raise rules.no_such_upload(upload_id)
         rules.check_write_conditions(view.headers, current_etag(bucket, key))
         try:
-            with expecting(rules.completion_checksums(body, view.headers)):
+            with handed_to_moto(multipart_completion, rules.completion_checksums(body, view.headers)):
                 return answered(self.app, environ, start_response)
         finally:
             spool.close()
@@ -130,19 +131,9 @@ class ConformanceLayer:
     def with_checksums(
         self, environ: dict, view: RequestView, checksums: list[rules.Checksum], start_response: Callable
     ) -> Iterable[bytes]:
-        spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
-        try:
-            stream = get_input_stream(environ)
-            while chunk := stream.read(CHUNK):
-                for checksum in checksums:
-                    checksum.update(chunk)
-                spool.write(chunk)
-        except BaseException:
-            spool.close()
-            raise
+        spool = bodies.spool(environ, self.spool_memory_bytes, *checksums)
         for checksum in checksums:
             if checksum.value() != checksum.expected:
                 spool.close()
-                return ValidatingMiddleware.refuse(view, rules.checksum_mismatch(checksum), start_response)
-        put_back(environ, spool)
-        return ClosingIterator(self.app(environ, start_response), spool.close)
+                return refuse(view, rules.checksum_mismatch(checksum), start_response)
+        return pass_on(self.app, environ, start_response, spool)

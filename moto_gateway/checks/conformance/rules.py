@@ -22,6 +22,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from moto_gateway.wsgi.errors import S3Error, invalid_argument
+from moto_gateway.wsgi.xml import local_name, malformed_xml
 
 def check_listing(method: str, key: str, params: Mapping[str, str]) -> None:
     """encoding-type is `url` (max-keys & co are judged for every request by body_checks.integer_problem)."""
@@ -31,14 +32,6 @@ def check_listing(method: str, key: str, params: Mapping[str, str]) -> None:
         raise invalid_argument(
             "Invalid Encoding Method specified in Request", "encoding-type", params["encoding-type"]
         )
-
-
-def malformed_xml() -> S3Error:
-    return S3Error(
-        400,
-        "MalformedXML",
-        "The XML you provided was not well-formed or did not validate against our published schema",
-    )
 
 
 def no_such_upload(upload_id: str) -> S3Error:
@@ -78,10 +71,6 @@ class CompletionChecksums:
 
     parts: Mapping[int, Mapping[str, str]]  # part number -> {algorithm: value}, from <Part><ChecksumX>
     whole: Mapping[str, str]  # algorithm -> value, from the x-amz-checksum-* headers
-
-
-def local_name(tag: str) -> str:
-    return tag.rpartition("}")[2]
 
 
 def completion_checksums(body: bytes, headers: Mapping[str, str]) -> CompletionChecksums:

@@ -22,8 +22,8 @@ from moto_gateway.fast_paths import streamed_bodies
 from moto_gateway.fast_paths.listing import ListingLayer
 from moto_gateway.fast_paths.plain_objects import PlainObjects
 from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
+from moto_gateway.fault_rules import FaultRules
 from moto_gateway.moto_patches import bucket_permission, object_acl_default
-from moto_gateway.server.fault_rules import FaultRules
 from moto_gateway.server.faults import FaultInjector
 from moto_gateway.server.internal_errors import InternalErrors
 from moto_gateway.server.router import Router, health_handler

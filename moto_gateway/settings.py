@@ -5,7 +5,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from common.settings import AwsSettings
-from moto_gateway.server.fault_rules import FaultRule, FieldError, parse_rule
+from moto_gateway.fault_rules import FaultRule, FieldError, parse_rule
 from moto_gateway.signing.credentials import parse_credentials
 
 

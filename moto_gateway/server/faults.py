@@ -18,7 +18,7 @@ from http import HTTPStatus
 
 from werkzeug.wsgi import get_input_stream
 
-from moto_gateway.server.fault_rules import FaultRules, FieldError, parse_rule
+from moto_gateway.fault_rules import FaultRules, FieldError, parse_rule
 from moto_gateway.wsgi.answers import json_response
 from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
 from moto_gateway.wsgi.operations import operation_of

@@ -24,17 +24,6 @@ def canonical_uri(raw_path: str) -> str:
     return quote(unquote_to_bytes(raw_path), safe="/")
 
 
-def split_query(raw_query: str) -> list[tuple[bytes, bytes]]:
-    """`a=1&b&c=%20` -> decoded (name, value) byte pairs in order; '+' stays '+' as S3 reads it."""
-    pairs = []
-    for piece in raw_query.split("&"):
-        if not piece:
-            continue
-        name, _, value = piece.partition("=")
-        pairs.append((unquote_to_bytes(name), unquote_to_bytes(value)))
-    return pairs
-
-
 UNRESERVED_RE = re.compile(rb"[A-Za-z0-9_.~-]*")
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote
 from moto.s3.responses import S3Response
 from moto.s3.utils import bucket_name_from_url
 
-from moto_gateway.signing import sigv4
+from moto_gateway.wsgi.query import split_query
 
 
 VIEW_ENVIRON = "moto_gateway.request_view"
@@ -92,7 +92,7 @@ class RequestView:
 
     @cached_property
     def query_pairs(self) -> list[tuple[bytes, bytes]]:
-        return sigv4.split_query(self.raw_query)
+        return split_query(self.raw_query)
 
     @cached_property
     def query(self) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from moto_gateway.server.fault_rules import FaultRule, FaultRules, FieldError, parse_rule
+from moto_gateway.fault_rules import FaultRule, FaultRules, FieldError, parse_rule
 from moto_gateway.wsgi.operations import KNOWN_OPERATIONS, operation_of
 from testkit.clients import REGION, make_test_client
 from testkit.servers import ROOT, MotoServer

@@ -1,7 +1,7 @@
 """Fault rules: which requests a rule matches, how often it fires and what it answers (pure; no Moto).
 
 The GATEWAY_FAULTS setting parses its rules here, before Moto is imported; the `FaultInjector` layer
-(faults.py) holds them and applies them.
+(server/faults.py) holds them and applies them.
 """
 
 from __future__ import annotations

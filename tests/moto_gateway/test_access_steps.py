@@ -36,13 +36,15 @@ def test_an_unsigned_request_resolves_to_the_anonymous_principal():
 
 def test_a_signed_request_resolves_to_its_keys_account_and_how_it_was_signed():
     authorization = (
-        "AWS4-HMAC-SHA256 Credential=other-key/20250101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+        "AWS4-HMAC-SHA256 Credential=other-key/20250101/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=0"
     )
     who = layer().resolve(view("GET", "/b/k", authorization=authorization), {})
     assert who.signed and who.account.account_id == OTHER_ACCOUNT
     assert (who.auth, who.signature_version) == ("REST-HEADER", "AWS4-HMAC-SHA256")
     presigned = (
-        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=other-key%2F20250101%2Fus-east-1%2Fs3%2Faws4_request"
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=other-key%2F20250101%2Fus-east-1%2Fs3%2Faws4_request"
         "&X-Amz-Signature=0&X-Amz-Date=20250101T000000Z"
     )
     who = layer().resolve(view("GET", "/b/k", presigned), {})

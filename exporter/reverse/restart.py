@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from exporter.feed import GatewayClient
 from exporter.manifest import BucketRecord
-from exporter.restore import Restore, RestoreAborted, RestoreProgress, restart_reason
+from exporter.reverse.restore import Restore, RestoreAborted, RestoreProgress, restart_reason
 from exporter.settings import ExporterSettings
 from exporter.source import S3Source
 from exporter.status import PassStats, Status
@@ -31,7 +32,7 @@ class Recovery:
         root: Path,
         store: ManifestStore,
         source: S3Source,
-        pool: ThreadPoolExecutor,
+        submit: Callable[..., Future],
         stop: threading.Event,
         status: Status | None,
         gateway: GatewayClient | None,
@@ -42,7 +43,8 @@ class Recovery:
         self.root = root
         self.store = store
         self.source = source
-        self.pool = pool
+        self.submit = submit
+        """Runs a piece of the restore in the exporter's bounded pool of transfers."""
         self.stop = stop
         self.status = status
         self.gateway = gateway
@@ -84,7 +86,7 @@ class Recovery:
         if self.status:
             self.status.set_state("restoring")
         bulk = (self.settings.aws_endpoint_url, self.source.bulk) if self.source.bulk else None
-        restore = Restore(self.client, self.root, self.pool, self.settings, self.stop, bulk=bulk)
+        restore = Restore(self.client, self.root, self.submit, self.settings, self.stop, bulk=bulk)
         if self.status:
             restore.on_progress = lambda progress: self.status.set_restore(progress.as_dict())
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as futures_wait
 from dataclasses import asdict, dataclass, replace
@@ -27,9 +27,10 @@ from botocore.exceptions import ClientError
 from common.bulk_tar import BucketEntry
 from common.s3 import call_with_retries, create_bucket_if_missing, describe_error, error_code, make_s3_client
 from common.settings import AwsSettings
-from exporter.bulk import BulkError, FileToImport, ImportResult, import_files
+from exporter.bulk import BulkError
 from exporter.logtext import human_bytes, printable
 from exporter.manifest import BucketRecord, Entry
+from exporter.reverse.bulk_import import FileToImport, ImportResult, import_files
 from exporter.store import ManifestStore
 
 log = logging.getLogger("exporter.restore")
@@ -120,7 +121,7 @@ class Restore:
         self,
         client: Any,
         root: Path,
-        pool: ThreadPoolExecutor,
+        submit: Callable[..., Future],
         settings: AwsSettings,
         stop: threading.Event,
         on_progress: Callable[[RestoreProgress], None] = lambda _progress: None,
@@ -130,7 +131,7 @@ class Restore:
         self.bulk = bulk
         """(endpoint, capability) when the endpoint has the gateway's bulk API, else None."""
         self.root = root
-        self.pool = pool
+        self.submit = submit
         self.settings = settings
         self._regional_clients: dict[str, Any] = {settings.aws_region: client}
         self.stop = stop
@@ -180,7 +181,7 @@ class Restore:
         if self.bulk and work:
             records = store.buckets()
             work = self._import_in_bulk(work, records, updated, moto_changed)
-        futures = [(bucket, key, self.pool.submit(self._upload, bucket, key, entry)) for bucket, key, entry in work]
+        futures = [(bucket, key, self.submit(self._upload, bucket, key, entry)) for bucket, key, entry in work]
         last_check = time.monotonic()
         for bucket, key, future in futures:
             while True:
@@ -236,7 +237,7 @@ class Restore:
                        else BucketEntry(name) for name in names]
             files = [FileToImport(bucket, key, f"{root}/{bucket}/{entry.path}", entry.size, entry.headers)
                      for bucket, key, entry in batch]
-            return self.pool.submit(import_files, endpoint, cap, files, buckets)
+            return self.submit(import_files, endpoint, cap, files, buckets)
 
         batches = [work[start : start + BULK_BATCH_OBJECTS] for start in range(0, len(work), BULK_BATCH_OBJECTS)]
         in_flight: deque[tuple[list, Future]] = deque()

@@ -20,6 +20,7 @@ from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.fault_rules import FaultRules, FieldError, parse_rule
 from moto_gateway.wsgi.answers import json_response
+from moto_gateway.wsgi.bodies import drain
 from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
 from moto_gateway.wsgi.operations import operation_of
 from moto_gateway.wsgi.request import RequestView
@@ -29,7 +30,6 @@ log = logging.getLogger("moto_gateway.faults")
 FAULTS_PATH = "/_faults"
 MAX_RULE_BYTES = 64 * 1024
 MAX_RULES = 1000
-DRAIN_CHUNK = 64 * 1024
 
 
 def connection_socket(environ: dict) -> socket.socket | None:
@@ -55,12 +55,6 @@ def close_connection(environ: dict) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
-        pass
-
-
-def drain(stream) -> None:
-    """Reads the request body away, so that the client sees the injected answer, not a reset upload."""
-    while stream.read(DRAIN_CHUNK):
         pass
 
 
@@ -100,7 +94,7 @@ class FaultInjector:
             return []
         error = rule.error()
         if error is not None:
-            drain(get_input_stream(environ))
+            drain(environ)
             return s3_error_response(view, error, start_response)
         if rule.cut_body_after is not None:
             return self.cut_short(environ, start_response, rule.cut_body_after)
@@ -151,7 +145,7 @@ class FaultInjector:
         stream = get_input_stream(environ)
         raw = stream.read(MAX_RULE_BYTES + 1)
         if len(raw) > MAX_RULE_BYTES:
-            drain(stream)
+            drain(environ, stream)
             return json_response(start_response, 413, {"error": f"a rule is at most {MAX_RULE_BYTES} bytes"})
         try:
             data = json.loads(raw)

@@ -22,9 +22,10 @@ def has_body(environ: dict) -> bool:
     )
 
 
-def drain(environ: dict) -> None:
-    """Reads what is left of the body so that the client sees our answer rather than a reset connection."""
-    stream = get_input_stream(environ)
+def drain(environ: dict, stream: BinaryIO | None = None) -> None:
+    """Reads what is left of the body (of `stream`, when one is being read already) so that the client sees
+    our answer rather than a reset connection."""
+    stream = stream or get_input_stream(environ)
     while stream.read(CHUNK):
         pass
 

@@ -30,9 +30,9 @@ from moto_gateway.signing.post_object import (
 from moto_gateway.signing.post_policy import check_post_form
 from moto_gateway.signing.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
 from moto_gateway.wsgi import bodies
-from moto_gateway.wsgi.bodies import drain, has_body, pass_on
+from moto_gateway.wsgi.bodies import has_body, pass_on
 from moto_gateway.wsgi.errors import S3Error, new_request_id
-from moto_gateway.wsgi.refusals import refuse
+from moto_gateway.wsgi.refusals import refuse, refuse_drained
 from moto_gateway.wsgi.request import RequestView
 from moto_gateway.wsgi.services import MOTO_OWN_PATHS, UNCHECKED_METHODS
 
@@ -87,8 +87,7 @@ class ValidatingMiddleware:
             if kind != "query-v4" and kind != "query-v2" and is_post_object(view):
                 return self._post_object(environ, view, start_response)
         except S3Error as error:
-            drain(environ)
-            return refuse(view, error, start_response)
+            return refuse_drained(view, error, environ, start_response)
         return self.app(environ, start_response)
 
     def _spool(self) -> SpooledTemporaryFile:

@@ -8,7 +8,7 @@ import pytest
 from tests.exporter.conftest import read_manifest
 
 from exporter.manifest import BucketRecord, Entry, Manifest
-from exporter.restore import objects_to_restore, restart_reason
+from exporter.reverse.restore import objects_to_restore, restart_reason
 from exporter.status import is_healthy
 from testkit.clients import make_test_client
 from testkit.servers import MotoServer

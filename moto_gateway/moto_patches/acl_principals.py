@@ -9,8 +9,8 @@ grantees: https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.htm
   names the resource's owner (the bucket's account, or the object's writer the access layer recorded), with
   the display name GATEWAY_CREDENTIALS gives it, and the owner grant Moto wrote as that owner;
 - CreateBucket applies `x-amz-grant-*` headers (Moto applied only `x-amz-acl`).
-`apply(keyring, object_owner)` is called by app.py under GATEWAY_ACCESS=s3, with the keyring and the access
-layer's lookup of who wrote an object.
+`apply(keyring, owner_of)` is called by app.py under GATEWAY_ACCESS=s3, with the keyring (its accounts by
+e-mail and canonical id) and the access layer's `owner_of(bucket, key)`: who owns the bucket or object.
 """
 
 from __future__ import annotations
@@ -24,14 +24,11 @@ MOTO_VERSION = "5.2.5"
 MOTO_DISPLAY_NAME = "webfile"
 
 
-def apply(keyring, object_owner: Callable[[str, str], object | None]) -> None:
+def apply(keyring, owner_of: Callable[[str | None, str | None], object | None]) -> None:
     require_moto(MOTO_VERSION, __name__)
     from moto.s3.exceptions import S3ClientError
     from moto.s3.models import OWNER, FakeGrantee
     from moto.s3.responses import S3Response
-
-    from moto_gateway.access.principals import account as account_of
-    from moto_gateway.s3state import find_bucket
 
     if getattr(S3Response._acl_to_dict, "motostack_patched", False):
         return
@@ -75,26 +72,19 @@ def apply(keyring, object_owner: Callable[[str, str], object | None]) -> None:
                                     "DisplayName": named.display_name}
         return original_from_xml(self, grant_list, exception_type, permissions)
 
-    def who(account_id: str | None):
-        if account_id is None:
-            return None
-        return keyring.accounts.get(account_id) or account_of(account_id)
-
     def display_name(found) -> str:
         if found is None:
             return MOTO_DISPLAY_NAME
         return found.display_name or (MOTO_DISPLAY_NAME if found.canonical_id == OWNER else found.account_id)
 
     def acl_to_dict(self, acl):
-        _bucket, account_id = find_bucket(getattr(self, "bucket_name", None))
-        owner = who(account_id)
-        if owner is not None and "acl" in (self.querystring or {}):
+        key = None
+        if getattr(self, "querystring", None) and "acl" in self.querystring:
             try:
-                key = self.parse_key_name()
+                key = self.parse_key_name() or None
             except Exception:  # noqa: BLE001 - a bucket's ACL
                 key = None
-            if key:
-                owner = object_owner(self.bucket_name, key) or owner
+        owner = owner_of(getattr(self, "bucket_name", None), key)
         by_id = {a.canonical_id: a for a in keyring.accounts.values()}
         grants = []
         for grant in acl.grants:

@@ -1,5 +1,6 @@
-"""Moto 5.2.5's S3 event notifications, sent as AWS sends them (moto_gateway/s3_features/notifications.py
-decides the names and builds the records):
+"""Moto 5.2.5's S3 event notifications, sent as AWS sends them (the names and records are decided here; the
+request's context is set by s3_features/notifications.py's EventContext layer, which also registers the
+webhooks' publisher in PUBLISHERS):
 - `S3Backend.complete_multipart_upload` stores the object with `put_object`, which sends an
   `ObjectCreated:Put` before the `ObjectCreated:CompleteMultipartUpload`: the Put is not sent;
 - a POST Object reaches Moto as the PutObject the gateway authorised it as: its event is `ObjectCreated:Post`;
@@ -14,20 +15,106 @@ decides the names and builds the records):
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from urllib.parse import quote_plus
 
 from moto_gateway.moto_patches import require_moto
 
 MOTO_VERSION = "5.2.5"
 log = logging.getLogger("moto_gateway")
+PUBLISHERS: list[Callable] = []
+"""Called with (bucket, key, event name, context) for every event: the gateway's webhooks
+(s3_features/notifications.py registers its hub)."""
+
+
+
+
+class RequestContext(threading.local):
+    """Per thread: what the request Moto is serving said about itself (a waitress thread serves one
+    request at a time; the lifecycle scheduler sets `lifecycle` on its own thread)."""
+
+    post: bool = False
+    tagging: bool = False  # a ?tagging request: the only one whose tagging events AWS sends
+    acl: bool = False  # a ?acl request, likewise
+    completing: bool = False
+    version_delete: bool = False  # inside a DeleteObject with a versionId: announced once it is done
+    lifecycle: bool = False
+    principal: str = ""
+    source_ip: str = "127.0.0.1"
+    request_id: str = ""
+
+
+CONTEXT = RequestContext()
+
+
+def final_name(event_name: str, is_marker: bool, context: RequestContext) -> str | None:
+    """The event AWS sends where Moto would send `event_name` (with `s3:`); None: AWS sends none."""
+    if event_name.startswith("s3:ObjectTagging:") and not context.tagging:
+        return None  # Moto's PutObject stores the (empty) tag set and announced it
+    if event_name.startswith("s3:ObjectAcl:") and not context.acl:
+        return None
+    if event_name == "s3:ObjectCreated:Put":
+        if context.completing:
+            return None  # the CompleteMultipartUpload event follows
+        if context.post:
+            return "s3:ObjectCreated:Post"
+    if event_name == "s3:ObjectRemoved:Delete" and context.version_delete:
+        return None  # Moto's own, naming the current version; the deleted version's follows
+    if event_name == "s3:ObjectRemoved:Delete" and context.lifecycle:
+        return "s3:LifecycleExpiration:DeleteMarkerCreated" if is_marker else "s3:LifecycleExpiration:Delete"
+    if event_name == "s3:ObjectRemoved:DeleteMarkerCreated" and context.lifecycle:
+        return "s3:LifecycleExpiration:DeleteMarkerCreated"
+    return event_name
+
+
+_sequence = itertools.count(1)
+
+
+def event_record(
+    event_name: str, bucket, key, configuration_id: str, context: RequestContext, now: float | None = None
+) -> dict:
+    """One record of the event message, as AWS writes it."""
+    moment = time.gmtime(now if now is not None else time.time())
+    millis = int(((now if now is not None else time.time()) % 1) * 1000)
+    obj: dict = {"key": quote_plus(key.name)}
+    if hasattr(key, "etag"):
+        obj["size"] = int(key.size)
+        obj["eTag"] = key.etag.replace('"', "")
+    version_id = getattr(key, "version_id", None)
+    if version_id and version_id != "null" and getattr(bucket, "versioning_status", None):
+        obj["versionId"] = str(version_id)
+    obj["sequencer"] = f"{time.time_ns():016X}{next(_sequence):08X}"
+    principal = f"AWS:{context.principal}" if context.principal else "AWS:anonymous"
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": bucket.region_name,
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S", moment) + f".{millis:03d}Z",
+        "eventName": event_name.removeprefix("s3:"),
+        "userIdentity": {"principalId": principal},
+        "requestParameters": {"sourceIPAddress": context.source_ip},
+        "responseElements": {"x-amz-request-id": context.request_id or uuid.uuid4().hex[:16].upper(),
+                             "x-amz-id-2": uuid.uuid4().hex},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": configuration_id,
+            "bucket": {"name": bucket.name, "ownerIdentity": {"principalId": bucket.account_id},
+                       "arn": f"arn:aws:s3:::{bucket.name}"},
+            "object": obj,
+        },
+    }
+
 
 
 def apply() -> None:
     require_moto(MOTO_VERSION, __name__)
     from moto.s3 import notifications
     from moto.s3.models import S3Backend
-
-    from moto_gateway.s3_features.notifications import CONTEXT, HUB, event_record, final_name
 
     if getattr(notifications.send_event, "motostack_patched", False):
         return
@@ -38,7 +125,8 @@ def apply() -> None:
             name = final_name(moto_name, not hasattr(key, "etag"), CONTEXT)
             if name is None or key is None:
                 return
-            HUB.publish(bucket, key, name, CONTEXT)
+            for publish in PUBLISHERS:
+                publish(bucket, key, name, CONTEXT)
             configuration = bucket.notification_configuration
             if configuration is None:
                 return

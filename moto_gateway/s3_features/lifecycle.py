@@ -38,10 +38,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from moto_gateway.errors import S3Error
-from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, drain
-from moto_gateway.request import RequestView
-from moto_gateway.s3_features.notifications import CONTEXT
+from moto_gateway.moto_patches.notification_events import CONTEXT
 from moto_gateway.s3_features.object_lock import (
     child,
     child_text,
@@ -52,8 +49,12 @@ from moto_gateway.s3_features.object_lock import (
     parse_xml,
     read_small,
 )
-from moto_gateway.s3state import find_bucket, live_backends
-from moto_gateway.wsgi import answered
+from moto_gateway.state.s3state import find_bucket, live_backends
+from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.refusals import refuse_drained
+from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS
 
 log = logging.getLogger("moto_gateway")
 DOCUMENT_ATTRIBUTE = "lifecycle_document"
@@ -381,8 +382,7 @@ class LifecycleRules:
                 body = read_small(environ)
                 parse_configuration(body)
             except S3Error as error:
-                drain(environ)
-                return ValidatingMiddleware.refuse(view, error, start_response)
+                return refuse_drained(view, error, environ, start_response)
             document = body.decode("utf-8")
         statuses: list[str] = []
 

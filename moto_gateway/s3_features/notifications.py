@@ -25,7 +25,6 @@ forgets them. The testkit's `s3_events` fixture registers one for the length of 
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import queue
@@ -34,97 +33,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from tenacity import retry, stop_after_attempt, wait_exponential
 
-from moto_gateway.post_object import POSTED_ENVIRON
-from moto_gateway.router import json_response
+from moto_gateway.moto_patches.notification_events import CONTEXT, PUBLISHERS, RequestContext, event_record
+from moto_gateway.signing.post_object import POSTED_ENVIRON
+from moto_gateway.wsgi.answers import json_response
 
 log = logging.getLogger("moto_gateway")
 PREFIX = "/_events/webhooks"
 QUEUE_SIZE = 10_000
 DELIVERY_TIMEOUT = 5.0
-
-
-# ----- what the current request is (set by the layer, read where Moto sends its events) ----------------
-
-
-class RequestContext(threading.local):
-    """Per thread: what the request Moto is serving said about itself (a waitress thread serves one
-    request at a time; the lifecycle scheduler sets `lifecycle` on its own thread)."""
-
-    post: bool = False
-    tagging: bool = False  # a ?tagging request: the only one whose tagging events AWS sends
-    acl: bool = False  # a ?acl request, likewise
-    completing: bool = False
-    version_delete: bool = False  # inside a DeleteObject with a versionId: announced once it is done
-    lifecycle: bool = False
-    principal: str = ""
-    source_ip: str = "127.0.0.1"
-    request_id: str = ""
-
-
-CONTEXT = RequestContext()
-
-
-def final_name(event_name: str, is_marker: bool, context: RequestContext) -> str | None:
-    """The event AWS sends where Moto would send `event_name` (with `s3:`); None: AWS sends none."""
-    if event_name.startswith("s3:ObjectTagging:") and not context.tagging:
-        return None  # Moto's PutObject stores the (empty) tag set and announced it
-    if event_name.startswith("s3:ObjectAcl:") and not context.acl:
-        return None
-    if event_name == "s3:ObjectCreated:Put":
-        if context.completing:
-            return None  # the CompleteMultipartUpload event follows
-        if context.post:
-            return "s3:ObjectCreated:Post"
-    if event_name == "s3:ObjectRemoved:Delete" and context.version_delete:
-        return None  # Moto's own, naming the current version; the deleted version's follows
-    if event_name == "s3:ObjectRemoved:Delete" and context.lifecycle:
-        return "s3:LifecycleExpiration:DeleteMarkerCreated" if is_marker else "s3:LifecycleExpiration:Delete"
-    if event_name == "s3:ObjectRemoved:DeleteMarkerCreated" and context.lifecycle:
-        return "s3:LifecycleExpiration:DeleteMarkerCreated"
-    return event_name
-
-
-_sequence = itertools.count(1)
-
-
-def event_record(
-    event_name: str, bucket, key, configuration_id: str, context: RequestContext, now: float | None = None
-) -> dict:
-    """One record of the event message, as AWS writes it."""
-    moment = time.gmtime(now if now is not None else time.time())
-    millis = int(((now if now is not None else time.time()) % 1) * 1000)
-    obj: dict = {"key": quote_plus(key.name)}
-    if hasattr(key, "etag"):
-        obj["size"] = int(key.size)
-        obj["eTag"] = key.etag.replace('"', "")
-    version_id = getattr(key, "version_id", None)
-    if version_id and version_id != "null" and getattr(bucket, "versioning_status", None):
-        obj["versionId"] = str(version_id)
-    obj["sequencer"] = f"{time.time_ns():016X}{next(_sequence):08X}"
-    principal = f"AWS:{context.principal}" if context.principal else "AWS:anonymous"
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": bucket.region_name,
-        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S", moment) + f".{millis:03d}Z",
-        "eventName": event_name.removeprefix("s3:"),
-        "userIdentity": {"principalId": principal},
-        "requestParameters": {"sourceIPAddress": context.source_ip},
-        "responseElements": {"x-amz-request-id": context.request_id or uuid.uuid4().hex[:16].upper(),
-                             "x-amz-id-2": uuid.uuid4().hex},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": configuration_id,
-            "bucket": {"name": bucket.name, "ownerIdentity": {"principalId": bucket.account_id},
-                       "arn": f"arn:aws:s3:::{bucket.name}"},
-            "object": obj,
-        },
-    }
 
 
 def pattern_matches(patterns: Sequence[str], event_name: str) -> bool:
@@ -208,6 +129,7 @@ class WebhookHub:
 
 
 HUB = WebhookHub()
+PUBLISHERS.append(HUB.publish)  # every event Moto sends reaches the webhooks too
 
 
 # ----- the layer and the endpoint -----------------------------------------------------------------------

@@ -40,14 +40,13 @@ from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.access.actions import Action
 from moto_gateway.access.decide import decide as access_decide
-from moto_gateway.errors import S3Error, invalid_argument, new_request_id
-from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, drain, has_body, put_back
-from moto_gateway.request import RequestView
-from moto_gateway.s3state import find_bucket
-from moto_gateway.wsgi import answered
+from moto_gateway.state.s3state import find_bucket
+from moto_gateway.wsgi.bodies import answered, has_body, put_back
+from moto_gateway.wsgi.errors import S3Error, invalid_argument, new_request_id
+from moto_gateway.wsgi.refusals import refuse_drained
+from moto_gateway.wsgi.request import ACCESS_CONTEXT, RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS
 
-ACCESS_CONTEXT = "motostack.access_context"
-"""(principal, bucket state, condition keys), left by the access layer for the bypass permission here."""
 MODES = ("GOVERNANCE", "COMPLIANCE")
 MAX_DELETE_BODY = 2 * 1024 * 1024  # 1,000 keys of 1,024 bytes and their versions; more is no DeleteObjects
 LOCKED_MESSAGE = "Access Denied because object protected by object lock."
@@ -358,8 +357,7 @@ class ObjectLock:
         try:
             return self.decide(environ, view, bucket, key or None, start_response)
         except S3Error as error:
-            drain(environ)
-            return ValidatingMiddleware.refuse(view, error, start_response)
+            return refuse_drained(view, error, environ, start_response)
 
     def decide(self, environ: dict, view: RequestView, bucket, key: str | None, start_response: Callable):
         params, headers, method = view.params, view.headers, view.method

@@ -33,12 +33,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from moto_gateway.errors import S3Error
-from moto_gateway.listing import SIGNING_PARAMETERS
-from moto_gateway.middleware import MOTO_OWN_PATHS, ValidatingMiddleware, drain
-from moto_gateway.request import RequestView
-from moto_gateway.s3state import find_bucket
-from moto_gateway.wsgi import answered
+from moto_gateway.fast_paths.listing import SIGNING_PARAMETERS
+from moto_gateway.state.s3state import find_bucket
+from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.refusals import refuse_drained
+from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS
 
 PREFIX = "x-amz-server-side-encryption-customer-"
 COPY_PREFIX = "x-amz-copy-source-server-side-encryption-customer-"
@@ -177,8 +178,7 @@ class SseC:
         try:
             return self.decide(environ, view, bucket_name, key, start_response)
         except S3Error as error:
-            drain(environ)
-            return ValidatingMiddleware.refuse(view, error, start_response)
+            return refuse_drained(view, error, environ, start_response)
 
     def decide(self, environ: dict, view: RequestView, bucket_name: str, key: str, start_response: Callable):
         headers, params, method = view.headers, view.params, view.method

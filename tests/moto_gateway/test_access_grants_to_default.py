@@ -4,7 +4,7 @@ Moto: a copy into a bucket the copier does not own, then read by the copier, was
 
 from __future__ import annotations
 
-from moto_gateway.access.principals import canonical_id_of
+from moto_gateway.signing.keyring import canonical_id_of
 from tests.moto_gateway.access_support import (
     accounts_server,  # noqa: F401 (fixture)
     alice,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from moto_gateway.access.principals import canonical_id_of
+from moto_gateway.signing.keyring import canonical_id_of
 from testkit.clients import REGION, make_test_client
 from testkit.servers import MotoServer
 from tests.moto_gateway.access_support import allowed

@@ -29,7 +29,6 @@ import json
 import logging
 import queue
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field

@@ -141,6 +141,8 @@ class EventContext:
         self.app = app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+            return self.app(environ, start_response)  # a read sends no event
         query = environ.get("QUERY_STRING", "")
         CONTEXT.post = bool(environ.get(POSTED_ENVIRON))
         CONTEXT.tagging = "tagging" in query

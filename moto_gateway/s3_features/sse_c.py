@@ -61,7 +61,7 @@ def sse_argument_error(message: str, code: str = "InvalidArgument") -> S3Error:
 
 
 def customer_key(headers: Mapping[str, str], prefix: str = PREFIX) -> CustomerKey | None:
-    """The SSE-C key a request names with headers of `prefix`, checked as S3 checks it; None: it names none."""
+    """The SSE-C key a request names with headers of `prefix`, checked as S3 checks it (None: no key)."""
     algorithm = headers.get(prefix + "algorithm")
     key_text = headers.get(prefix + "key")
     md5_text = headers.get(prefix + "key-md5")
@@ -96,12 +96,20 @@ def salted_hmac(key: bytes, salt: bytes) -> str:
     return hmac.new(salt, key, hashlib.sha256).hexdigest()
 
 
-def seal(target, given: CustomerKey | None) -> None:
-    """Keeps (or clears) the salted HMAC of `given` on Moto's FakeKey or FakeMultipart."""
+USED = "sse_c_used"
+"""On Moto's FakeBucket: an object or upload of this bucket was ever sealed (until then a read of it needs no
+lookup: the layer costs a plain GET nothing)."""
+
+
+def seal(target, given: CustomerKey | None, bucket=None) -> None:
+    """Keeps (or clears) the salted HMAC of `given` on Moto's FakeKey or FakeMultipart (and marks the
+    bucket as one that holds SSE-C objects)."""
     if given is None:
         target.sse_c_salt = None
         target.sse_c_hmac = None
         return
+    if bucket is not None:
+        setattr(bucket, USED, True)
     salt = os.urandom(16)
     target.sse_c_salt = salt.hex()
     target.sse_c_hmac = salted_hmac(given.key, salt)
@@ -191,6 +199,9 @@ class SseC:
         bucket, _account = find_bucket(bucket_name)
         if bucket is None:
             return self.app(environ, start_response)
+        plain_read = given is None and "x-amz-server-side-encryption" not in headers
+        if plain_read and method in ("GET", "HEAD") and not getattr(bucket, USED, False):
+            return self.app(environ, start_response)  # no SSE-C object here, none asked for
         if method in ("GET", "HEAD") and reads_object(params):
             if "x-amz-server-side-encryption" in headers:
                 raise S3Error(400, "InvalidArgument", "x-amz-server-side-encryption header is not supported "
@@ -216,6 +227,8 @@ class SseC:
                 completed = bucket.keys.get(key)
                 if completed is not None and getattr(completed, "multipart", None) is upload:
                     completed.sse_c_salt, completed.sse_c_hmac = sealed_upload or (None, None)
+                    if sealed_upload:
+                        setattr(bucket, USED, True)
             return body
         if method == "PUT" and set(params) <= OBJECT_WRITE_PARAMS:
             copying = "x-amz-copy-source" in headers
@@ -227,7 +240,7 @@ class SseC:
                 written = bucket.keys.get(key)
                 stored = written is not None and hasattr(written, "etag")
                 if stored and (given is not None or sealed(written)):
-                    seal(written, given)  # a copy of a sealed source starts with the source's attributes
+                    seal(written, given, bucket)  # a copy of a sealed source starts with its attributes
             return body
         return self.app(environ, start_response)
 
@@ -249,7 +262,7 @@ class SseC:
             found = re.search(rb"<UploadId>([^<]+)</UploadId>", b"".join(body))
         upload = bucket.multiparts.get(found.group(1).decode()) if found else None
         if upload is not None:
-            seal(upload, given)
+            seal(upload, given, bucket)
         return body
 
     def run(self, environ: dict, start_response: Callable, given: CustomerKey | None = None):

@@ -11,6 +11,8 @@ Layers, innermost first, and why in this order:
   other header, parameter or bucket setting goes to Moto; inside the locks and the recorder, like
   ListingLayer, so the feed records its puts and deletes as Moto's;
 - ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
+- DurableCapture (with GATEWAY_STATE_DIR): queues what a successful mutating request changed for the state
+  folder, inside the locks so a bucket's changes are queued in the order Moto made them (state/durable/);
 - BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
   (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
 - StreamedBodies: a PutObject or UploadPart body over 1 MiB (or GATEWAY_SPOOL_MEMORY_BYTES) is copied into
@@ -35,6 +37,9 @@ Layers, innermost first, and why in this order:
   does not serve, a POST naming no operation, a malformed header, a PUT over 5 GiB), refused before any
   layer reads a body or decides access, as S3 routes a request before it authenticates it;
 - InternalErrors: S3's error XML for any failure of any layer inside;
+- DurableGate (with GATEWAY_STATE_DIR): 503 until the state folder is loaded, and a mutating request's
+  answer held until what it changed is committed (503 SlowDown if it could not be, the change undone);
+  outside every lock, so a request waits for the disk without holding up its bucket;
 - Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes
   everything else on;
 - FaultInjector: serves `/_faults` and injects the faults its rules ask for into S3 requests
@@ -64,6 +69,15 @@ from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
 from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
+from moto_gateway.state import durable
+from moto_gateway.state.durable.layer import (
+    DurableCapture,
+    DurableGate,
+    DurableSnapshots,
+    Durability,
+    after_import,
+    start_loading,
+)
 from moto_gateway.streamed_bodies import StreamedBodies
 
 
@@ -71,10 +85,22 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     moto_patches.apply()
     streaming_threshold = min(settings.gateway_spool_memory_bytes, streamed_bodies.STREAM_ABOVE_BYTES)
     app = PlainObjects(ListingLayer(S3FirstDispatcher()), streaming_threshold)
-    boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
+    store = (
+        durable.open_state(settings.gateway_state_dir, settings.gateway_fsync, settings.gateway_fsync_batch_ms)
+        if settings.gateway_state_dir
+        else None
+    )
+    # new with every Moto that starts empty: tells clients (the exporter) that Moto restarted without its state
+    boot_id = store.boot_id if store else uuid.uuid4().hex
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
+    if change_log and store:
+        change_log._last_seq = store.last_seq  # the feed goes on where the state folder's changes stopped
     if change_log:
         app = ChangeRecorder(app, change_log)
+    durability = Durability(store, change_log) if store else None
+    durable.activate(durability)
+    if durability:
+        app = DurableCapture(app, durability)
     app = locks = BucketLocks(app)
     streamed_bodies.apply()
     app = StreamedBodies(app, settings.gateway_spool_memory_bytes)
@@ -124,10 +150,16 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         max_waiting = min(settings.gateway_max_waiting_polls, max(1, settings.gateway_threads - 1))
         router.add("/_changes", changes_handler(change_log, max_waiting))
     router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
-    router.add(f"{bulk.PREFIX}/import", locks.exclusive(bulk.import_handler(change_log)))
+    importer = bulk.import_handler(change_log)
+    router.add(f"{bulk.PREFIX}/import", locks.exclusive(after_import(importer, durability) if durability else importer))
     router.add(f"{bulk.PREFIX}/list", bulk.list_handler())
-    snapshots = SnapshotStore(change_log)
+    snapshots = DurableSnapshots(change_log, durability) if durability else SnapshotStore(change_log)
     router.add(SNAPSHOTS, locks.exclusive(snapshots_handler(snapshots)), subpaths=True)
     router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
-    app = FaultInjector(router, FaultRules(settings.gateway_faults))
+    app = router
+    if durability:
+        durability.locks = locks.locks
+        app = DurableGate(router, durability)
+        start_loading(durability)
+    app = FaultInjector(app, FaultRules(settings.gateway_faults))
     return CorsAnswers(app) if settings.gateway_validation and settings.gateway_access == "s3" else app

@@ -68,7 +68,7 @@ from moto_gateway.moto_patches import bucket_permission, object_acl_default
 from moto_gateway.router import Router, WsgiApp, health_handler
 from moto_gateway.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
-from moto_gateway.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
+from moto_gateway.snapshots import PREFIX as SNAPSHOTS, reset_handler, snapshots_handler
 from moto_gateway.state import durable
 from moto_gateway.state.durable.layer import (
     DurableCapture,
@@ -76,6 +76,7 @@ from moto_gateway.state.durable.layer import (
     DurableSnapshots,
     Durability,
     after_import,
+    snapshot_file_routes,
     start_loading,
 )
 from moto_gateway.streamed_bodies import StreamedBodies
@@ -153,8 +154,10 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     importer = bulk.import_handler(change_log)
     router.add(f"{bulk.PREFIX}/import", locks.exclusive(after_import(importer, durability) if durability else importer))
     router.add(f"{bulk.PREFIX}/list", bulk.list_handler())
-    snapshots = DurableSnapshots(change_log, durability) if durability else SnapshotStore(change_log)
-    router.add(SNAPSHOTS, locks.exclusive(snapshots_handler(snapshots)), subpaths=True)
+    snapshots = DurableSnapshots(change_log, durability)
+    router.add(
+        SNAPSHOTS, snapshot_file_routes(snapshots, locks.exclusive(snapshots_handler(snapshots))), subpaths=True
+    )
     router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
     app = router
     if durability:

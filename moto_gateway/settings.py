@@ -87,8 +87,8 @@ class GatewaySettings(AwsSettings):
     def _lower_access(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    gateway_state_dir: str = Field(
-        "",
+    gateway_state_dir: str | None = Field(
+        None,
         description="folder where S3's state is kept across restarts and crashes (buckets, objects, "
         "versions, uploads, snapshots, the feed's position); empty: memory only",
     )

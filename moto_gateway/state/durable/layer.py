@@ -25,9 +25,11 @@ from moto_gateway.changes import POST_KEY_ENVIRON, ChangeLog, deleted_keys
 from moto_gateway.errors import S3Error, error_xml, new_request_id
 from moto_gateway.request import RequestView
 from moto_gateway.router import json_response
-from moto_gateway.snapshots import Snapshot, SnapshotStore
+from moto_gateway.snapshots import NAME, Snapshot, SnapshotStore, error, parse_path
+from moto_gateway.state.durable import snapshot_files
 from moto_gateway.state.durable.store import DONE, DurabilityError, DurableStore, Ticket
 from moto_gateway.wsgi import answered
+from werkzeug.wsgi import get_input_stream
 
 log = logging.getLogger("moto_gateway.durable")
 
@@ -237,34 +239,51 @@ class DurableGate:
 
 
 class DurableSnapshots(SnapshotStore):
-    """Named snapshots kept in the state folder: saved, deleted, restored and resets stored as they happen."""
+    """Named snapshots, also as files (export, import); with a state folder, saved, deleted, restored and
+    resets are stored as they happen."""
 
-    def __init__(self, change_log: ChangeLog | None, durability: Durability) -> None:
+    def __init__(self, change_log: ChangeLog | None, durability: Durability | None) -> None:
         super().__init__(change_log)
         self.durability = durability
-        durability.snapshots = self
+        if durability is not None:
+            durability.snapshots = self
+
+    def _store(self, ops: Callable[[DurableStore], list[tuple]]) -> None:
+        if self.durability is not None:
+            queued(self.durability.store.submit(ops(self.durability.store)))
 
     def save(self, name: str) -> Snapshot:
         snapshot = super().save(name)
-        store = self.durability.store
-        queued(store.submit(store.snapshot_ops(name, snapshot.state, snapshot.created)))
+        self._store(lambda store: store.snapshot_ops(name, snapshot.state, snapshot.created))
+        return snapshot
+
+    def adopt(self, name: str, state: s3state.S3State, created: float) -> Snapshot:
+        """An imported snapshot, under `name` (replacing one of that name)."""
+        snapshot = Snapshot(name, state, created, state.objects, state.bytes, state.buckets)
+        with self._lock:
+            replaced = self._snapshots.pop(name, None)
+            self._snapshots[name] = snapshot
+        if replaced:
+            replaced.state.release()
+        self._store(lambda store: store.snapshot_ops(name, state, created))
         return snapshot
 
     def delete(self, name: str) -> bool:
         deleted = super().delete(name)
         if deleted:
-            queued(self.durability.store.submit(self.durability.store.snapshot_ops(name, None)))
+            self._store(lambda store: store.snapshot_ops(name, None))
         return deleted
 
     def restore(self, name: str) -> Snapshot | None:
         snapshot = super().restore(name)
-        if snapshot is not None:
+        if snapshot is not None and self.durability is not None:
             self.durability.persist_everything()
         return snapshot
 
     def reset(self) -> None:
         super().reset()
-        self.durability.persist_everything()
+        if self.durability is not None:
+            self.durability.persist_everything()
 
     def replace_all(self, loaded: dict[str, tuple[s3state.S3State, float]]) -> None:
         with self._lock:
@@ -274,6 +293,41 @@ class DurableSnapshots(SnapshotStore):
             }
         for snapshot in old.values():
             snapshot.state.release()
+
+
+def snapshot_file_routes(store: DurableSnapshots, other: Callable) -> Callable:
+    """/_snapshots/<name>/export and /_snapshots/<name>/import (snapshot_files.py); every other
+    /_snapshots path goes to `other` (snapshots.py)."""
+
+    def handle(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        name, action = parse_path(environ.get("PATH_INFO", ""))
+        if action not in ("export", "import") or name is None or not NAME.fullmatch(name):
+            return other(environ, start_response)
+        method = environ.get("REQUEST_METHOD", "GET")
+        if action == "export":
+            if method != "GET":
+                return error(start_response, 405, "MethodNotAllowed", "use GET to export", method)
+            snapshot = store.get(name)
+            if snapshot is None:
+                return error(start_response, 404, "NoSuchSnapshot", f"no snapshot named {name}")
+            spool = snapshot_files.export_file(snapshot.state, snapshot.created)
+            size = spool.seek(0, 2)
+            spool.seek(0)
+            start_response("200 OK", [
+                ("Content-Type", "application/x-tar"), ("Content-Length", str(size)),
+                ("Content-Disposition", f'attachment; filename="{name}.motostack-snapshot"'),
+                ("Cache-Control", "no-store")])
+            return snapshot_files.file_chunks(spool)
+        if method != "POST":
+            return error(start_response, 405, "MethodNotAllowed", "use POST to import", method)
+        try:
+            state, created = snapshot_files.import_file(get_input_stream(environ))
+        except snapshot_files.SnapshotFileError as exc:
+            return error(start_response, 400, "MalformedSnapshot", str(exc), method)
+        snapshot = store.adopt(name, state, created)
+        return json_response(start_response, 201, snapshot.describe())
+
+    return handle
 
 
 def after_import(handler: Callable, durability: Durability) -> Callable:

@@ -39,6 +39,7 @@ from moto_gateway import s3state
 from moto_gateway.s3state import BUCKET_OWN_ATTRS, bucket_home, share_body
 from moto_gateway.state.durable import codec
 from moto_gateway.state.durable.codec import BODY_ATTR, Template
+from moto_gateway.state.durable.snapshot_files import decode_state, encode_state
 
 log = logging.getLogger("moto_gateway.durable")
 
@@ -236,7 +237,7 @@ class DurableStore:
                 self.upload_counts[bucket_name][upload_id] = len(parts)
             snapshots = {}
             for name, state_blob in conn.execute("SELECT name, state FROM snapshots"):
-                snapshots[name] = self._decode_snapshot(codec.loads(state_blob), inline, buffer)
+                snapshots[name] = self._decode_snapshot(codec.loads(state_blob), buffer)
         self._sweep_files(set(sizes))
         return Loaded(snapshots, len(buckets), objects, time.perf_counter() - started)
 
@@ -393,32 +394,22 @@ class DurableStore:
         return ops
 
     def snapshot_ops(self, name: str, state: s3state.S3State | None, created: float = 0.0) -> list[tuple]:
-        """A named snapshot stored (None: removed). Its bodies are the live keys' (already stored)."""
+        """A named snapshot stored (None: removed). Its bodies are mostly the live keys' (already stored)."""
         if state is None:
             return [("snapshot", name, None, b"")]
         ops: list[tuple] = []
         ids: list[int] = []
-        backends = []
-        for backend in state.backends:
-            buckets = {}
-            for bucket_name, bucket in backend.buckets.items():
-                versions = {}
-                for key_name, kept in bucket.versions.items():
-                    records = []
-                    for version in kept:
-                        if isinstance(version, s3state.KeyState):
-                            body_id = version.attrs.get(BODY_ATTR)
-                            if body_id is None:
-                                body_id, op = self._state_body(version)
-                                ops.append(op)
-                            ids.append(body_id)
-                            records.append(("k", self.template.diff(version.attrs), version.metadata, body_id,
-                                            None, None))
-                        else:
-                            records.append(codec.marker_record(version))
-                    versions[key_name] = records
-                buckets[bucket_name] = (bucket.attrs, versions)
-            backends.append((backend.account_id, backend.partition, buckets, backend.tags))
+
+        def body_id(version: s3state.KeyState) -> int:
+            found = version.attrs.get(BODY_ATTR)
+            if found is None:
+                found, op = self._state_body(version)
+                version.attrs[BODY_ATTR] = found
+                ops.append(op)
+            ids.append(found)
+            return found
+
+        backends = encode_state(state, self.template, body_id)
         ops.append(("snapshot", name, codec.dumps((created, backends)), ids_bytes(ids)))
         return ops
 
@@ -433,32 +424,18 @@ class DurableStore:
                 file.write(version.body.read_at(position, min(CHUNK, size - position)))
         return body_id, ("body", body_id, size, None, path)
 
-    def _decode_snapshot(self, stored: tuple, inline: dict, buffer: Callable) -> tuple[s3state.S3State, float]:
+    def _decode_snapshot(self, stored: tuple, buffer: Callable) -> tuple[s3state.S3State, float]:
         created, backends = stored
         shared: dict[int, s3state.SharedBody] = {}
-        result = []
-        for account_id, partition, buckets, tags in backends:
-            states = {}
-            for bucket_name, (attrs, versions) in buckets.items():
-                kept = {}
-                for key_name, records in versions.items():
-                    built = []
-                    for record in records:
-                        if record[0] == "k":
-                            _kind, diff, metadata, body_id, _tags, _skeleton = record
-                            attrs_k = self.template.apply(diff)
-                            attrs_k[BODY_ATTR] = body_id
-                            body = shared.get(body_id)
-                            if body is None:
-                                handle = buffer(body_id)
-                                body = shared[body_id] = s3state.SharedBody(handle, handle.size, refs=0)
-                            built.append(s3state.KeyState(attrs_k, metadata, body.acquire()))
-                        else:
-                            built.append(codec.build_marker(record[1], bucket_name, self.template))
-                    kept[key_name] = built
-                states[bucket_name] = s3state.BucketState(attrs, kept)
-            result.append(s3state.BackendState(account_id, partition, states, tags))
-        return s3state.S3State(tuple(result)), created
+
+        def body(body_id: int) -> s3state.SharedBody:
+            found = shared.get(body_id)
+            if found is None:
+                handle = buffer(body_id)
+                found = shared[body_id] = s3state.SharedBody(handle, handle.size, refs=0)
+            return found
+
+        return decode_state(backends, self.template, body, keep_ids=True), created
 
     # ----- the writer -----------------------------------------------------------------------------------
 

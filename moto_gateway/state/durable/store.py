@@ -43,8 +43,13 @@ from moto_gateway.state.durable.snapshot_files import decode_state, encode_state
 
 log = logging.getLogger("moto_gateway.durable")
 
-INLINE_BYTES = 128 * 1024
-"""Bodies up to this size live in SQLite (a file would cost a 4 KiB block and an fsync of its own)."""
+INLINE_BYTES = 16 * 1024
+"""Bodies up to this size live in SQLite (a file would cost a 4 KiB block and an fsync of its own); larger
+ones in files, where they cost their size rounded to a block (SQLite's overflow pages would cost more)."""
+PAGE_BYTES = 16384
+"""SQLite's page size in a new folder: rows of small bodies pack 15 to a page (4 KiB pages: 3, +33%)."""
+WAL_CHECKPOINT_BYTES = 8 * 1024 * 1024
+"""The WAL is folded into the database and truncated once it is this large (else it keeps its peak size)."""
 CHUNK = 1024 * 1024
 MAX_GROUP = 512
 FORMAT = 1
@@ -139,6 +144,7 @@ class DurableStore:
         conn = sqlite3.connect(
             os.path.join(self.folder, "state.db"), isolation_level=None, check_same_thread=False
         )
+        conn.execute(f"PRAGMA page_size={PAGE_BYTES}")  # a no-op on an existing database
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[self.fsync]}")
         conn.execute("PRAGMA journal_size_limit=8388608")
@@ -448,6 +454,10 @@ class DurableStore:
             self._queue.put(None)
             self._writer.join(10)
             self._writer = None
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
 
     def submit(self, ops: list[tuple], seq: int = 0, error: BaseException | None = None) -> Ticket:
         if not ops and error is None:
@@ -551,6 +561,11 @@ class DurableStore:
                 os.unlink(path)
             except OSError:
                 pass
+        try:
+            if os.stat(self._wal_path).st_size > WAL_CHECKPOINT_BYTES:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (OSError, sqlite3.Error):
+            pass  # the next commit tries again; SQLite also checkpoints on its own
 
     def _sync_batch(self) -> None:
         """GATEWAY_FSYNC=batch: what the commits since the last sync wrote, fsynced at once."""

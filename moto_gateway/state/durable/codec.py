@@ -17,6 +17,7 @@ snapshot file from elsewhere cannot run code when it is imported.
 
 from __future__ import annotations
 
+import datetime
 import io
 import os
 import pickle
@@ -36,6 +37,7 @@ MISSING = "\0missing"
 KEY_SKIPPED = KEY_OWN_ATTRS | {BODY_ATTR}
 MULTIPART_SKIPPED = frozenset({"parts"})
 MUTABLE_TYPES = (list, dict, set)
+SIMPLE_TYPES = frozenset({str, int, float, bool, bytes, type(None), datetime.datetime, datetime.date})
 
 SAFE_MODULE_PREFIXES = ("moto.s3.", "moto.core.", "moto.utilities.", "moto.moto_api.", "moto_gateway.")
 SAFE_MODULES = frozenset({"datetime", "collections", "requests.structures", "decimal", "uuid"})
@@ -89,45 +91,54 @@ def new_template() -> dict[str, Any]:
     return {name: value for name, value in model.__dict__.items() if name not in KEY_SKIPPED}
 
 
+def same(model: Any, value: Any) -> bool:
+    """Equal by value: `==` where the type defines it, else by their pickled bytes (Moto's FakeAcl has no
+    equality of its own, and a key's ACL is a new object per key)."""
+    kind = type(value)
+    if kind in SIMPLE_TYPES or kind.__eq__ is not object.__eq__:
+        try:
+            return bool(model == value)
+        except Exception:  # noqa: BLE001 (an __eq__ that refuses: keep the value)
+            return False
+    try:
+        return dumps(model) == dumps(value)
+    except Exception:  # noqa: BLE001 (not picklable: the diff carries it and storing it says why)
+        return False
+
+
 class Template:
     """A key template, with what comparing against it and copying from it needs precomputed."""
 
     def __init__(self, attrs: dict[str, Any]) -> None:
         self.attrs = attrs
         self.mutable = [name for name, value in attrs.items() if isinstance(value, MUTABLE_TYPES)]
-        self._pickled: dict[str, bytes] = {}
-        self._lock = threading.Lock()
-
-    def same(self, name: str, value: Any) -> bool:
-        model = self.attrs[name]
-        if model is value:
-            return True
-        if type(model) is not type(value):
-            return False
-        if type(value).__eq__ is object.__eq__:  # no equality of its own (Moto's FakeAcl): compare the bytes
-            pickled = self._pickled.get(name)
-            if pickled is None:
-                with self._lock:
-                    pickled = self._pickled[name] = dumps(model)
-            try:
-                return dumps(value) == pickled
-            except Exception:  # noqa: BLE001 (not picklable: the diff carries it and dumping it says why)
-                return False
-        try:
-            return bool(model == value)
-        except Exception:  # noqa: BLE001 (an __eq__ that refuses: keep the value)
-            return False
+        self.pickled = {
+            name: dumps(value)
+            for name, value in attrs.items()
+            if type(value) not in SIMPLE_TYPES and type(value).__eq__ is object.__eq__
+        }
 
     def diff(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The attributes that differ from the template's (compared in C where `!=` can be trusted)."""
         template = self.attrs
-        changed = {
-            name: value
-            for name, value in attrs.items()
-            if name not in KEY_SKIPPED and (name not in template or not self.same(name, value))
-        }
-        missing = [name for name in template if name not in attrs]
-        if missing:
-            changed[MISSING] = missing
+        try:
+            changed = {name: value for name, value in attrs.items() if template.get(name, MISSING) != value}
+        except Exception:  # noqa: BLE001 (an __eq__ that refuses: compare one by one)
+            changed = {name: value for name, value in attrs.items() if not same(template.get(name, MISSING), value)}
+        for name in KEY_SKIPPED:
+            changed.pop(name, None)
+        for name, pickled in self.pickled.items():
+            value = changed.get(name)
+            if value is not None and type(value) is type(template[name]):
+                try:
+                    if dumps(value) == pickled:
+                        del changed[name]
+                except Exception:  # noqa: BLE001 (not picklable: the diff carries it, storing it says why)
+                    pass
+        if len(attrs) < len(template) + len(KEY_SKIPPED):
+            missing = [name for name in template if name not in attrs]
+            if missing:
+                changed[MISSING] = missing
         return changed
 
     def apply(self, diff: dict[str, Any]) -> dict[str, Any]:

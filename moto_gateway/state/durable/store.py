@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import sqlite3
 import threading
 import time
 import uuid
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +52,7 @@ WAL_CHECKPOINT_BYTES = 8 * 1024 * 1024
 """The WAL is folded into the database and truncated once it is this large (else it keeps its peak size)."""
 CHUNK = 1024 * 1024
 MAX_GROUP = 512
+HELP_AFTER = 0.5
 FORMAT = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
@@ -70,24 +71,33 @@ class DurabilityError(Exception):
 
 @dataclass
 class Ticket:
+    """Changes queued for the state folder; `wait` returns once they are committed (or raises)."""
+
     ops: list[tuple]
     seq: int = 0
     error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    store: DurableStore | None = None
+    finished: bool = False
+    lead: bool = False
+    """Set when the previous leader hands this ticket's waiter the next group (see DurableStore.drive)."""
+    event: threading.Event = field(default_factory=threading.Event)
 
     def wait(self, timeout: float | None = None) -> None:
-        if not self.done.wait(timeout):
+        """Call it holding no bucket lock: the waiter may commit the group itself (and undo it on failure)."""
+        if not self.finished and self.store is not None:
+            self.store.drive(self, timeout)
+        if not self.finished:
             raise DurabilityError("the state folder did not answer in time")
         if self.error is not None:
             raise DurabilityError(str(self.error)) from self.error
 
     def finish(self, error: BaseException | None = None) -> None:
         self.error = error
-        self.done.set()
+        self.finished = True
+        self.event.set()
 
 
-DONE = Ticket([])
-DONE.done.set()
+DONE = Ticket([], finished=True)
 
 
 def ids_bytes(ids: Iterable[int]) -> bytes:
@@ -123,8 +133,13 @@ class DurableStore:
         self.last_seq = 0
         self._next_body = 1
         self._id_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[Ticket | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
+        self._queue: deque[Ticket] = deque()
+        self._lead_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._leading = False
+        self._timer: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._sync_lock = threading.Lock()
         self.on_failure: Callable[[BaseException], None] = lambda _exc: None
         self.error: str | None = None
         """Why the last write failed, until one succeeds again (/_health shows it)."""
@@ -133,6 +148,7 @@ class DurableStore:
         self.key_counts: dict[str, dict[str, int]] = {}
         self.upload_counts: dict[str, dict[str, int]] = {}
         self._unsynced: list[str] = []
+        self._unlink_after_sync: list[str] = []
         self._last_sync = time.monotonic()
         self._wal_path = os.path.join(self.folder, "state.db-wal")
 
@@ -269,25 +285,32 @@ class DurableStore:
         known = key.__dict__.get(BODY_ATTR)
         if known is not None:
             return known, None
+        if key.disposed:
+            raise DurabilityError(f"the bytes of {key.name!r} are gone")
+        if key.contentsize <= INLINE_BYTES:  # read as Moto's own value getter does, without sharing it
+            with key.lock:
+                buffer = key._value_buffer
+                buffer.seek(0)
+                data = buffer.read()
+            body_id = self._new_body_id()
+            key.__dict__[BODY_ATTR] = body_id
+            return body_id, ("body", body_id, len(data), data, None)
         shared = share_body(key)
         if shared is None:
             raise DurabilityError(f"the bytes of {key.name!r} are gone")
         try:
             body_id = self._new_body_id()
             size = shared.size
-            if size <= INLINE_BYTES:
-                op = ("body", body_id, size, shared.read_at(0, size), None)
-            else:
-                path = codec.body_path(self.bodies_dir, body_id)
-                with open(path, "wb") as file:
-                    position = 0
-                    while position < size:
-                        chunk = shared.read_at(position, min(CHUNK, size - position))
-                        if not chunk:
-                            break
-                        file.write(chunk)
-                        position += len(chunk)
-                op = ("body", body_id, size, None, path)
+            path = codec.body_path(self.bodies_dir, body_id)
+            with open(path, "wb") as file:
+                position = 0
+                while position < size:
+                    chunk = shared.read_at(position, min(CHUNK, size - position))
+                    if not chunk:
+                        break
+                    file.write(chunk)
+                    position += len(chunk)
+            op = ("body", body_id, size, None, path)
         finally:
             shared.release()
         key.__dict__[BODY_ATTR] = body_id
@@ -443,85 +466,125 @@ class DurableStore:
 
         return decode_state(backends, self.template, body, keep_ids=True), created
 
-    # ----- the writer -----------------------------------------------------------------------------------
+    # ----- the writer: group commit by whichever waiter comes first -------------------------------------
 
     def start(self) -> None:
-        self._writer = threading.Thread(target=self._run, name="durable-writer", daemon=True)
-        self._writer.start()
+        """Writes may come from now on (after the load); GATEWAY_FSYNC=batch gets its fsync timer."""
+        if self.fsync == "batch" and self._timer is None:
+            self._timer = threading.Thread(target=self._sync_loop, name="durable-fsync", daemon=True)
+            self._timer.start()
 
     def stop(self) -> None:
-        if self._writer is not None:
-            self._queue.put(None)
-            self._writer.join(10)
-            self._writer = None
+        """Commits what is queued and folds the WAL into the database (a clean stop)."""
+        self._stopping.set()
+        with self._commit_lock:
             try:
+                while self._queue:
+                    self._process(self._drain())
+                self._sync_batch()
                 self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:
+            except (sqlite3.Error, OSError):
                 pass
 
     def submit(self, ops: list[tuple], seq: int = 0, error: BaseException | None = None) -> Ticket:
         if not ops and error is None:
             return DONE
-        ticket = Ticket(ops, seq, error)
-        self._queue.put(ticket)
+        ticket = Ticket(ops, seq, error, self)
+        self._queue.append(ticket)
         return ticket
 
-    def _run(self) -> None:
+    def drive(self, ticket: Ticket, timeout: float | None) -> None:
+        """Waits for `ticket`. One waiter at a time leads: it commits everything queued in one transaction
+        (its own ticket and the others'), then hands the lead to the waiter of the oldest ticket still
+        queued; the others sleep until their ticket is done or they are handed the lead. A waiter that
+        hears nothing for HELP_AFTER seconds commits what is queued itself (the lead may have gone to a
+        ticket nobody waits for); commits never overlap (`_commit_lock`)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lead_lock:
+            leading = not self._leading
+            if leading:
+                self._leading = True
         while True:
-            timeout = None
-            if self._unsynced:
-                timeout = max(0.0, self.batch_seconds - (time.monotonic() - self._last_sync))
-            try:
-                first = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                self._sync_batch()
-                continue
-            if first is None:
-                self._sync_batch()
+            if leading or ticket.lead:
+                try:
+                    while not ticket.finished:
+                        with self._commit_lock:
+                            group = self._drain()
+                            if group:
+                                self._process(group)
+                        if not group:
+                            break
+                finally:
+                    self._hand_over()
                 return
-            group = [first]
-            while len(group) < MAX_GROUP:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                group.append(more)
-            failed = next((ticket.error for ticket in group if ticket.error is not None), None)
-            if failed is None:
-                try:
-                    self._commit(group)
-                except Exception as exc:  # noqa: BLE001 (every failure to store is answered the same way)
-                    failed = exc
-            if failed is None:
-                if self.error is not None:
-                    log.warning("the state folder takes writes again")
-                    self.error = None
-                for ticket in group:
-                    ticket.finish()
-                continue
-            self.error = f"{type(failed).__name__}: {failed}"
-            log.error("a change could not be stored (%s): undoing it", self.error)
+            if ticket.finished:
+                return
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return
+            if not ticket.event.wait(HELP_AFTER if remaining is None else min(HELP_AFTER, remaining)):
+                if self._commit_lock.acquire(blocking=False):
+                    try:
+                        group = self._drain()
+                        if group:
+                            self._process(group)
+                    finally:
+                        self._commit_lock.release()
+
+    def _hand_over(self) -> None:
+        with self._lead_lock:
+            if self._queue:
+                following = self._queue[0]
+                following.lead = True
+                following.event.set()
+            else:
+                self._leading = False
+
+    def _drain(self) -> list[Ticket]:
+        group = []
+        queued = self._queue
+        while queued and len(group) < MAX_GROUP:
+            group.append(queued.popleft())
+        return group
+
+    def _process(self, group: list[Ticket]) -> None:
+        failed = next((ticket.error for ticket in group if ticket.error is not None), None)
+        if failed is None:
             try:
-                self.on_failure(failed)
-            except Exception:  # noqa: BLE001 (logged; the tickets are refused whatever happened)
-                log.exception("undoing the change failed")
+                self._commit(group)
+            except Exception as exc:  # noqa: BLE001 (every failure to store is answered the same way)
+                failed = exc
+        if failed is None:
+            if self.error is not None:
+                log.warning("the state folder takes writes again")
+                self.error = None
             for ticket in group:
-                ticket.finish(failed)
+                ticket.finish()
+            return
+        self.error = f"{type(failed).__name__}: {failed}"
+        log.error("a change could not be stored (%s): undoing it", self.error)
+        try:
+            self.on_failure(failed)
+        except Exception:  # noqa: BLE001 (logged; the tickets are refused whatever happened)
+            log.exception("undoing the change failed")
+        for ticket in group:
+            ticket.finish(failed)
 
     def fail_queued(self, error: BaseException) -> None:
         """Refuses every queued ticket (on_failure calls it, holding every bucket's lock)."""
-        while True:
-            try:
-                ticket = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if ticket is None:
-                self._queue.put(None)
-                return
+        for ticket in self._drain_all():
             ticket.finish(error)
+
+    def _drain_all(self) -> list[Ticket]:
+        drained = []
+        while self._queue:
+            drained.append(self._queue.popleft())
+        return drained
+
+    def _sync_loop(self) -> None:
+        while not self._stopping.wait(self.batch_seconds):
+            if self._unsynced:
+                self._sync_batch()
 
     def _commit(self, group: list[Ticket]) -> None:
         conn = self.conn
@@ -540,8 +603,6 @@ class DurableStore:
                 for path in new_files:
                     fsync_path(path)
                 fsync_path(self.bodies_dir)
-            elif new_files and self.fsync == "batch":
-                self._unsynced.extend(new_files)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -553,14 +614,16 @@ class DurableStore:
         if seq > self.last_seq:
             self.last_seq = seq
         if self.fsync == "batch":
-            self._unsynced.append(self._wal_path)
+            with self._sync_lock:
+                self._unsynced.extend(new_files)
+                self._unsynced.append(self._wal_path)
+                # a body's file goes once the commit that forgot it is fsynced (else a power loss could
+                # bring back a row whose file is gone)
+                self._unlink_after_sync.extend(garbage)
             if time.monotonic() - self._last_sync >= self.batch_seconds:
                 self._sync_batch()
-        for path in garbage:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        else:
+            unlink_all(garbage)
         try:
             if os.stat(self._wal_path).st_size > WAL_CHECKPOINT_BYTES:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -569,9 +632,12 @@ class DurableStore:
 
     def _sync_batch(self) -> None:
         """GATEWAY_FSYNC=batch: what the commits since the last sync wrote, fsynced at once."""
-        pending, self._unsynced = self._unsynced, []
-        self._last_sync = time.monotonic()
+        with self._sync_lock:
+            pending, self._unsynced = self._unsynced, []
+            garbage, self._unlink_after_sync = self._unlink_after_sync, []
+            self._last_sync = time.monotonic()
         if not pending:
+            unlink_all(garbage)
             return
         try:
             for path in dict.fromkeys(pending):
@@ -580,6 +646,8 @@ class DurableStore:
         except OSError as exc:
             self.error = f"fsync: {exc}"
             log.error("fsync of the state folder failed: %s", exc)
+            return
+        unlink_all(garbage)
 
     def _apply(self, conn: sqlite3.Connection, op: tuple, new_files: list[str], released: set[int]) -> None:
         kind = op[0]
@@ -722,6 +790,14 @@ class _BytesBody:
 
     def close(self) -> None:
         self.closed = True
+
+
+def unlink_all(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def fsync_path(path: str) -> None:

@@ -34,7 +34,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from bench.common import MotoServer, make_test_client, print_table
-from bench.endpoint import run_wrk, Target, BUCKET
+from bench.endpoint import BUCKET, Target, run_wrk
 from common.bulk_tar import BucketEntry, ObjectEntry, write_archive
 
 REGION = {"LocationConstraint": "ap-northeast-1"}
@@ -64,7 +64,7 @@ def lost_under_kills(fsync: str, kills: int, work: Path) -> tuple[int, int]:
             stop = threading.Event()
             clients = [make_test_client(server.url, retries=NO_RETRIES) for _ in range(4)]
 
-            def writer(index: int, s3) -> None:
+            def writer(index: int, s3, stop=stop, round_number=round_number) -> None:
                 counter = 0
                 while not stop.is_set():
                     key = f"r{round_number}/w{index}/{counter}"
@@ -111,8 +111,16 @@ def put_rates(rounds: int, seconds: int, work: Path) -> list[list[str]]:
     configurations = [
         ("bare Moto", {}, True),
         ("gateway, memory only", {}, False),
-        ("gateway, fsync=always", {"GATEWAY_STATE_DIR": str(work / "rate-always"), "GATEWAY_FSYNC": "always"}, False),
-        ("gateway, fsync=batch", {"GATEWAY_STATE_DIR": str(work / "rate-batch"), "GATEWAY_FSYNC": "batch"}, False),
+        (
+            "gateway, fsync=always",
+            {"GATEWAY_STATE_DIR": str(work / "rate-always"), "GATEWAY_FSYNC": "always"},
+            False,
+        ),
+        (
+            "gateway, fsync=batch",
+            {"GATEWAY_STATE_DIR": str(work / "rate-batch"), "GATEWAY_FSYNC": "batch"},
+            False,
+        ),
         ("gateway, fsync=off", {"GATEWAY_STATE_DIR": str(work / "rate-off"), "GATEWAY_FSYNC": "off"}, False),
     ]
     targets = [put_target(name, gateway(env, bare)) for name, env, bare in configurations]
@@ -131,10 +139,15 @@ def put_rates(rounds: int, seconds: int, work: Path) -> list[list[str]]:
     for target in targets:
         runs = results[target.name]
         rps = statistics.median(r["rps"] for r in runs)
-        rows.append([
-            target.name, f"{rps:,.0f}", f"{statistics.median(r['p50_ms'] for r in runs):.1f}",
-            f"{statistics.median(r['p99_ms'] for r in runs):.1f}", f"{rps / memory:.0%}",
-        ])
+        rows.append(
+            [
+                target.name,
+                f"{rps:,.0f}",
+                f"{statistics.median(r['p50_ms'] for r in runs):.1f}",
+                f"{statistics.median(r['p99_ms'] for r in runs):.1f}",
+                f"{rps / memory:.0%}",
+            ]
+        )
     return rows
 
 
@@ -146,7 +159,8 @@ def populate(server: MotoServer, count: int, size: int, bucket: str = "restart")
     batch = max(1, min(count, (64 * 1024 * 1024) // max(size, 1), 20_000))
     for start in range(0, count, batch):
         answer = requests.post(
-            f"{server.url}/_bulk/import", data=batch_archive(start, min(batch, count - start), size, bucket),
+            f"{server.url}/_bulk/import",
+            data=batch_archive(start, min(batch, count - start), size, bucket),
             timeout=600,
         )
         answer.raise_for_status()
@@ -169,8 +183,13 @@ def restart_seconds(server: MotoServer, key: str) -> float:
     server.kill()
     s3 = make_test_client(server.url, retries=NO_RETRIES)
     started = time.perf_counter()
-    process = subprocess.Popen(server.command, cwd=server.checkout, env=server.env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        server.command,
+        cwd=server.checkout,
+        env=server.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     server.process = process
     while True:
         try:
@@ -203,8 +222,15 @@ def restarts(counts: list[int], rounds: int, work: Path) -> list[list[str]]:
                 bare_start = [restart_seconds(memory_only, last) for _ in range(rounds)]
             finally:
                 memory_only.stop()
-            rows.append([f"{count:,}", f"{statistics.median(times):.2f}", f"{max(times):.2f}",
-                         f"{statistics.median(bare_start):.2f}", f"{folder_bytes(folder) / 2**20:,.1f}"])
+            rows.append(
+                [
+                    f"{count:,}",
+                    f"{statistics.median(times):.2f}",
+                    f"{max(times):.2f}",
+                    f"{statistics.median(bare_start):.2f}",
+                    f"{folder_bytes(folder) / 2**20:,.1f}",
+                ]
+            )
         finally:
             server.stop()
     return rows
@@ -221,8 +247,15 @@ def sizes(work: Path) -> list[list[str]]:
             server.stop()
         stored = count * size
         on_disk = folder_bytes(folder)
-        rows.append([f"{count:,} x {size // 1024} KiB", f"{stored / 2**20:,.1f}", f"{on_disk / 2**20:,.1f}",
-                     f"{(on_disk - stored) / 2**20:+,.1f}", f"{on_disk / stored - 1:+.0%}"])
+        rows.append(
+            [
+                f"{count:,} x {size // 1024} KiB",
+                f"{stored / 2**20:,.1f}",
+                f"{on_disk / 2**20:,.1f}",
+                f"{(on_disk - stored) / 2**20:+,.1f}",
+                f"{on_disk / stored - 1:+.0%}",
+            ]
+        )
         shutil.rmtree(folder, ignore_errors=True)
     return rows
 
@@ -246,21 +279,31 @@ def main() -> int:
             for fsync in ("always", "batch"):
                 acknowledged, lost = lost_under_kills(fsync, args.kills, work)
                 rows.append([f"fsync={fsync}", str(args.kills), f"{acknowledged:,}", str(lost)])
-            print_table("Acknowledged PUTs lost under kill -9 (4 writers, killed at random instants)",
-                        ["gateway", "kills", "acknowledged", "lost"], rows)
+            print_table(
+                "Acknowledged PUTs lost under kill -9 (4 writers, killed at random instants)",
+                ["gateway", "kills", "acknowledged", "lost"],
+                rows,
+            )
         if "put" in only:
             print_table(
                 f"PUT 1 KiB, 8 keep-alive connections (wrk), medians of {args.rounds} interleaved rounds of "
-                f"{args.seconds} s", ["server", "req/s", "p50 ms", "p99 ms", "vs memory-only"],
-                put_rates(args.rounds, args.seconds, work))
+                f"{args.seconds} s",
+                ["server", "req/s", "p50 ms", "p99 ms", "vs memory-only"],
+                put_rates(args.rounds, args.seconds, work),
+            )
         if "restart" in only:
             counts = [int(value) for value in args.objects.split(",")]
-            print_table("Restart after kill -9: process start to the first answered HeadObject (1 KiB objects)",
-                        ["objects", "median s", "max s", "memory-only start s", "folder MiB"],
-                        restarts(counts, args.rounds, work))
+            print_table(
+                "Restart after kill -9: process start to the first answered HeadObject (1 KiB objects)",
+                ["objects", "median s", "max s", "memory-only start s", "folder MiB"],
+                restarts(counts, args.rounds, work),
+            )
         if "size" in only:
-            print_table("State folder size against the bytes stored", ["objects", "stored MiB", "folder MiB",
-                        "difference MiB", "overhead"], sizes(work))
+            print_table(
+                "State folder size against the bytes stored",
+                ["objects", "stored MiB", "folder MiB", "difference MiB", "overhead"],
+                sizes(work),
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -86,12 +86,11 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     moto_patches.apply()
     streaming_threshold = min(settings.gateway_spool_memory_bytes, streamed_bodies.STREAM_ABOVE_BYTES)
     app = PlainObjects(ListingLayer(S3FirstDispatcher()), streaming_threshold)
-    store = (
-        durable.open_state(settings.gateway_state_dir, settings.gateway_fsync, settings.gateway_fsync_batch_ms)
-        if settings.gateway_state_dir
-        else None
-    )
-    # new with every Moto that starts empty: tells clients (the exporter) that Moto restarted without its state
+    store = None
+    if settings.gateway_state_dir:
+        fsync, batch_ms = settings.gateway_fsync, settings.gateway_fsync_batch_ms
+        store = durable.open_state(settings.gateway_state_dir, fsync, batch_ms)
+    # new with every Moto that starts empty: tells clients (the exporter) Moto restarted without its state
     boot_id = store.boot_id if store else uuid.uuid4().hex
     change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
     if change_log and store:
@@ -152,11 +151,15 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         router.add("/_changes", changes_handler(change_log, max_waiting))
     router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
     importer = bulk.import_handler(change_log)
-    router.add(f"{bulk.PREFIX}/import", locks.exclusive(after_import(importer, durability) if durability else importer))
+    if durability:
+        importer = after_import(importer, durability)
+    router.add(f"{bulk.PREFIX}/import", locks.exclusive(importer))
     router.add(f"{bulk.PREFIX}/list", bulk.list_handler())
     snapshots = DurableSnapshots(change_log, durability)
     router.add(
-        SNAPSHOTS, snapshot_file_routes(snapshots, locks.exclusive(snapshots_handler(snapshots))), subpaths=True
+        SNAPSHOTS,
+        snapshot_file_routes(snapshots, locks.exclusive(snapshots_handler(snapshots))),
+        subpaths=True,
     )
     router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
     app = router

@@ -70,7 +70,10 @@ def write_once(s3, model: Model, rng: random.Random) -> None:
         upload = s3.create_multipart_upload(Bucket=PLAIN, Key=key)["UploadId"]
         etag = s3.upload_part(Bucket=PLAIN, Key=key, UploadId=upload, PartNumber=1, Body=body)["ETag"]
         s3.complete_multipart_upload(
-            Bucket=PLAIN, Key=key, UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}
+            Bucket=PLAIN,
+            Key=key,
+            UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
         )
         model.objects[key] = body
     elif choice < 0.9:
@@ -163,14 +166,17 @@ def test_thirty_kills_at_random_instants_lose_no_acknowledged_write(durable_gate
     s3.create_bucket(Bucket=VERSIONED, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
     s3.put_bucket_versioning(Bucket=VERSIONED, VersioningConfiguration={"Status": "Enabled"})
     for w in range(WRITERS):
-        s3.create_bucket(Bucket=f"crash-config-{w}", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+        s3.create_bucket(
+            Bucket=f"crash-config-{w}", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+        )
     models = [Model(w) for w in range(WRITERS)]
     rng = random.Random(24)
     for _round in range(ROUNDS):
         stop = threading.Event()
         clients = [client(durable_gateway.url, retries=NO_RETRIES) for _ in models]
         threads = [
-            threading.Thread(target=writer_loop, args=(c, m, rng.random(), stop)) for c, m in zip(clients, models)
+            threading.Thread(target=writer_loop, args=(c, m, rng.random(), stop))
+            for c, m in zip(clients, models)
         ]
         for thread in threads:
             thread.start()
@@ -184,4 +190,6 @@ def test_thirty_kills_at_random_instants_lose_no_acknowledged_write(durable_gate
         for model in models:
             check(s3, model)
     acknowledged = sum(m.acknowledged for m in models)
-    assert acknowledged > ROUNDS * WRITERS * 2, f"only {acknowledged} writes acknowledged: the test proved little"
+    assert acknowledged > ROUNDS * WRITERS * 2, (
+        f"only {acknowledged} writes acknowledged: the test proved little"
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -19,7 +19,9 @@ from tests.moto_gateway.helpers import client
 REGION = {"LocationConstraint": "ap-northeast-1"}
 POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::items/*"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::items/*"}
+    ],
 }
 
 
@@ -35,21 +37,38 @@ def set_up(s3) -> dict:
     s3.put_bucket_policy(Bucket="items", Policy=json.dumps(POLICY))
     s3.put_bucket_lifecycle_configuration(
         Bucket="items",
-        LifecycleConfiguration={"Rules": [{"ID": "old", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
-                                           "Expiration": {"Days": 7}}]},
+        LifecycleConfiguration={
+            "Rules": [
+                {"ID": "old", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 7}}
+            ]
+        },
     )
     s3.put_bucket_encryption(
         Bucket="items",
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
     )
     s3.put_bucket_tagging(Bucket="items", Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
-    s3.put_bucket_cors(Bucket="items", CORSConfiguration={"CORSRules": [
-        {"AllowedMethods": ["GET"], "AllowedOrigins": ["http://localhost:8000"]}]})
-    s3.put_bucket_ownership_controls(Bucket="items", OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
+    s3.put_bucket_cors(
+        Bucket="items",
+        CORSConfiguration={
+            "CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["http://localhost:8000"]}]
+        },
+    )
+    s3.put_bucket_ownership_controls(
+        Bucket="items", OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
     s3.put_bucket_website(Bucket="items", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
     first = s3.put_object(Bucket="items", Key="doc", Body=b"first", Metadata={"owner": "ann"})["VersionId"]
-    s3.put_object(Bucket="items", Key="doc", Body=b"second", ContentType="text/plain", Tagging="kind=doc",
-                  StorageClass="STANDARD_IA")
+    s3.put_object(
+        Bucket="items",
+        Key="doc",
+        Body=b"second",
+        ContentType="text/plain",
+        Tagging="kind=doc",
+        StorageClass="STANDARD_IA",
+    )
     s3.put_object_acl(Bucket="items", Key="doc", ACL="public-read")
     s3.put_object(Bucket="items", Key="gone", Body=b"x")
     s3.delete_object(Bucket="items", Key="gone")
@@ -57,19 +76,39 @@ def set_up(s3) -> dict:
     upload = s3.create_multipart_upload(Bucket="items", Key="big")["UploadId"]
     parts = []
     for number, body in ((1, b"a" * 5 * 1024 * 1024), (2, b"b" * 1024)):
-        etag = s3.upload_part(Bucket="items", Key="big", UploadId=upload, PartNumber=number, Body=body)["ETag"]
+        etag = s3.upload_part(Bucket="items", Key="big", UploadId=upload, PartNumber=number, Body=body)[
+            "ETag"
+        ]
         parts.append({"PartNumber": number, "ETag": etag})
     s3.complete_multipart_upload(Bucket="items", Key="big", UploadId=upload, MultipartUpload={"Parts": parts})
     pending = s3.create_multipart_upload(Bucket="items", Key="pending")["UploadId"]
     s3.upload_part(Bucket="items", Key="pending", UploadId=pending, PartNumber=1, Body=b"p" * 2048)
     s3.create_bucket(Bucket="locked", CreateBucketConfiguration=REGION, ObjectLockEnabledForBucket=True)
-    s3.put_object_lock_configuration(Bucket="locked", ObjectLockConfiguration={
-        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
-    until = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0)
-    s3.put_object(Bucket="locked", Key="held", Body=b"keep", ObjectLockMode="COMPLIANCE",
-                  ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")
-    s3.put_public_access_block(Bucket="items", PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    s3.put_object_lock_configuration(
+        Bucket="locked",
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+        },
+    )
+    until = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    s3.put_object(
+        Bucket="locked",
+        Key="held",
+        Body=b"keep",
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=until,
+        ObjectLockLegalHoldStatus="ON",
+    )
+    s3.put_public_access_block(
+        Bucket="items",
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": False,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
     return {"first": first, "pending": pending}
 
 
@@ -94,7 +133,13 @@ def describe(s3, ids: dict) -> dict:
         "ownership": clean(s3.get_bucket_ownership_controls(Bucket="items")),
         "website": clean(s3.get_bucket_website(Bucket="items")),
         "bucket_acl": clean(s3.get_bucket_acl(Bucket="items")),
-        "doc": (doc["Body"].read(), doc["ContentType"], doc["ETag"], doc.get("StorageClass"), doc["VersionId"]),
+        "doc": (
+            doc["Body"].read(),
+            doc["ContentType"],
+            doc["ETag"],
+            doc.get("StorageClass"),
+            doc["VersionId"],
+        ),
         "first": s3.get_object(Bucket="items", Key="doc", VersionId=ids["first"])["Metadata"],
         "object_tags": clean(s3.get_object_tagging(Bucket="items", Key="doc")),
         "object_acl": clean(s3.get_object_acl(Bucket="items", Key="doc")),
@@ -104,11 +149,16 @@ def describe(s3, ids: dict) -> dict:
         "sse": doc.get("ServerSideEncryption"),
         "multipart": (big["ETag"], big.get("PartsCount"), big["ContentLength"]),
         "uploads": [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="items").get("Uploads", [])],
-        "parts": [(p["PartNumber"], p["Size"]) for p in
-                  s3.list_parts(Bucket="items", Key="pending", UploadId=ids["pending"])["Parts"]],
+        "parts": [
+            (p["PartNumber"], p["Size"])
+            for p in s3.list_parts(Bucket="items", Key="pending", UploadId=ids["pending"])["Parts"]
+        ],
         "lock_config": clean(s3.get_object_lock_configuration(Bucket="locked")),
-        "lock": {name: value for name, value in s3.head_object(Bucket="locked", Key="held").items()
-                 if name.startswith("ObjectLock")},  # GetObjectRetention answers 500 today (issue 28)
+        "lock": {
+            name: value
+            for name, value in s3.head_object(Bucket="locked", Key="held").items()
+            if name.startswith("ObjectLock")
+        },  # GetObjectRetention answers 500 today (issue 28)
     }
 
 
@@ -153,8 +203,14 @@ def mount_tmpfs(path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 def slow_down(exc: pytest.ExceptionInfo) -> None:
@@ -178,7 +234,9 @@ def test_a_full_disk_refuses_writes_with_slow_down_and_takes_them_again_once_spa
         s3.create_bucket(Bucket="full", CreateBucketConfiguration=REGION)
         s3.put_object(Bucket="full", Key="kept", Body=b"k" * 1000)
         filler = small_folder / "filler"
-        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "count=64"], capture_output=True)
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "count=64"], capture_output=True, check=False
+        )
         with pytest.raises(ClientError) as refused:
             s3.put_object(Bucket="full", Key="big", Body=b"b" * (4 * 1024 * 1024))
         slow_down(refused)

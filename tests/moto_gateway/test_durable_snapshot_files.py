@@ -51,7 +51,9 @@ def test_a_snapshot_file_moves_a_state_between_two_gateways(tmp_path):
         assert again.status_code == 201
         source.kill()
         source.start()
-        names = [entry["name"] for entry in requests.get(f"{source.url}/_snapshots", timeout=5).json()["snapshots"]]
+        names = [
+            entry["name"] for entry in requests.get(f"{source.url}/_snapshots", timeout=5).json()["snapshots"]
+        ]
         assert names == ["again", "fixtures"]
     finally:
         source.stop()
@@ -68,8 +70,10 @@ def test_a_file_that_is_not_a_snapshot_is_refused_with_400(tmp_path):
         hostile = io.BytesIO()
         payload = b"cos\nsystem\n(S'touch " + str(tmp_path / "pwned").encode() + b"'\ntR."
         with tarfile.open(fileobj=hostile, mode="w") as archive:
-            for name, data in (("motostack-snapshot.json", b'{"format": 1, "created": 0}'),
-                               ("state.pickle", payload)):
+            for name, data in (
+                ("motostack-snapshot.json", b'{"format": 1, "created": 0}'),
+                ("state.pickle", payload),
+            ):
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
                 archive.addfile(info, io.BytesIO(data))

@@ -56,12 +56,12 @@ def open_state(folder: str, fsync: str, batch_ms: int) -> DurableStore:
 
 
 def activate(durability: Durability | None) -> None:
-    global _active  # noqa: PLW0603 (one state folder per process, as one Moto)
+    global _active
     _active = durability
 
 
 def persist_keys(bucket: str, keys: Iterable[str]) -> Ticket:
-    """The versions of `keys` in `bucket` (and the bucket's uploads whose parts changed) as Moto holds them."""
+    """The versions of `keys` in `bucket` (and the bucket's uploads whose parts changed), as Moto has them."""
     return _active.persist_keys(bucket, keys) if _active else DONE
 
 

@@ -22,7 +22,7 @@ import io
 import os
 import pickle
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.s3.models import FakeDeleteMarker, FakeKey, FakeMultipart
 from moto.utilities.utils import LowercaseDict
@@ -42,8 +42,23 @@ SIMPLE_TYPES = frozenset({str, int, float, bool, bytes, type(None), datetime.dat
 SAFE_MODULE_PREFIXES = ("moto.s3.", "moto.core.", "moto.utilities.", "moto.moto_api.", "moto_gateway.")
 SAFE_MODULES = frozenset({"datetime", "collections", "requests.structures", "decimal", "uuid"})
 SAFE_BUILTINS = frozenset(
-    {"set", "frozenset", "bytes", "bytearray", "dict", "list", "tuple", "str", "int", "float", "bool",
-     "complex", "object", "slice", "range"}
+    {
+        "set",
+        "frozenset",
+        "bytes",
+        "bytearray",
+        "dict",
+        "list",
+        "tuple",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "complex",
+        "object",
+        "slice",
+        "range",
+    }
 )
 
 
@@ -52,7 +67,7 @@ class UnsafeState(pickle.UnpicklingError):
 
 
 class SafeUnpickler(pickle.Unpickler):
-    _cache: dict[tuple[str, str], Any] = {}
+    _cache: ClassVar[dict[tuple[str, str], Any]] = {}
 
     def find_class(self, module: str, name: str) -> Any:
         found = self._cache.get((module, name))
@@ -124,7 +139,9 @@ class Template:
         try:
             changed = {name: value for name, value in attrs.items() if template.get(name, MISSING) != value}
         except Exception:  # noqa: BLE001 (an __eq__ that refuses: compare one by one)
-            changed = {name: value for name, value in attrs.items() if not same(template.get(name, MISSING), value)}
+            changed = {
+                name: value for name, value in attrs.items() if not same(template.get(name, MISSING), value)
+            }
         for name in KEY_SKIPPED:
             changed.pop(name, None)
         for name, pickled in self.pickled.items():
@@ -133,7 +150,7 @@ class Template:
                 try:
                     if dumps(value) == pickled:
                         del changed[name]
-                except Exception:  # noqa: BLE001 (not picklable: the diff carries it, storing it says why)
+                except Exception:  # noqa: BLE001, S110 (not picklable: kept in the diff, storing says why)
                     pass
         if len(attrs) < len(template) + len(KEY_SKIPPED):
             missing = [name for name in template if name not in attrs]
@@ -158,7 +175,7 @@ class FileBody:
     """A key's buffer for bytes kept in a file of the state folder: opened for each read, so that 100,000
     objects cost no file descriptors; read-only, as every key's bytes are."""
 
-    __slots__ = ("path", "size", "position", "closed")
+    __slots__ = ("closed", "path", "position", "size")
 
     def __init__(self, path: str, size: int) -> None:
         self.path = path
@@ -216,7 +233,14 @@ def multipart_skeleton(multipart: FakeMultipart | None, template: Template) -> t
 def key_record(key: FakeKey, body_id: int, tags: dict | None, template: Template) -> tuple:
     metadata = key._metadata
     stored = dict(metadata.store) if isinstance(metadata, LowercaseDict) else dict(metadata or {})
-    return ("k", template.diff(key.__dict__), stored, body_id, tags, multipart_skeleton(key.multipart, template))
+    return (
+        "k",
+        template.diff(key.__dict__),
+        stored,
+        body_id,
+        tags,
+        multipart_skeleton(key.multipart, template),
+    )
 
 
 def marker_record(marker: FakeDeleteMarker) -> tuple:
@@ -243,7 +267,9 @@ def build_multipart(skeleton: tuple | None, template: Template) -> FakeMultipart
     attrs, parts = skeleton
     multipart = object.__new__(FakeMultipart)
     multipart.__dict__.update(attrs)
-    multipart.parts = {number: build_key(template.apply(diff), {}, io.BytesIO()) for number, diff in parts.items()}
+    multipart.parts = {
+        number: build_key(template.apply(diff), {}, io.BytesIO()) for number, diff in parts.items()
+    }
     return multipart
 
 
@@ -266,4 +292,3 @@ def upload_record(multipart: FakeMultipart, body_ids: dict[int, int], template: 
         number: key_record(part, body_ids[number], None, template) for number, part in multipart.parts.items()
     }
     return attrs, parts
-

@@ -20,6 +20,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from werkzeug.wsgi import get_input_stream
+
 from moto_gateway import s3state
 from moto_gateway.changes import POST_KEY_ENVIRON, ChangeLog, deleted_keys
 from moto_gateway.errors import S3Error, error_xml, new_request_id
@@ -29,7 +31,6 @@ from moto_gateway.snapshots import NAME, Snapshot, SnapshotStore, error, parse_p
 from moto_gateway.state.durable import snapshot_files
 from moto_gateway.state.durable.store import DONE, DurabilityError, DurableStore, Ticket
 from moto_gateway.wsgi import answered
-from werkzeug.wsgi import get_input_stream
 
 log = logging.getLogger("moto_gateway.durable")
 
@@ -77,7 +78,11 @@ class Durability:
         self.loaded.set()
         log.info(
             "state folder %s loaded: %d bucket(s), %d key(s), %d snapshot(s) in %.2f s (fsync %s)",
-            self.store.folder, loaded.buckets, loaded.objects, len(loaded.snapshots), loaded.seconds,
+            self.store.folder,
+            loaded.buckets,
+            loaded.objects,
+            len(loaded.snapshots),
+            loaded.seconds,
             self.store.fsync,
         )
 
@@ -179,12 +184,16 @@ class DurableGate:
         if path.startswith("/_health"):
             return self.health(environ, start_response)
         if not durability.loaded.is_set():
-            return self.refuse(environ, start_response, "the gateway is loading its state folder; retry shortly")
+            return self.refuse(
+                environ, start_response, "the gateway is loading its state folder; retry shortly"
+            )
         if environ.get("REQUEST_METHOD") not in MUTATING or path.startswith(NOT_STATE_PATHS):
             return self.app(environ, start_response)
         store = durability.store
         if store.error is not None and not store.probe():
-            return self.refuse(environ, start_response, f"the state folder cannot take writes ({store.error})")
+            return self.refuse(
+                environ, start_response, f"the state folder cannot take writes ({store.error})"
+            )
         pending: list[Ticket] = []
         token = PENDING.set(pending)
         answer: list = []
@@ -202,7 +211,9 @@ class DurableGate:
             for ticket in pending:
                 ticket.wait(COMMIT_TIMEOUT_SECONDS)
         except DurabilityError as exc:
-            return self.refuse(environ, start_response, f"the change could not be stored and was undone ({exc})")
+            return self.refuse(
+                environ, start_response, f"the change could not be stored and was undone ({exc})"
+            )
         start_response(*answer)
         return [*written, *chunks]
 
@@ -219,7 +230,9 @@ class DurableGate:
                 start_response(answer[0] if answer else "500 Internal Server Error", [])
                 return chunks
             payload = json.loads(b"".join(chunks) or b"{}") if method == "GET" else {}
-        status = "loading" if not durability.loaded.is_set() else "degraded" if durability.store.error else "ok"
+        status = (
+            "loading" if not durability.loaded.is_set() else "degraded" if durability.store.error else "ok"
+        )
         payload.update(status=status, durable=durability.describe())
         return json_response(start_response, 503 if status == "loading" else 200, payload, method)
 
@@ -232,8 +245,12 @@ class DurableGate:
         body = error_xml(S3Error(503, "SlowDown", message), request_id)
         start_response(
             "503 Service Unavailable",
-            [("Content-Type", "application/xml"), ("Content-Length", str(len(body))), ("Retry-After", "1"),
-             ("x-amz-request-id", request_id)],
+            [
+                ("Content-Type", "application/xml"),
+                ("Content-Length", str(len(body))),
+                ("Retry-After", "1"),
+                ("x-amz-request-id", request_id),
+            ],
         )
         return [] if method == "HEAD" else [body]
 
@@ -287,10 +304,13 @@ class DurableSnapshots(SnapshotStore):
 
     def replace_all(self, loaded: dict[str, tuple[s3state.S3State, float]]) -> None:
         with self._lock:
-            old, self._snapshots = self._snapshots, {
-                name: Snapshot(name, state, created, state.objects, state.bytes, state.buckets)
-                for name, (state, created) in loaded.items()
-            }
+            old, self._snapshots = (
+                self._snapshots,
+                {
+                    name: Snapshot(name, state, created, state.objects, state.bytes, state.buckets)
+                    for name, (state, created) in loaded.items()
+                },
+            )
         for snapshot in old.values():
             snapshot.state.release()
 
@@ -313,10 +333,15 @@ def snapshot_file_routes(store: DurableSnapshots, other: Callable) -> Callable:
             spool = snapshot_files.export_file(snapshot.state, snapshot.created)
             size = spool.seek(0, 2)
             spool.seek(0)
-            start_response("200 OK", [
-                ("Content-Type", "application/x-tar"), ("Content-Length", str(size)),
-                ("Content-Disposition", f'attachment; filename="{name}.motostack-snapshot"'),
-                ("Cache-Control", "no-store")])
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "application/x-tar"),
+                    ("Content-Length", str(size)),
+                    ("Content-Disposition", f'attachment; filename="{name}.motostack-snapshot"'),
+                    ("Cache-Control", "no-store"),
+                ],
+            )
             return snapshot_files.file_chunks(spool)
         if method != "POST":
             return error(start_response, 405, "MethodNotAllowed", "use POST to import", method)

@@ -32,7 +32,9 @@ class SnapshotFileError(ValueError):
     """The file is not a snapshot this gateway reads."""
 
 
-def encode_state(state: s3state.S3State, template: Template, body_id: Callable[[s3state.KeyState], int]) -> list:
+def encode_state(
+    state: s3state.S3State, template: Template, body_id: Callable[[s3state.KeyState], int]
+) -> list:
     backends = []
     for backend in state.backends:
         buckets = {}
@@ -42,8 +44,16 @@ def encode_state(state: s3state.S3State, template: Template, body_id: Callable[[
                 records = []
                 for version in kept:
                     if isinstance(version, s3state.KeyState):
-                        records.append(("k", template.diff(version.attrs), version.metadata, body_id(version),
-                                        None, None))
+                        records.append(
+                            (
+                                "k",
+                                template.diff(version.attrs),
+                                version.metadata,
+                                body_id(version),
+                                None,
+                                None,
+                            )
+                        )
                     else:
                         records.append(codec.marker_record(version))
                 versions[key_name] = records
@@ -97,9 +107,12 @@ def export_file(state: s3state.S3State, created: float) -> Any:
         return found
 
     encoded = codec.dumps({"template": template.attrs, "backends": encode_state(state, template, number)})
-    spool = tempfile.TemporaryFile(prefix="motostack-snapshot-")
+    # the caller streams the file and closes it
+    spool = tempfile.TemporaryFile(prefix="motostack-snapshot-")  # noqa: SIM115
     with tarfile.open(fileobj=spool, mode="w") as archive:
-        add_bytes(archive, "motostack-snapshot.json", json.dumps({"format": FORMAT, "created": created}).encode())
+        add_bytes(
+            archive, "motostack-snapshot.json", json.dumps({"format": FORMAT, "created": created}).encode()
+        )
         add_bytes(archive, "state.pickle", encoded)
         for index, body in enumerate(bodies):
             info = tarfile.TarInfo(f"bodies/{index}")
@@ -151,7 +164,7 @@ def import_file(stream) -> tuple[s3state.S3State, float]:
                         raise SnapshotFileError("state.pickle is too large")
                     encoded = source.read()
                 elif member.name.startswith("bodies/") and member.name[7:].isdigit():
-                    spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES, prefix="motostack-snapshot-")
+                    spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES, prefix="motostack-")  # noqa: SIM115
                     while chunk := source.read(CHUNK):
                         spool.write(chunk)
                     bodies[int(member.name[7:])] = s3state.SharedBody(spool, member.size, refs=1)

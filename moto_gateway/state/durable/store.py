@@ -56,8 +56,10 @@ HELP_AFTER = 0.5
 FORMAT = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
-CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, account TEXT, partition TEXT, attrs BLOB, tags BLOB);
-CREATE TABLE IF NOT EXISTS objects (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key));
+CREATE TABLE IF NOT EXISTS buckets
+    (name TEXT PRIMARY KEY, account TEXT, partition TEXT, attrs BLOB, tags BLOB);
+CREATE TABLE IF NOT EXISTS objects
+    (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key));
 CREATE TABLE IF NOT EXISTS uploads (bucket TEXT, id TEXT, upload BLOB, bodies BLOB, PRIMARY KEY (bucket, id));
 CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, state BLOB, bodies BLOB);
 CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, size INTEGER, refs INTEGER, data BLOB);
@@ -172,13 +174,19 @@ class DurableStore:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                [("format", FORMAT), ("boot_id", uuid.uuid4().hex), ("last_seq", 0),
-                 ("key_template", codec.dumps(template))],
+                [
+                    ("format", FORMAT),
+                    ("boot_id", uuid.uuid4().hex),
+                    ("last_seq", 0),
+                    ("key_template", codec.dumps(template)),
+                ],
             )
             conn.execute("COMMIT")
             meta = dict(conn.execute("SELECT name, value FROM meta"))
         if int(meta.get("format", 0)) != FORMAT:
-            raise DurabilityError(f"{self.folder} holds state format {meta.get('format')}, this gateway reads {FORMAT}")
+            raise DurabilityError(
+                f"{self.folder} holds state format {meta.get('format')}, this gateway reads {FORMAT}"
+            )
         self.boot_id = str(meta["boot_id"])
         self.last_seq = int(meta["last_seq"])
         self.template = Template(codec.loads(meta["key_template"]))
@@ -221,7 +229,9 @@ class DurableStore:
                 self.key_counts[name] = {}
                 self.upload_counts[name] = {}
             objects = 0
-            for bucket_name, key_name, versions_blob in conn.execute("SELECT bucket, key, versions FROM objects"):
+            for bucket_name, key_name, versions_blob in conn.execute(
+                "SELECT bucket, key, versions FROM objects"
+            ):
                 found = buckets.get(bucket_name)
                 if found is None:
                     continue
@@ -342,8 +352,14 @@ class DurableStore:
         self.known_buckets.add(bucket.name)
         self.key_counts.setdefault(bucket.name, {})
         self.upload_counts.setdefault(bucket.name, {})
-        return ("bucket", bucket.name, bucket.account_id, bucket.partition, codec.dumps(attrs),
-                codec.dumps(dict(tags) if tags is not None else None))
+        return (
+            "bucket",
+            bucket.name,
+            bucket.account_id,
+            bucket.partition,
+            codec.dumps(attrs),
+            codec.dumps(dict(tags) if tags is not None else None),
+        )
 
     def key_ops(self, bucket: FakeBucket, key_name: str, backend: Any) -> list[tuple]:
         counts = self.key_counts.setdefault(bucket.name, {})
@@ -362,7 +378,9 @@ class DurableStore:
                 if op is not None:
                     ops.append(op)
                 tags = tagged.get(version.arn) if tagged else None
-                records.append(codec.key_record(version, body_id, dict(tags) if tags else None, self.template))
+                records.append(
+                    codec.key_record(version, body_id, dict(tags) if tags else None, self.template)
+                )
                 ids.append(body_id)
             elif isinstance(version, FakeDeleteMarker):
                 records.append(codec.marker_record(version))
@@ -380,7 +398,9 @@ class DurableStore:
             ops.append(("upload", bucket.name, upload_id, None, b""))
         for upload_id, multipart in list(live.items()):
             parts = multipart.parts
-            if counts.get(upload_id) == len(parts) and all(BODY_ATTR in part.__dict__ for part in parts.values()):
+            if counts.get(upload_id) == len(parts) and all(
+                BODY_ATTR in part.__dict__ for part in parts.values()
+            ):
                 continue
             ids = {}
             for number, part in parts.items():
@@ -449,8 +469,10 @@ class DurableStore:
             return body_id, ("body", body_id, size, version.body.read_at(0, size), None)
         path = codec.body_path(self.bodies_dir, body_id)
         with open(path, "wb") as file:
-            for position in range(0, size, CHUNK):
-                file.write(version.body.read_at(position, min(CHUNK, size - position)))
+            file.writelines(
+                version.body.read_at(position, min(CHUNK, size - position))
+                for position in range(0, size, CHUNK)
+            )
         return body_id, ("body", body_id, size, None, path)
 
     def _decode_snapshot(self, stored: tuple, buffer: Callable) -> tuple[s3state.S3State, float]:
@@ -522,14 +544,14 @@ class DurableStore:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return
-            if not ticket.event.wait(HELP_AFTER if remaining is None else min(HELP_AFTER, remaining)):
-                if self._commit_lock.acquire(blocking=False):
-                    try:
-                        group = self._drain()
-                        if group:
-                            self._process(group)
-                    finally:
-                        self._commit_lock.release()
+            heard = ticket.event.wait(HELP_AFTER if remaining is None else min(HELP_AFTER, remaining))
+            if not heard and self._commit_lock.acquire(blocking=False):
+                try:
+                    group = self._drain()
+                    if group:
+                        self._process(group)
+                finally:
+                    self._commit_lock.release()
 
     def _hand_over(self) -> None:
         with self._lead_lock:
@@ -565,7 +587,7 @@ class DurableStore:
         log.error("a change could not be stored (%s): undoing it", self.error)
         try:
             self.on_failure(failed)
-        except Exception:  # noqa: BLE001 (logged; the tickets are refused whatever happened)
+        except Exception:
             log.exception("undoing the change failed")
         for ticket in group:
             ticket.finish(failed)
@@ -611,8 +633,7 @@ class DurableStore:
                 except sqlite3.Error:
                     pass
             raise
-        if seq > self.last_seq:
-            self.last_seq = seq
+        self.last_seq = max(self.last_seq, seq)
         if self.fsync == "batch":
             with self._sync_lock:
                 self._unsynced.extend(new_files)
@@ -673,15 +694,15 @@ class DurableStore:
         elif kind == "drop-bucket":
             name = op[1]
             for table in ("objects", "uploads"):
-                for (blob,) in conn.execute(f"SELECT bodies FROM {table} WHERE bucket = ?", (name,)):  # noqa: S608
+                for (blob,) in conn.execute(f"SELECT bodies FROM {table} WHERE bucket = ?", (name,)):
                     self._count(conn, (), blob, released)
-                conn.execute(f"DELETE FROM {table} WHERE bucket = ?", (name,))  # noqa: S608
+                conn.execute(f"DELETE FROM {table} WHERE bucket = ?", (name,))
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
         elif kind == "clear-live":
             for table in ("objects", "uploads"):
-                for (blob,) in conn.execute(f"SELECT bodies FROM {table}"):  # noqa: S608
+                for (blob,) in conn.execute(f"SELECT bodies FROM {table}"):
                     self._count(conn, (), blob, released)
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608
+                conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM buckets")
         else:
             raise DurabilityError(f"unknown operation {kind!r}")
@@ -689,12 +710,13 @@ class DurableStore:
     def _replace_row(self, conn, table: str, column: str, fields: tuple, released: set[int]) -> None:
         bucket, name, blob, ids = fields
         old = conn.execute(
-            f"SELECT bodies FROM {table} WHERE bucket = ? AND {column} = ?", (bucket, name)  # noqa: S608
+            f"SELECT bodies FROM {table} WHERE bucket = ? AND {column} = ?",
+            (bucket, name),
         ).fetchone()
         if blob is None:
-            conn.execute(f"DELETE FROM {table} WHERE bucket = ? AND {column} = ?", (bucket, name))  # noqa: S608
+            conn.execute(f"DELETE FROM {table} WHERE bucket = ? AND {column} = ?", (bucket, name))
         else:
-            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)", (bucket, name, blob, ids))  # noqa: S608
+            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)", (bucket, name, blob, ids))
         self._count(conn, ids_of(ids), old[0] if old else None, released)
 
     @staticmethod
@@ -742,7 +764,12 @@ class DurableStore:
             return False
 
     def describe(self) -> dict:
-        return {"folder": self.folder, "fsync": self.fsync, "writable": self.error is None, "error": self.error}
+        return {
+            "folder": self.folder,
+            "fsync": self.fsync,
+            "writable": self.error is None,
+            "error": self.error,
+        }
 
     def size_on_disk(self) -> int:
         total = 0
@@ -758,7 +785,7 @@ class DurableStore:
 class _BytesBody:
     """An inline body as a key's buffer: the stored bytes, read without copying them per key."""
 
-    __slots__ = ("data", "size", "position", "closed")
+    __slots__ = ("closed", "data", "position", "size")
 
     def __init__(self, data: bytes) -> None:
         self.data = data

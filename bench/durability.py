@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from bench.endpoint import BUCKET, Target, run_wrk
 from common.bulk_tar import BucketEntry, ObjectEntry, write_archive
 
 REGION = {"LocationConstraint": "ap-northeast-1"}
+LOADED = re.compile(r"snapshot\(s\) in ([0-9.]+) s \(([0-9.]+) s of CPU")
 NO_RETRIES = {"max_attempts": 1, "mode": "standard"}
 
 
@@ -183,13 +185,10 @@ def restart_seconds(server: MotoServer, key: str) -> float:
     server.kill()
     s3 = make_test_client(server.url, retries=NO_RETRIES)
     started = time.perf_counter()
-    process = subprocess.Popen(
-        server.command,
-        cwd=server.checkout,
-        env=server.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with open(server.log_path, "ab") as log:  # the gateway logs how long its load took
+        process = subprocess.Popen(
+            server.command, cwd=server.checkout, env=server.env, stdout=log, stderr=subprocess.STDOUT
+        )
     server.process = process
     while True:
         try:
@@ -217,6 +216,7 @@ def restarts(counts: list[int], rounds: int, work: Path) -> list[list[str]]:
             populate(server, count, 1024)
             last = f"data/{(count - 1) // 1000:04d}/object-{count - 1:06d}.bin"
             times = [restart_seconds(server, last) for _ in range(rounds)]
+            loads = LOADED.findall(server.log_path.read_text())[-rounds:]
             memory_only = gateway({})
             try:
                 bare_start = [restart_seconds(memory_only, last) for _ in range(rounds)]
@@ -228,6 +228,8 @@ def restarts(counts: list[int], rounds: int, work: Path) -> list[list[str]]:
                     f"{statistics.median(times):.2f}",
                     f"{max(times):.2f}",
                     f"{statistics.median(bare_start):.2f}",
+                    f"{statistics.median(float(wall) for wall, _cpu in loads):.2f}",
+                    f"{statistics.median(float(cpu) for _wall, cpu in loads):.2f}",
                     f"{folder_bytes(folder) / 2**20:,.1f}",
                 ]
             )
@@ -295,7 +297,7 @@ def main() -> int:
             counts = [int(value) for value in args.objects.split(",")]
             print_table(
                 "Restart after kill -9: process start to the first answered HeadObject (1 KiB objects)",
-                ["objects", "median s", "max s", "memory-only start s", "folder MiB"],
+                ["objects", "median s", "max s", "memory-only start s", "load s", "load CPU s", "folder MiB"],
                 restarts(counts, args.rounds, work),
             )
         if "size" in only:

@@ -89,7 +89,14 @@ class SafeUnpickler(pickle.Unpickler):
 
 
 def loads(data: bytes) -> Any:
+    """Bytes from elsewhere (a snapshot file): only S3's classes are built."""
     return SafeUnpickler(io.BytesIO(data)).load()
+
+
+def loads_own(data: bytes) -> Any:
+    """Bytes this gateway wrote into its own state folder (as trusted as its code): the C unpickler,
+    without a Python call per class (a third of a 100,000-object start-up, profiled)."""
+    return pickle.loads(data)
 
 
 def dumps(value: Any) -> bytes:

@@ -77,12 +77,13 @@ class Durability:
         self.store.start()
         self.loaded.set()
         log.info(
-            "state folder %s loaded: %d bucket(s), %d key(s), %d snapshot(s) in %.2f s (fsync %s)",
+            "state %s loaded: %d bucket(s), %d key(s), %d snapshot(s) in %.2f s (%.2f s of CPU; fsync %s)",
             self.store.folder,
             loaded.buckets,
             loaded.objects,
             len(loaded.snapshots),
             loaded.seconds,
+            loaded.cpu_seconds,
             self.store.fsync,
         )
 

@@ -20,6 +20,7 @@ left by a crash between writing a body and committing its row are swept at start
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sqlite3
@@ -121,6 +122,7 @@ class Loaded:
     buckets: int = 0
     objects: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 class DurableStore:
@@ -189,12 +191,12 @@ class DurableStore:
             )
         self.boot_id = str(meta["boot_id"])
         self.last_seq = int(meta["last_seq"])
-        self.template = Template(codec.loads(meta["key_template"]))
+        self.template = Template(codec.loads_own(meta["key_template"]))
         self._next_body = (conn.execute("SELECT max(id) FROM bodies").fetchone()[0] or 0) + 1
 
     def load(self) -> Loaded:
         """Puts the folder's state into Moto (replacing whatever Moto holds) and returns its snapshots."""
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         conn = self.conn
         template = self.template
         with s3state.collector_paused():
@@ -216,12 +218,12 @@ class DurableStore:
             for name, account, partition, attrs, tags in conn.execute("SELECT * FROM buckets"):
                 backend = s3_backends[account][partition]
                 bucket = object.__new__(FakeBucket)
-                bucket.__dict__.update(codec.loads(attrs))
+                bucket.__dict__.update(codec.loads_own(attrs))
                 bucket.keys = _VersionedKeyStore()
                 bucket.multiparts = MultipartDict()
                 backend.buckets[name] = bucket
                 registry[name] = (partition, account)
-                bucket_tags = codec.loads(tags)
+                bucket_tags = codec.loads_own(tags)
                 if bucket_tags is not None:
                     backend.tagger.tags[bucket.arn] = bucket_tags
                 buckets[name] = (bucket, backend)
@@ -237,7 +239,7 @@ class DurableStore:
                     continue
                 bucket, backend = found
                 versions = []
-                for record in codec.loads(versions_blob):
+                for record in codec.loads_own(versions_blob):
                     if record[0] == "k":
                         _kind, diff, metadata, body_id, tags, skeleton = record
                         key = codec.build_key(template.apply(diff), metadata, buffer(body_id))
@@ -257,7 +259,7 @@ class DurableStore:
                 found = buckets.get(bucket_name)
                 if found is None:
                     continue
-                attrs, parts = codec.loads(upload_blob)
+                attrs, parts = codec.loads_own(upload_blob)
                 multipart = object.__new__(FakeMultipart)
                 multipart.__dict__.update(attrs)
                 multipart.parts = {}
@@ -269,9 +271,12 @@ class DurableStore:
                 self.upload_counts[bucket_name][upload_id] = len(parts)
             snapshots = {}
             for name, state_blob in conn.execute("SELECT name, state FROM snapshots"):
-                snapshots[name] = self._decode_snapshot(codec.loads(state_blob), buffer)
+                snapshots[name] = self._decode_snapshot(codec.loads_own(state_blob), buffer)
+            gc.freeze()  # what was loaded stays out of every collection's walk (as start-up's objects do)
         self._sweep_files(set(sizes))
-        return Loaded(snapshots, len(buckets), objects, time.perf_counter() - started)
+        return Loaded(
+            snapshots, len(buckets), objects, time.perf_counter() - started, time.process_time() - cpu_started
+        )
 
     def _sweep_files(self, wanted: set[int]) -> None:
         """Body files no row refers to: a crash came between writing one and committing its row."""

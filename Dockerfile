@@ -53,6 +53,8 @@ FROM base AS uploader
 RUN pip install --quiet --group uploader && chmod -R a+rX /opt/venv
 COPY common/ common/
 COPY uploader/ uploader/
+# The console names each object's file in the host mirror with the exporter's own naming rule.
+COPY exporter/__init__.py exporter/naming.py exporter/
 RUN chmod -R a+rX /app
 USER 10001:10001
 EXPOSE 8000

@@ -8,20 +8,14 @@ applying its CORS rules) is `storage.prepare_or_stop`, which gunicorn runs once 
 
 from __future__ import annotations
 
-import logging
 import secrets
 
-from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
 from common.settings import load_settings, setup_logging
-from uploader import storage
-from uploader.settings import UploaderSettings, origin_of
+from uploader import responses, storage
+from uploader.settings import UploaderSettings
 from uploader.storage import StartupError, prepare_or_stop  # noqa: F401 (the start-up API)
-
-log = logging.getLogger("uploader")
-
-JSON_PATHS = ("/sign_s3", "/healthz")
 
 
 def create_app(settings: UploaderSettings | None = None) -> Flask:
@@ -44,57 +38,15 @@ def create_app(settings: UploaderSettings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.uploader_public_url.startswith("https://"),
     )
     storage.init_app(app, settings)
+    responses.install(app, settings)
 
     from uploader import health, pages, sign
 
     app.register_blueprint(health.bp)
     app.register_blueprint(sign.bp)
     app.register_blueprint(pages.bp)
+    if settings.console_enabled:
+        from uploader.console import views
 
-    security_headers = [
-        ("Content-Security-Policy", build_content_security_policy(settings)),
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "no-referrer"),
-        ("X-Frame-Options", "DENY"),
-    ]
-
-    @app.after_request
-    def add_security_headers(response):
-        response.headers.extend(security_headers)
-        if request.path.startswith(JSON_PATHS):
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        if request.path.startswith(JSON_PATHS):
-            return jsonify(error=exc.description), exc.code
-        return render_template("error.html", code=exc.code, name=exc.name, message=exc.description), exc.code
-
-    @app.errorhandler(Exception)
-    def unexpected_error(exc: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        message = "Something went wrong on our side; nothing was changed. Please try again."
-        if request.path.startswith(JSON_PATHS):
-            return jsonify(error=message), 500
-        return render_template("error.html", code=500, name="Internal Server Error", message=message), 500
-
+        views.init_app(app, settings)
     return app
-
-
-def build_content_security_policy(settings: UploaderSettings) -> str:
-    """Scripts and styles only from us; images and uploads also from the S3 endpoint the browser uses."""
-    s3_origin = origin_of(settings.s3_public_endpoint_url)
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"img-src 'self' {s3_origin} data: blob:",
-            f"connect-src 'self' {s3_origin}",
-            "script-src 'self'",
-            "style-src 'self'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "frame-ancestors 'none'",
-            "form-action 'self'",
-        ]
-    )

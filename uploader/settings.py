@@ -68,6 +68,23 @@ class UploaderSettings(AwsSettings):
         None,
         description="signs the session cookie; unset: a random key made at start (sessions end at a restart)",
     )
+    console_enabled: bool = Field(True, description="serve the console at /console/; false: it is off (404)")
+    console_read_only: bool = Field(
+        False, description="the console shows everything and changes nothing: no forms, every change refused"
+    )
+    console_page_size: int = Field(200, ge=100, le=1000, description="entries per console page by default")
+    console_count_limit: int = Field(
+        5000, ge=1000, le=1_000_000, description="objects counted per bucket in the bucket list; more: >= N"
+    )
+    console_part_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        le=5 * 1024**3,
+        description="console uploads larger than this go multipart, in parts of this size",
+    )
+    console_mirror_dir: str = Field(
+        "./moto_export", min_length=1, description="the host mirror folder the console names object files in"
+    )
 
     @field_validator("s3_bucket", mode="before")
     @classmethod

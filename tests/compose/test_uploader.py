@@ -115,3 +115,45 @@ def test_the_account_page_uploads_from_a_real_browser_and_the_profile_is_mirrore
     profile = stack.export_dir / UPLOAD_BUCKET / "profiles" / "e2e-user.json"
     wait_until(profile.is_file, 30, f"{profile} in the mirror")
     assert json.loads(profile.read_text())["avatar_key"] == key
+
+
+@pytest.mark.browser
+def test_the_console_manages_a_bucket_end_to_end_and_names_the_mirror_file(stack: Stack):
+    """Create a bucket in the console, upload into a folder, watch it appear live, open it, find its file."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch_chromium
+
+    bucket = "console-e2e"
+    content = b"from the console\n"
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20000)
+            page.goto(f"{uploader_url(stack)}/account/")
+            page.click("#nav-console")
+            assert page.locator(f"tr[data-bucket='{UPLOAD_BUCKET}']").count() == 1
+            page.fill("#bucket-name", bucket)
+            page.select_option("#bucket-region", "eu-west-1")
+            page.click("#create-bucket-submit")
+            page.wait_for_selector("#bucket-region")
+            assert stack.s3().get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
+            page.fill("#folder-name", "notes")
+            page.click("#folder-create")
+            page.wait_for_selector("#no-entries")
+            page.set_input_files(
+                "#upload-input", files=[{"name": "hello world.txt", "mimeType": "text/plain", "buffer": content}]
+            )
+            page.wait_for_selector("#uploads li.done")
+            stack.s3().put_object(Bucket=bucket, Key="notes/from-elsewhere.txt", Body=b"x")
+            page.wait_for_selector("#entries code.key:text-is('from-elsewhere.txt')")  # live, from the feed
+            page.click("#entries code.key:text-is('hello world.txt')")
+            assert page.locator("#preview-text").inner_text() == content.decode()
+            mirror = page.locator("#mirror-path").inner_text()
+        finally:
+            browser.close()
+    assert mirror == f"{stack.env['EXPORT_DIR_HOST']}/{bucket}/notes/hello world.txt"
+    path = stack.export_dir / bucket / "notes" / "hello world.txt"
+    wait_until(lambda: path.is_file() and path.read_bytes() == content, 30, f"{path} in the mirror")
+    assert stack.s3().get_object(Bucket=bucket, Key="notes/hello world.txt")["Body"].read() == content

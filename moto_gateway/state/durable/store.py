@@ -145,6 +145,9 @@ class DurableStore:
         self._stopping = threading.Event()
         self._sync_lock = threading.Lock()
         self.on_failure: Callable[[BaseException], None] = lambda _exc: None
+        self.commits = 0
+        self.committed = 0
+        """Commits and the tickets they carried: how well concurrent writers share an fsync (/_health)."""
         self.error: str | None = None
         """Why the last write failed, until one succeeds again (/_health shows it)."""
         # what the folder holds, as the capture functions need it (changed only under the bucket's lock)
@@ -582,6 +585,8 @@ class DurableStore:
             except Exception as exc:  # noqa: BLE001 (every failure to store is answered the same way)
                 failed = exc
         if failed is None:
+            self.commits += 1
+            self.committed += len(group)
             if self.error is not None:
                 log.warning("the state folder takes writes again")
                 self.error = None
@@ -774,6 +779,8 @@ class DurableStore:
             "fsync": self.fsync,
             "writable": self.error is None,
             "error": self.error,
+            "commits": self.commits,
+            "changes_committed": self.committed,
         }
 
     def size_on_disk(self) -> int:

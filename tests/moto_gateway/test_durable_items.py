@@ -148,6 +148,10 @@ def describe(s3, ids: dict) -> dict:
         "checksum": s3.head_object(Bucket="items", Key="sum", ChecksumMode="ENABLED").get("ChecksumSHA256"),
         "sse": doc.get("ServerSideEncryption"),
         "multipart": (big["ETag"], big.get("PartsCount"), big["ContentLength"]),
+        "big_bytes": [
+            s3.get_object(Bucket="items", Key="big", Range=span)["Body"].read()
+            for span in ("bytes=0-3", "bytes=5242878-5242881")
+        ],
         "uploads": [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="items").get("Uploads", [])],
         "parts": [
             (p["PartNumber"], p["Size"])
@@ -171,16 +175,29 @@ def test_every_item_s3_stores_survives_a_kill(tmp_path):
         assert before["multipart"][0].endswith('-2"') and before["multipart"][1] == 2
         assert requests.post(f"{server.url}/_snapshots/fixtures", timeout=10).status_code == 201
         health = requests.get(f"{server.url}/_health", timeout=5).json()
+        s3.create_bucket(Bucket="temporary", CreateBucketConfiguration=REGION)
+        s3.delete_bucket(Bucket="temporary")
         feed = requests.get(f"{server.url}/_changes?after=0", timeout=5).json()
         server.kill()
         server.start()
         s3 = client(server.url)
         assert describe(s3, ids) == before
+        assert before["big_bytes"] == [b"aaaa", b"aabb"]
+        assert "temporary" not in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
         again = requests.get(f"{server.url}/_health", timeout=5).json()
         assert again["boot_id"] == health["boot_id"], "a Moto that came back with its state keeps its boot id"
         assert again["durable"]["loaded"] and again["status"] == "ok"
         resumed = requests.get(f"{server.url}/_changes?after={feed['last_seq']}", timeout=5).json()
         assert resumed["last_seq"] == feed["last_seq"] and not resumed["gap"], "the feed goes on where it was"
+        # the upload in progress completes after the crash, from its stored part
+        part = s3.list_parts(Bucket="items", Key="pending", UploadId=ids["pending"])["Parts"][0]
+        s3.complete_multipart_upload(
+            Bucket="items",
+            Key="pending",
+            UploadId=ids["pending"],
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+        )
+        assert s3.get_object(Bucket="items", Key="pending")["Body"].read() == b"p" * 2048
         # snapshots come back, and restoring one still works after the crash
         s3.delete_object(Bucket="items", Key="sum")
         listed = requests.get(f"{server.url}/_snapshots", timeout=5).json()["snapshots"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from moto_gateway.state.durable.layer import DurableGate, Durability
+from moto_gateway.state.durable.layer import Durability, DurableGate
 from moto_gateway.state.durable.store import DurableStore
 
 

@@ -10,8 +10,8 @@ The contract for code that changes Moto's S3 objects (moto_patches, s3_features,
   flag, stored on their own), delete markers, uploads in progress with their parts, the tags Moto keeps
   for buckets and versions, and named snapshots. An attribute a helper adds to a FakeKey, FakeBucket or
   FakeMultipart is stored and loaded with it, provided its value pickles and its class lives in
-  `moto.s3`, `moto.core`, `moto.utilities`, `moto.moto_api` or `moto_gateway` (or is a builtin, datetime
-  or collections type): other classes are refused when read back (codec.SafeUnpickler). Values other
+  `moto.s3`, `moto.core`, `moto.utilities`, `moto.moto_api`, `moto_gateway.s3_features`,
+  `moto_gateway.moto_patches` or `moto_gateway.state` (or is a builtin, datetime or collections type): other classes are refused when read back (codec.SafeUnpickler). Values other
   than lists, dicts and sets must be replaced, never changed in place, when they change (Moto's practice
   for ACLs): a loaded key may share such a value with the folder's key template.
 - Requests need nothing: the capture layer stores, after every successful mutating S3 request, its

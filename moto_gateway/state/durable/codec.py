@@ -39,7 +39,16 @@ MULTIPART_SKIPPED = frozenset({"parts"})
 MUTABLE_TYPES = (list, dict, set)
 SIMPLE_TYPES = frozenset({str, int, float, bool, bytes, type(None), datetime.datetime, datetime.date})
 
-SAFE_MODULE_PREFIXES = ("moto.s3.", "moto.core.", "moto.utilities.", "moto.moto_api.", "moto_gateway.")
+SAFE_MODULE_PREFIXES = (
+    "moto.s3.",
+    "moto.core.",
+    "moto.utilities.",
+    "moto.moto_api.",
+    "moto_gateway.s3state",
+    "moto_gateway.state.",
+    "moto_gateway.s3_features.",
+    "moto_gateway.moto_patches.",
+)
 SAFE_MODULES = frozenset({"datetime", "collections", "requests.structures", "decimal", "uuid"})
 SAFE_BUILTINS = frozenset(
     {

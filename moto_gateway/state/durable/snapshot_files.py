@@ -24,7 +24,7 @@ from moto_gateway.state.durable.codec import BODY_ATTR, Template
 
 FORMAT = 1
 CHUNK = 1024 * 1024
-MAX_STATE_BYTES = 1024 * 1024 * 1024
+MAX_STATE_BYTES = 512 * 1024 * 1024
 SPOOL_BYTES = 1024 * 1024
 
 

@@ -24,8 +24,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from moto_gateway.middleware import ValidatingMiddleware
-from moto_gateway.presigned import Credentials
+from moto_gateway.signing.layer import ValidatingMiddleware
+from moto_gateway.signing.presigned import Credentials
 from testkit.clients import REGION
 from testkit.clients import make_test_client as client
 from testkit.servers import MotoServer

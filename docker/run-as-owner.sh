@@ -3,8 +3,8 @@
 # (EXPORT_DIR, bind-mounted from the host), it becomes that uid:gid for good, with no supplementary group
 # and no capability (none to regain either: empty bounding set, no_new_privs), before the exporter touches
 # anything: the mirror's files belong to the folder's owner, whatever uid that is, with or without a
-# passwd entry. HOST_UID / HOST_GID override the owner. Started as another user (docker run --user), it
-# changes nothing.
+# passwd entry, root included when the folder came with a clone root made. HOST_UID / HOST_GID override
+# the owner. Started as another user (docker run --user), it changes nothing.
 set -eu
 folder="${EXPORT_DIR:-/data}"
 if [ "$(id -u)" != 0 ]; then
@@ -16,7 +16,9 @@ if [ ! -d "$folder" ]; then
 fi
 uid="${HOST_UID:-$(stat -c %u "$folder")}"
 gid="${HOST_GID:-$(stat -c %g "$folder")}"
-if [ "$uid" = 0 ] && [ -z "${HOST_UID:-}" ]; then
+# The clone's own mirror folder holds its marker (.gitkeep): root owns it when root cloned, and mirroring as
+# root is then what that user asked for. Without the marker, a root-owned folder is one Docker made.
+if [ "$uid" = 0 ] && [ -z "${HOST_UID:-}" ] && [ ! -e "$folder/.gitkeep" ]; then
     echo "exporter: the mirror folder (EXPORT_DIR_HOST on the host, default ./moto_export) belongs to root," \
         "most likely because Docker created it when it was missing; give it to your user on the host" \
         "(sudo chown -R \"\$(id -u):\$(id -g)\" moto_export) and start again, or set HOST_UID=0 HOST_GID=0" \

@@ -3,7 +3,7 @@ some keys of one bucket go through `plan_changes` (pure), then moves, downloads 
 (`transfer`), then one transaction of the manifest store. Its cost is that of the keys it is given.
 
 A path about to be created is recorded as an intent first (committed), so a kill at any instant leaves
-nothing the next start cannot repair (exporter/repair.py).
+nothing the next start cannot repair (exporter/crash_repair.py).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class Applier:
                     futures.append((download, outcomes[download.key]))
             owned = [(download, ours) for download, ours in owned if download.key not in outcomes]
         for download, ours in owned:
-            futures.append((download, self.transfers.pool.submit(self.transfers.download, bucket, download, ours)))
+            futures.append((download, self.transfers.submit(self.transfers.download, bucket, download, ours)))
         results = []
         logging_each = log.isEnabledFor(logging.INFO)
         for download, outcome in futures:

@@ -1,4 +1,4 @@
-"""The functional core of a pass: pair S3's listing with the manifest and decide what to do (rclone's march).
+"""The functional core of a pass: for the keys the march found different (march.py), decide what to do.
 
 Nothing here does I/O. `plan_changes` gets what S3 holds for some keys of one bucket, their manifest
 entries (and those of the folders above them, whose names may change with them), the sizes of their

@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.s3 import call_with_retries, describe_error, error_code
+from exporter.bulk import advertised_bulk
 from exporter.bulk import list_pages as bulk_list_pages
 from exporter.manifest import BucketRecord
 from exporter.naming import is_valid_bucket_name
@@ -33,9 +34,18 @@ class S3Source:
     def __init__(self, client: Any, endpoint_url: str | None) -> None:
         self.client = client
         self.endpoint_url = endpoint_url
-        self.bulk: dict | None = None
+        self._bulk: dict | None = None
         self._regions: dict[str, tuple[str | None, str]] = {}
         """bucket -> (creation stamp, region): a bucket's region is asked once per creation."""
+
+    @property
+    def bulk(self) -> dict | None:
+        """The gateway's bulk API as /_health advertised it at the start of the pass, else None."""
+        return self._bulk
+
+    def learn_bulk(self, health: dict | None) -> None:
+        """What this pass's /_health answer advertises of the bulk API (None: no bulk transfers)."""
+        self._bulk = advertised_bulk(health)
 
     def buckets(self) -> dict[str, str | None]:
         """Every bucket whose name is a safe folder name, with its creation stamp."""

@@ -1,9 +1,9 @@
 """The full pass and the change batch: the exporter's shell, composing one part per job.
 
 * `source.S3Source` says what S3 holds (buckets, listing pages, bucket settings);
-* `recovery.Recovery` puts the mirror back into a Moto that restarted, before anything is synced;
+* `reverse.restart.Recovery` puts the mirror back into a Moto that restarted, before anything is synced;
 * a full pass streams each bucket's listing into the manifest store (a temporary table) a page at a time,
-  then walks listing and manifest side by side in key order (rclone's march): the keys that differ go to
+  then marches listing and manifest side by side in key order (`march`): the keys that differ go to
 * `apply.Applier`, the one place a change is decided (`plan`, pure), carried out (`transfer`) and
   recorded (`store`). A change-feed batch goes there directly: its cost is that of the changed keys.
 
@@ -23,18 +23,16 @@ from typing import Any
 
 from common.s3 import describe_error
 from exporter.apply import Applier
-from exporter.bulk import advertised_bulk
+from exporter.crash_repair import repair
 from exporter.endpoint import EndpointKind
 from exporter.feed import GatewayClient, boot_id_of
-from exporter.files import local_size
 from exporter.logtext import human_bytes
 from exporter.manifest import BucketRecord
-from exporter.naming import is_own_path
+from exporter.march import march
 from exporter.plan import RemoteObject
 from exporter.problems import Problems
-from exporter.recovery import Recovery
-from exporter.repair import repair
-from exporter.restore import RestoreProgress
+from exporter.reverse.restart import Recovery
+from exporter.reverse.restore import RestoreProgress
 from exporter.settings import ExporterSettings
 from exporter.source import S3Source
 from exporter.status import PassStats, Status
@@ -74,7 +72,7 @@ class Exporter:
         self.source = S3Source(client, settings.aws_endpoint_url)
         self.problems = Problems()
         self.applier = Applier(self.root, self.store, self.transfers, self.source, self.problems)
-        self.recovery = Recovery(settings, client, self.root, self.store, self.source, self.transfers.pool, stop,
+        self.recovery = Recovery(settings, client, self.root, self.store, self.source, self.transfers.submit, stop,
                                  status, self.gateway, self.on_moto)
         self._gone_warned: set[str] = set()
         self.objects_seen = 0
@@ -113,7 +111,7 @@ class Exporter:
         health = self.gateway.health() if self.gateway else None
         boot_id = boot_id_of(health)
         if self.settings.bulk_transfers:
-            self.source.bulk = advertised_bulk(health)
+            self.source.learn_bulk(health)
         recovered = self.recovery.recover(buckets, self.store.buckets(), boot_id, stats)
         if recovered is None:
             stats.complete = False
@@ -164,8 +162,7 @@ class Exporter:
         with self.store.transaction():
             self.store.put_bucket(name, BucketRecord(created=created, region=region, cors=cors))
         delete_sync = self.settings.delete_sync and not recreated
-        for rows in listing.beside_manifest():
-            updates = differing(rows, self.root / name)
+        for updates in march(listing, self.root / name):
             if updates:
                 self.objects_seen += self.applier.sync_keys(name, updates, stats, delete_sync=delete_sync,
                                                             listing=listing)
@@ -193,7 +190,7 @@ class Exporter:
         stats = PassStats(kind="changes")
         started = time.monotonic()
         unknown = [(bucket, key) for bucket, keys in changes.items() for key, remote in keys.items() if remote is False]
-        heads = {item: self.transfers.pool.submit(self.transfers.head, *item) for item in unknown}
+        heads = {item: self.transfers.submit(self.transfers.head, *item) for item in unknown}
         for (bucket, key), future in heads.items():
             changes[bucket][key] = future.result()
         for bucket, keys in sorted(changes.items()):
@@ -210,20 +207,6 @@ class Exporter:
             return None
         changes = self.problems.changes_to_retry(self.known_buckets)
         return self.sync_changes(changes) if changes else None
-
-
-def differing(rows: list[tuple], bucket_dir: Path) -> dict[str, RemoteObject | None]:
-    """The march: of a page of listing beside manifest (`Listing.beside_manifest`), the keys whose file is
-    not what S3 holds (new, changed, missing on disk, or gone from S3), with what S3 holds (None: nothing)."""
-    updates: dict[str, RemoteObject | None] = {}
-    for key, etag, size, path, known_etag, known_size, in_s3 in rows:
-        on_disk = local_size(bucket_dir / path) if path is not None and is_own_path(key, path) else None
-        if etag is None:
-            if path is not None and (in_s3 or on_disk is None):
-                updates[key] = None
-        elif path is None or not in_s3 or on_disk != known_size or (known_etag, known_size) != (etag, size):
-            updates[key] = RemoteObject(key, etag, size)
-    return updates
 
 
 def log_summary(stats: PassStats) -> None:

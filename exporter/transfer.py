@@ -8,10 +8,11 @@ import logging
 import os
 import signal
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +21,8 @@ from exporter.bulk import export, headers_for_manifest
 from exporter.files import Cancelled, atomic_write_chunks, atomic_write_small, obstacle, remove_file_and_empty_parents
 from exporter.manifest import Entry
 from exporter.plan import Download, Move, RemoteObject
+
+T = TypeVar("T")
 
 log = logging.getLogger("exporter")
 
@@ -75,10 +78,15 @@ class Transfers:
         self.client = client
         self.root = root
         self.stop = stop
-        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="transfer")
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="transfer")
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        """`work(*args)` in the bounded pool of transfers (heads, downloads, a restore's uploads): at most
+        EXPORT_CONCURRENCY at once, whoever asks."""
+        return self._pool.submit(work, *args)
 
     def head(self, bucket: str, key: str) -> RemoteObject | None:
         try:

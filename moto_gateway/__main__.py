@@ -30,7 +30,7 @@ def main() -> int:
         log.error("cannot listen on %s:%s: %s", settings.gateway_host, settings.gateway_port, exc.strerror)
         return 1
     from moto_gateway.app import create_app  # noqa: PLC0415 (after binding, see the docstring)
-    from moto_gateway.server import make_server  # noqa: PLC0415
+    from moto_gateway.server.http_server import make_server  # noqa: PLC0415
 
     # waitress logs one line per refused or timed-out client at INFO/WARNING; its errors still show.
     logging.getLogger("waitress").setLevel(logging.ERROR)

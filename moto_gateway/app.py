@@ -1,136 +1,232 @@
-"""Builds the WSGI application the moto service serves: Moto's dispatcher, the gateway's layers, the router.
+"""Builds the WSGI application the moto service serves: Moto, the gateway's layers around it, the router.
 
-Layers, innermost first, and why in this order:
-- Moto, with the corrections in `moto_patches` (and, under GATEWAY_ACCESS=s3, the two that let the access
-  layer's decision stand); S3 requests go straight to Moto's S3 application, built once (s3_dispatch.py);
-- ListingLayer: ListObjects and ListObjectsV2 answered from Moto's keys as S3 answers them, without Moto's
-  serializer (listing.py); inside the locks, so it reads a bucket no request is changing;
-- PlainObjects: plain GetObject, HeadObject, PutObject (objects up to the streaming threshold) and
-  DeleteObject of an unversioned bucket, answered from Moto's backend with Moto's own calls and exactly
-  the status, headers and body Moto's route gives, without Moto's Flask route (plain_objects.py); any
-  other header, parameter or bucket setting goes to Moto; inside the locks and the recorder, like
-  ListingLayer, so the feed records its puts and deletes as Moto's;
-- ChangeRecorder (unless GATEWAY_CHANGE_LOG_SIZE=0): records only what Moto really stored;
-- DurableCapture (with GATEWAY_STATE_DIR): queues what a successful mutating request changed for the state
-  folder, inside the locks so a bucket's changes are queued in the order Moto made them (state/durable/);
-- BucketLocks: one request per bucket inside Moto, whose S3 models are not safe under concurrent requests
-  (bucket_locks.py); outside the recorder, so the feed's order is the order Moto applied the changes;
-- StreamedBodies: a PutObject or UploadPart body over 1 MiB (or GATEWAY_SPOOL_MEMORY_BYTES) is copied into
-  the key's own spool and handed to Moto as such, never as bytes; copies and multipart completions go
-  key to key in chunks (streamed_bodies.py); a GetObject of such an object answers a stream read from the
-  key's shared buffer (streamed_reads.py); outside the lock, so reading or sending a body does not hold up
-  the bucket; inside BodyChecks, which checks aws-chunked framing before it is decoded;
-- BodyChecks (always, even with GATEWAY_VALIDATION=false): XML, policy and aws-chunked bodies Moto would
-  turn into a 500, refused as S3 refuses them, right before Moto reads them;
-- ConformanceLayer: S3's answers where Moto's differ (listings, NoSuchUpload, conditional completes,
-  checksums, CORS preflights), given to requests the principal is allowed to make;
-- AccessLayer: who may do what (ACLs, bucket policies, anonymous; GATEWAY_ACCESS). It sits inside the
-  signature checks, since it trusts the principal they proved, and outside everything that looks at what
-  a request says: S3 refuses a principal that may not act with AccessDenied before judging its body;
-- ValidatingMiddleware: authentication (presigned URLs, header signatures, POST policies). A checked POST
-  Object leaves it as the PutObject S3 authorises it as (post_object.py), so every layer inside (access,
-  checksums, change feed) treats a browser upload exactly as a PUT of the same key by the same principal;
-- AuthenticationFormLayer: malformed Authorization, Date, Content-Length and Content-MD5 refused as S3 does
-  in every mode, before any signature is computed or body read
-  (these four only when GATEWAY_VALIDATION is on);
-- RequestChecks (always): requests S3 refuses whoever sends them and whatever their body (a method S3
-  does not serve, a POST naming no operation, a malformed header, a PUT over 5 GiB), refused before any
-  layer reads a body or decides access, as S3 routes a request before it authenticates it;
-- InternalErrors: S3's error XML for any failure of any layer inside;
-- DurableGate (with GATEWAY_STATE_DIR): 503 until the state folder is loaded, and a mutating request's
-  answer held until what it changed is committed (503 SlowDown if it could not be, the change undone);
-  outside every lock, so a request waits for the disk without holding up its bucket;
-- Router, which answers the gateway's own `/_...` paths (a bucket name cannot contain '_') and passes
-  everything else on;
-- FaultInjector: serves `/_faults` and injects the faults its rules ask for into S3 requests
-  (faults.py), so an injected failure looks to the client exactly like one from S3;
-- CorsAnswers, outermost (GATEWAY_ACCESS=s3): an S3 request with an `Origin` gets the CORS headers its
-  bucket's rules give, whoever answered it (cors_answers.py); otherwise Moto's allow-all stays.
-A new layer wraps `app` here; a new endpoint is one `router.add`.
+The stack is one ordered list, `layers()`, innermost first, each entry with the reason for its place; one
+loop wraps them (`build_stack`, as Starlette's `build_middleware_stack`). A layer that a setting turns off
+stays in the list with its condition. Moto is patched in one place (`apply_patches`) before the stack is
+built. The path of a request through these layers, and which folder owns each, is in docs/architecture.md.
+A new layer is one entry in `layers()`; a new endpoint is one `router.add` in `gateway_endpoints`.
 """
 
-import uuid
+from __future__ import annotations
 
-from moto_gateway import bulk, moto_patches, streamed_bodies
-from moto_gateway.access.layer import AccessLayer, AuthenticationFormLayer
-from moto_gateway.access.principals import Keyring, parse_credentials
-from moto_gateway.body_checks import BodyChecks, RequestChecks
-from moto_gateway.bucket_locks import BucketLocks
-from moto_gateway.changes import ChangeLog, ChangeRecorder, changes_handler
-from moto_gateway.conformance.layer import ConformanceLayer
-from moto_gateway.cors_answers import CorsAnswers
-from moto_gateway.faults import FaultInjector, FaultRules
-from moto_gateway.internal_errors import InternalErrors
-from moto_gateway.listing import ListingLayer
-from moto_gateway.middleware import ValidatingMiddleware
-from moto_gateway.plain_objects import PlainObjects
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from moto_gateway import moto_patches
+from moto_gateway.access.layer import AccessLayer
+from moto_gateway.checks.body_checks import BodyChecks, RequestChecks
+from moto_gateway.checks.conformance.layer import ConformanceLayer
+from moto_gateway.checks.cors_answers import CorsAnswers
+from moto_gateway.fast_paths import streamed_bodies
+from moto_gateway.fast_paths.listing import ListingLayer
+from moto_gateway.fast_paths.plain_objects import PlainObjects
+from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
+from moto_gateway.fault_rules import FaultRules
 from moto_gateway.moto_patches import bucket_permission, object_acl_default
-from moto_gateway.router import Router, WsgiApp, health_handler
-from moto_gateway.s3_dispatch import S3FirstDispatcher
+from moto_gateway.server.faults import FaultInjector
+from moto_gateway.server.internal_errors import InternalErrors
+from moto_gateway.server.router import Router, health_handler
+from moto_gateway.server.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
-from moto_gateway.snapshots import PREFIX as SNAPSHOTS, reset_handler, snapshots_handler
-from moto_gateway.state import durable
+from moto_gateway.signing.authform import AuthenticationFormLayer
+from moto_gateway.signing.credentials import parse_credentials
+from moto_gateway.signing.keyring import Keyring
+from moto_gateway.signing.layer import ValidatingMiddleware
+from moto_gateway.state import bulk, durable
+from moto_gateway.state.bucket_locks import BucketLocks
+from moto_gateway.state.changes import ChangeLog, ChangeRecorder, changes_handler
 from moto_gateway.state.durable.layer import (
+    Durability,
     DurableCapture,
     DurableGate,
     DurableSnapshots,
-    Durability,
     after_import,
     snapshot_file_routes,
     start_loading,
 )
-from moto_gateway.streamed_bodies import StreamedBodies
+from moto_gateway.state.snapshots import PREFIX as SNAPSHOTS
+from moto_gateway.state.snapshots import reset_handler, snapshots_handler
+from moto_gateway.wsgi.answers import WsgiApp
+from moto_gateway.wsgi.refusals import refuse
 
 
-def create_app(settings: GatewaySettings) -> WsgiApp:
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the stack: how it wraps the app inside it, why it stands there, whether it is on."""
+
+    wrap: Callable[[WsgiApp], WsgiApp]
+    why: str
+    on: bool = True
+
+
+def build_stack(app: WsgiApp, layers: Iterable[Layer]) -> WsgiApp:
+    """`app` wrapped in every layer that is on, the first of `layers` innermost."""
+    for layer in layers:
+        if layer.on:
+            app = layer.wrap(app)
+    return app
+
+
+def access_decides(settings: GatewaySettings) -> bool:
+    """GATEWAY_ACCESS=s3 with validation on: the access layer decides; Moto must let its decision stand."""
+    return settings.gateway_validation and settings.gateway_access == "s3"
+
+
+def apply_patches(settings: GatewaySettings) -> None:
+    """Every patch of Moto, in one place, before any layer is built (each `apply` is idempotent)."""
     moto_patches.apply()
-    streaming_threshold = min(settings.gateway_spool_memory_bytes, streamed_bodies.STREAM_ABOVE_BYTES)
-    app = PlainObjects(ListingLayer(S3FirstDispatcher()), streaming_threshold)
-    store = None
-    if settings.gateway_state_dir:
-        fsync, batch_ms = settings.gateway_fsync, settings.gateway_fsync_batch_ms
-        store = durable.open_state(settings.gateway_state_dir, fsync, batch_ms)
-    # new with every Moto that starts empty: tells clients (the exporter) Moto restarted without its state
-    boot_id = store.boot_id if store else uuid.uuid4().hex
-    change_log = ChangeLog(settings.gateway_change_log_size, boot_id) if settings.gateway_change_log_size else None
-    if change_log and store:
-        change_log._last_seq = store.last_seq  # the feed goes on where the state folder's changes stopped
-    if change_log:
-        app = ChangeRecorder(app, change_log)
-    durability = Durability(store, change_log) if store else None
-    durable.activate(durability)
-    if durability:
-        app = DurableCapture(app, durability)
-    app = locks = BucketLocks(app)
-    streamed_bodies.apply()
-    app = StreamedBodies(app, settings.gateway_spool_memory_bytes)
-    app = BodyChecks(app, ValidatingMiddleware.refuse, settings.gateway_spool_memory_bytes)
-    if settings.gateway_validation:
-        more = settings.gateway_credentials.get_secret_value() if settings.gateway_credentials else ""
-        keyring = Keyring(
-            settings.aws_access_key_id,
-            settings.aws_secret_access_key.get_secret_value(),
-            parse_credentials(more),
-        )
-        enforce = settings.gateway_access == "s3"
-        if enforce:
-            bucket_permission.apply()
-            object_acl_default.apply()
-        app = ConformanceLayer(
-            app, spool_memory_bytes=settings.gateway_spool_memory_bytes, cors_required=enforce
-        )
-        app = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
-        app = ValidatingMiddleware(
-            app,
-            keyring,
-            verify_header_signatures=settings.gateway_verify_header_signatures,
-            spool_memory_bytes=settings.gateway_spool_memory_bytes,
-            access_decided_inside=True,
-        )
-        app = AuthenticationFormLayer(app, spool_memory_bytes=settings.gateway_spool_memory_bytes)
-    app = RequestChecks(app, ValidatingMiddleware.refuse)
-    app = InternalErrors(app, ValidatingMiddleware.refuse)
-    router = Router(app)
+    streamed_bodies.apply()  # after moto_patches' checksum_algorithms, whose CRCs it keeps
+    if access_decides(settings):
+        bucket_permission.apply()
+        object_acl_default.apply()
+
+
+def keyring_of(settings: GatewaySettings) -> Keyring:
+    more = settings.gateway_credentials.get_secret_value() if settings.gateway_credentials else ""
+    return Keyring(
+        settings.aws_access_key_id, settings.aws_secret_access_key.get_secret_value(), parse_credentials(more)
+    )
+
+
+def layers(
+    settings: GatewaySettings,
+    change_log: ChangeLog | None,
+    endpoints: Callable,
+    durability: Durability | None = None,
+) -> list[Layer]:
+    """The stack, innermost first: S3FirstDispatcher (Moto's S3 application, built once) sits inside them all.
+    `endpoints` adds the gateway's own `/_...` paths to the router (they need the bucket locks built here)."""
+    spool = settings.gateway_spool_memory_bytes
+    streaming_threshold = min(spool, streamed_bodies.STREAM_ABOVE_BYTES)
+    validation = settings.gateway_validation
+    enforce = access_decides(settings)
+    keyring = keyring_of(settings) if validation else None
+    locks: BucketLocks | None = None
+
+    def bucket_locks(app: WsgiApp) -> BucketLocks:
+        nonlocal locks
+        locks = BucketLocks(app)
+        return locks
+
+    def router(app: WsgiApp) -> Router:
+        return endpoints(Router(app), locks)
+
+    return [
+        Layer(
+            ListingLayer,
+            "ListObjects(V2) answered from Moto's keys without its serializer; inside the locks, so it reads"
+            " a bucket no request is changing (fast_paths/listing.py)",
+        ),
+        Layer(
+            lambda app: PlainObjects(app, streaming_threshold),
+            "plain Get/Head/Put/DeleteObject answered from Moto's backend without its Flask route, exactly "
+            "as Moto's route answers; inside the locks and the recorder (fast_paths/plain_objects.py)",
+        ),
+        Layer(
+            lambda app: ChangeRecorder(app, change_log),
+            "records only what Moto really stored (state/changes.py)",
+            on=change_log is not None,
+        ),
+        Layer(
+            lambda app: DurableCapture(app, durability),
+            "with GATEWAY_STATE_DIR: queues what a successful mutating request changed for the state folder; "
+            "inside the locks, so a bucket's changes are queued in the order Moto made them (state/durable/)",
+            on=durability is not None,
+        ),
+        Layer(
+            bucket_locks,
+            "one request per bucket inside Moto, whose S3 models are not safe under concurrent requests; "
+            "outside the recorder, so the feed's order is the order Moto applied the changes "
+            "(state/bucket_locks.py)",
+        ),
+        Layer(
+            lambda app: StreamedBodies(app, spool),
+            "bodies over 1 MiB spooled into the key, copies key to key, large GetObjects streamed; outside "
+            "the locks, so sending a body does not hold up the bucket (fast_paths/streamed_bodies.py)",
+        ),
+        Layer(
+            lambda app: BodyChecks(app, refuse, spool),
+            "XML, policy and aws-chunked bodies Moto would turn into a 500, refused as S3 does, right before"
+            " Moto reads them; in every mode (checks/body_checks.py)",
+        ),
+        Layer(
+            lambda app: ConformanceLayer(app, spool_memory_bytes=spool, cors_required=enforce),
+            "S3's answers where Moto's differ, given to requests the principal may make "
+            "(checks/conformance/)",
+            on=validation,
+        ),
+        Layer(
+            lambda app: AccessLayer(
+                app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous
+            ),
+            "who may do what; inside the signature checks, whose principal it trusts, outside everything "
+            "that reads what a request says: S3 refuses with AccessDenied before judging a body (access/)",
+            on=validation,
+        ),
+        Layer(
+            lambda app: ValidatingMiddleware(
+                app,
+                keyring,
+                verify_header_signatures=settings.gateway_verify_header_signatures,
+                spool_memory_bytes=spool,
+                access_decided_inside=True,
+            ),
+            "authentication (presigned URLs, header signatures, POST policies); a POST Object leaves it as "
+            "the PutObject S3 authorises it as, so every layer inside treats it as a PUT (signing/layer.py)",
+            on=validation,
+        ),
+        Layer(
+            lambda app: AuthenticationFormLayer(app, spool_memory_bytes=spool),
+            "malformed Authorization, Date, Content-Length and Content-MD5 refused before any signature is "
+            "computed or body read (signing/authform.py)",
+            on=validation,
+        ),
+        Layer(
+            lambda app: RequestChecks(app, refuse),
+            "what S3 refuses whoever sends it (a method it does not serve, a malformed header, a PUT over 5 "
+            "GiB), before any layer reads a body or decides access; in every mode (checks/body_checks.py)",
+        ),
+        Layer(
+            lambda app: InternalErrors(app, refuse),
+            "S3's error XML for any failure of any layer inside (server/internal_errors.py)",
+        ),
+        Layer(
+            router,
+            "the gateway's own `/_...` paths (no bucket name contains '_'); everything else passes on "
+            "(server/router.py)",
+        ),
+        Layer(
+            lambda app: DurableGate(app, durability),
+            "with GATEWAY_STATE_DIR: 503 until the state folder is loaded, and a mutating request's answer "
+            "held until what it changed is committed (503 SlowDown, the change undone, if it cannot be); "
+            "outside every lock, so a request waits for the disk without holding up its bucket "
+            "(state/durable/)",
+            on=durability is not None,
+        ),
+        Layer(
+            lambda app: FaultInjector(app, FaultRules(settings.gateway_faults)),
+            "serves /_faults and injects its faults into S3 requests, so an injected failure looks exactly "
+            "like one from S3 (server/faults.py)",
+        ),
+        Layer(
+            CorsAnswers,
+            "outermost: an S3 request with an Origin gets its bucket's CORS headers whoever answered it; "
+            "otherwise Moto's allow-all stays (checks/cors_answers.py)",
+            on=enforce,
+        ),
+    ]
+
+
+def gateway_endpoints(
+    router: Router,
+    locks: BucketLocks,
+    settings: GatewaySettings,
+    change_log: ChangeLog | None,
+    boot_id: str,
+    durability: Durability | None = None,
+) -> Router:
+    """The gateway's own endpoints; those that change all of S3 at once hold every bucket lock."""
     router.add(
         "/_health",
         health_handler(
@@ -153,6 +249,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
     importer = bulk.import_handler(change_log)
     if durability:
         importer = after_import(importer, durability)
+        durability.locks = locks.locks
     router.add(f"{bulk.PREFIX}/import", locks.exclusive(importer))
     router.add(f"{bulk.PREFIX}/list", bulk.list_handler())
     snapshots = DurableSnapshots(change_log, durability)
@@ -162,10 +259,28 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         subpaths=True,
     )
     router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
-    app = router
+    return router
+
+
+def create_app(settings: GatewaySettings) -> WsgiApp:
+    apply_patches(settings)
+    store = None
+    if settings.gateway_state_dir:
+        fsync, batch_ms = settings.gateway_fsync, settings.gateway_fsync_batch_ms
+        store = durable.open_state(settings.gateway_state_dir, fsync, batch_ms)
+    # new with every Moto that starts empty: tells clients (the exporter) Moto restarted without its state
+    boot_id = store.boot_id if store else uuid.uuid4().hex
+    size = settings.gateway_change_log_size
+    change_log = ChangeLog(size, boot_id) if size else None
+    if change_log and store:
+        change_log._last_seq = store.last_seq  # the feed goes on where the state folder's changes stopped
+    durability = Durability(store, change_log) if store else None
+    durable.activate(durability)
+
+    def endpoints(router: Router, locks: BucketLocks) -> Router:
+        return gateway_endpoints(router, locks, settings, change_log, boot_id, durability)
+
+    app = build_stack(S3FirstDispatcher(), layers(settings, change_log, endpoints, durability))
     if durability:
-        durability.locks = locks.locks
-        app = DurableGate(router, durability)
-        start_loading(durability)
-    app = FaultInjector(app, FaultRules(settings.gateway_faults))
-    return CorsAnswers(app) if settings.gateway_validation and settings.gateway_access == "s3" else app
+        start_loading(durability)  # S3 is answered 503 SlowDown until the folder is in Moto
+    return app

@@ -5,8 +5,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from common.settings import AwsSettings
-from moto_gateway.access.principals import parse_credentials
-from moto_gateway.faults import FaultRule, FieldError, parse_rule
+from moto_gateway.fault_rules import FaultRule, FieldError, parse_rule
+from moto_gateway.signing.credentials import parse_credentials
 
 
 class GatewaySettings(AwsSettings):

@@ -52,11 +52,12 @@ elif docker image inspect "$LOCAL_IMAGE" >/dev/null 2>&1; then
 else
   can_provision || die "cannot pull $PUBLIC_IMAGE; set PYTHON_IMAGE to a Python >= 3.11 image you can reach"
   log "no registry: building $LOCAL_IMAGE with debootstrap (about a minute)"
+  mirror=$("$(dirname "$0")/apt-mirror.sh") || die "cannot build $LOCAL_IMAGE without a Debian mirror (see above)"
   command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
   rootfs=$(mktemp -d)
   trap 'rm -rf "$rootfs"' EXIT
   debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
-    bookworm "$rootfs" http://deb.debian.org/debian >&2
+    bookworm "$rootfs" "$mirror" >&2
   cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
   tar -C "$rootfs" -c . | docker import --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' - "$LOCAL_IMAGE" >&2
   echo "$LOCAL_IMAGE"

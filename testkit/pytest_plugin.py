@@ -47,13 +47,23 @@ def credentials(environ: Mapping[str, str]) -> tuple[str, str]:
     )
 
 
-def shares_endpoint_between_workers(environ: Mapping[str, str]) -> bool:
-    """True when xdist workers all talk to one named endpoint (each worker otherwise has its own gateway)."""
-    return configured_endpoint(environ) is not None and int(environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
+# The gateways this session started itself (each xdist worker is a session of its own): an endpoint among
+# them is this worker's alone; any other (a named one, or a project's own motostack_endpoint) may be shared.
+OWN_GATEWAYS = pytest.StashKey[set[str]]()
+
+
+def shares_endpoint_between_workers(endpoint: str, own_gateways: set[str], worker_count: int) -> bool:
+    """True when other xdist workers may use the endpoint too: it is not a gateway this session started."""
+    return worker_count > 1 and endpoint not in own_gateways
+
+
+def xdist_worker_count(config: pytest.Config) -> int:
+    """How many xdist workers run the suite (1 without xdist), as xdist told this worker at its start."""
+    return int(getattr(config, "workerinput", {}).get("workercount", 1))
 
 
 @pytest.fixture(scope="session")
-def motostack_endpoint() -> Iterator[str]:
+def motostack_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     """The S3 endpoint URL the session's tests use."""
     named = configured_endpoint(os.environ)
     if named:
@@ -65,9 +75,12 @@ def motostack_endpoint() -> Iterator[str]:
     env["GATEWAY_STATE_DIR"] = ""
     server = MotoServer(env=env)
     server.start()
+    own = request.config.stash.setdefault(OWN_GATEWAYS, set())
+    own.add(server.url)
     try:
         yield server.url
     finally:
+        own.discard(server.url)
         server.stop()
 
 
@@ -124,7 +137,8 @@ def motostack_baseline(motostack_endpoint: str, motostack_seed: None) -> Iterato
 @pytest.fixture
 def s3_isolated(request: pytest.FixtureRequest, motostack_endpoint: str, s3) -> Iterator:
     """Like `s3`, but the test starts from the baseline snapshot and S3 is back to it afterwards."""
-    if shares_endpoint_between_workers(os.environ):
+    own_gateways = request.config.stash.get(OWN_GATEWAYS, set())
+    if shares_endpoint_between_workers(motostack_endpoint, own_gateways, xdist_worker_count(request.config)):
         pytest.fail(
             "s3_isolated restores the whole endpoint, which would erase what other xdist workers are doing "
             f"on the shared {motostack_endpoint}: run these tests without -n, or leave MOTOSTACK_ENDPOINT "

@@ -41,7 +41,9 @@ class MotoServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 180) -> None:
+        """Returns once the server answers. `timeout` only bounds a start that never comes (a process that
+        exits is reported at once): on a busy machine, a gateway's imports alone can take tens of seconds."""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command, cwd=self.checkout, env=self.env, stdout=log, stderr=subprocess.STDOUT

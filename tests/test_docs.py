@@ -146,3 +146,16 @@ def test_log_level_is_documented_with_every_level():
         lines = prose(ROOT / "docs" / page_name).splitlines()
         row = next(line for line in lines if line.startswith("| `LOG_LEVEL`"))
         assert all(level in row for level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")), page_name
+
+
+def test_benchmarks_page_has_one_dated_row_per_benchmark():
+    """docs/benchmarks.md's index: each benchmark `python -m bench` runs, once, with the commit and the
+    date its figures were measured at."""
+    from bench.__main__ import BENCHMARKS
+
+    rows = [line for line in (ROOT / "docs" / "benchmarks.md").read_text().splitlines()
+            if line.startswith("| `bench.")]
+    named = [name for row in rows for name in re.findall(r"`bench\.(\w+)`", row.split("|")[1])]
+    assert sorted(named) == sorted(BENCHMARKS)
+    for row in rows:
+        assert re.search(r"\b[0-9a-f]{7,40}\b.*\b\d{4}-\d{2}-\d{2}\b", row.split("|")[3]), row

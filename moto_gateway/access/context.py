@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
-from moto_gateway.access.principals import Account
+from moto_gateway.signing.keyring import Account
 
 S3_HEADER_KEYS = (
     "x-amz-acl",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from moto_gateway.access import policy as policies
 from moto_gateway.access.actions import OWNER_ONLY, OWNER_ROOT_ALWAYS, Action
-from moto_gateway.access.principals import Account
+from moto_gateway.signing.keyring import Account
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"

@@ -1,27 +1,27 @@
-"""The access layers around Moto: the imperative shell of the pure checks in this package.
+"""The access layer around Moto: the imperative shell of the pure checks in this package.
 
-`AuthenticationFormLayer` (outermost, every mode): malformed Authorization, Content-Length, Content-MD5.
-`AccessLayer` (inside the signature checks): names the principal, tells Moto which account acts (Moto's
-`x-moto-account-id`), reads the bucket's owner, ACL, policy, public access block and ownership controls
-from Moto's backend, and refuses what S3 would refuse with S3's error.
+`AccessLayer` (inside the signature checks) takes each request through five steps, each a function of its
+own: resolve (the principal, and the account Moto acts as: Moto's `x-moto-account-id`), classify (the
+action, `request_action`), load (the bucket's owner, ACL, policy, public access block and ownership
+controls, the object, the condition keys, from Moto's backend), decide (`decision_for`) and answer (S3's
+refusal, the PolicyStatus, or Moto's answer with the object's writer recorded).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from urllib.parse import unquote
 
 from moto.s3.models import OWNER as MOTO_OWNER_ID
 from moto.s3.models import s3_backends
 from moto.s3control.models import s3control_backends
-from werkzeug.wsgi import ClosingIterator
 
-from moto_gateway.access import authform, policy as policies
+from moto_gateway.access import policy as policies
 from moto_gateway.access.actions import Action, classify
 from moto_gateway.access.context import condition_keys
 from moto_gateway.access.decide import (
@@ -34,22 +34,16 @@ from moto_gateway.access.decide import (
     decide,
     public_acl_refusal,
 )
-from moto_gateway.access.principals import Account, Keyring, named_access_key
-from moto_gateway.access.principals import account as account_of
-from moto_gateway.errors import S3Error
-from moto_gateway.middleware import (
-    MOTO_OWN_PATHS,
-    UNCHECKED_METHODS,
-    ValidatingMiddleware,
-    drain,
-    has_body,
-    put_back,
-    spool_body,
-)
-from moto_gateway.post_object import POST_ACCESS_KEY_ENVIRON
-from moto_gateway.presigned import auth_kind
-from moto_gateway.request import RequestView
-from moto_gateway.s3state import find_bucket
+from moto_gateway.signing.keyring import Account, Keyring, named_access_key
+from moto_gateway.signing.keyring import account as account_of
+from moto_gateway.signing.post_object import POST_ACCESS_KEY_ENVIRON
+from moto_gateway.signing.presigned import auth_kind
+from moto_gateway.state.s3state import find_bucket
+from moto_gateway.wsgi.bodies import put_back, spool_body
+from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.refusals import refuse_drained
+from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.services import MOTO_OWN_PATHS, UNCHECKED_METHODS, signed_for_other_service
 
 log = logging.getLogger("moto_gateway")
 ACCOUNT_HEADER = "HTTP_X_MOTO_ACCOUNT_ID"
@@ -59,45 +53,33 @@ POLICY_STATUS_XML = (
 )
 
 
-def refuse(view: RequestView, error: S3Error, environ: dict, start_response: Callable) -> list[bytes]:
-    drain(environ)
-    return ValidatingMiddleware.refuse(view, error, start_response)
+@dataclass(frozen=True)
+class Principal:
+    """Who sends a request: signed or not, its account (None: anonymous), s3:authType, s3:signatureversion."""
+
+    signed: bool
+    account: Account | None
+    auth: str | None
+    signature_version: str | None
 
 
-def streamed(view: RequestView) -> bool:
-    """aws-chunked bodies carry chunk signatures around the data: their MD5 is not the wire's."""
-    return "aws-chunked" in view.headers.get("content-encoding", "") or view.headers.get(
-        "x-amz-content-sha256", ""
-    ).startswith("STREAMING-")
+@dataclass(frozen=True)
+class Loaded:
+    """What a decision reads from Moto: the bucket (None: no such bucket), the object, the condition keys."""
+
+    bucket: BucketState | None
+    obj: ObjectState | None
+    keys: dict
 
 
-class AuthenticationFormLayer:
-    def __init__(self, app: Callable, *, spool_memory_bytes: int, clock: Callable[[], float] = time.time):
-        self.app = app
-        self.spool_memory_bytes = spool_memory_bytes
-        self.clock = clock
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in (
-            UNCHECKED_METHODS
-        ):
-            return self.app(environ, start_response)
-        view = RequestView.from_environ(environ)
-        try:
-            md5 = authform.check_form(view, self.clock())
-        except S3Error as error:
-            return refuse(view, error, environ, start_response)
-        if md5 is None or not has_body(environ) or streamed(view):
-            return self.app(environ, start_response)
-        spool = SpooledTemporaryFile(max_size=self.spool_memory_bytes, prefix="moto-gateway-")
-        digest = hashlib.md5(usedforsecurity=False)
-        spool_body(environ, spool, digest)
-        if digest.digest() != md5:
-            spool.close()
-            error = authform.bad_digest(md5, digest.digest())
-            return ValidatingMiddleware.refuse(view, error, start_response)
-        put_back(environ, spool)
-        return ClosingIterator(self.app(environ, start_response), spool.close)
+def request_action(view: RequestView) -> Action:
+    """The action a request asks for. DeleteObjects acts on keys listed in its body: the resource is the
+    bucket's objects, not the bucket. (A checked POST Object arrives here as the PutObject of its form's
+    key.)"""
+    action = classify(view.method, view.addressing.bucket, view.addressing.key, view.params, view.headers)
+    if action.bucket is not None and action.key is None and view.method == "POST":
+        return Action(action.name, action.bucket, "*")
+    return action
 
 
 def grants_of(acl: object, owner: Account) -> tuple[Grant, ...]:
@@ -215,14 +197,12 @@ class AccessLayer:
 
     # ----- the request -----------------------------------------------------------------------------
 
-    def principal(
-        self, view: RequestView, environ: dict
-    ) -> tuple[bool, Account | None, str | None, str | None]:
-        """(signed, account, s3:authType, s3:signatureversion)."""
+    def resolve(self, view: RequestView, environ: dict) -> Principal:
+        """Who sends the request: signed or not, the account of the key it names, how it is signed."""
         kind = auth_kind(view)
         post_key = environ.get(POST_ACCESS_KEY_ENVIRON)
         if kind is None and post_key is None:
-            return False, None, None, None
+            return Principal(False, None, None, None)
         key = named_access_key(view, post_key if kind is None else None)
         known = self.keyring.get(key)
         # An unknown key reaches here only when signatures are not verified: it acts as the default
@@ -236,7 +216,88 @@ class AccessLayer:
         else:
             auth = "REST-QUERY-STRING"
             version = "AWS4-HMAC-SHA256" if kind == "query-v4" else "AWS"
-        return True, account, auth, version
+        return Principal(True, account, auth, version)
+
+    def load(
+        self, view: RequestView, environ: dict, who: Principal, action: Action, moto_bucket, owner_account_id
+    ) -> Loaded:
+        """What the decision reads from Moto: the bucket's and the object's state, and the condition keys."""
+        bucket = self.bucket_state(moto_bucket, owner_account_id) if moto_bucket is not None else None
+        obj = None
+        if bucket is not None and action.key is not None and not self.owners_own_object(
+            who.account, bucket, action
+        ):
+            with_tags = bucket.policy is not None and "ExistingObjectTag" in str(moto_bucket.policy)
+            obj = self.object_state(
+                moto_bucket, bucket.owner, action.key, view.params.get("versionId"), with_tags
+            )
+        keys = {}
+        if bucket is not None and bucket.policy is not None or "x-amz-copy-source" in view.headers:
+            keys = condition_keys(
+                principal=who.account,
+                headers=view.headers,
+                params=view.params,
+                auth=who.auth,
+                signature_version=who.signature_version,
+                source_ip=environ.get("REMOTE_ADDR", ""),
+                now=self.clock(),
+                existing_tags=obj.tags if obj else None,
+            )
+        return Loaded(bucket, obj, keys)
+
+    def decision_for(
+        self, view: RequestView, environ: dict, who: Principal, action: Action, loaded: Loaded
+    ) -> Decision:
+        """Three decisions in turn: the request itself (ACL, policy, public ACL blocks), a copy's source,
+        a public policy under BlockPublicPolicy."""
+        principal, bucket = who.account, loaded.bucket
+        decision = public_acl_refusal(action, bucket, view.headers) or decide(
+            principal, action, bucket, loaded.obj, loaded.keys
+        )
+        if decision.allowed:
+            decision = self.copy_source_decision(principal, action, view, loaded.keys) or decision
+        if (
+            decision.allowed
+            and action.name == "PutBucketPolicy"
+            and bucket is not None
+            and bucket.public_access_block.block_public_policy
+        ):
+            decision = self.public_policy_refusal(environ) or decision
+        return decision
+
+    def answer(
+        self,
+        view: RequestView,
+        environ: dict,
+        start_response: Callable,
+        who: Principal,
+        action: Action,
+        bucket: BucketState | None,
+        decision: Decision,
+    ) -> Iterable[bytes]:
+        """S3's refusal; the PolicyStatus the gateway answers itself; or Moto's answer, its writer kept."""
+        if not decision.allowed:
+            log.info(
+                "denied %s %s to %s: %s",
+                action.name,
+                action.resource,
+                who.account.account_id if who.account else "anonymous",
+                decision.reason,
+            )
+            error = S3Error(decision.status, decision.code, decision.message)
+            return refuse_drained(view, error, environ, start_response)
+        if action.name == "GetBucketPolicyStatus" and bucket is not None and bucket.policy is not None:
+            return self.policy_status(bucket, start_response)
+        is_part = view.method == "PUT" and "uploadId" in view.params  # UploadPart: no object yet
+        recording = self.recording(action, who.account, bucket, view.headers, is_part, start_response)
+        return self.app(environ, recording)
+
+    def acting_account(self, who: Principal, owner_account_id: str | None) -> str:
+        """The account Moto acts as: the principal's; for the anonymous one, the bucket owner's (or the
+        default account's)."""
+        if who.account:
+            return who.account.account_id
+        return owner_account_id or self.keyring.default.account.account_id
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -247,74 +308,19 @@ class AccessLayer:
             return self.app(environ, start_response)
         environ.pop(ACCOUNT_HEADER, None)  # only the gateway says which account acts
         view = RequestView.from_environ(environ)
-        if authform.other_service(view.headers.get("authorization", "")):
+        if signed_for_other_service(view.headers.get("authorization", "")):
             return self.app(environ, start_response)
-        signed, principal, auth, version = self.principal(view, environ)
-        if not signed and self.allow_anonymous:
+        who = self.resolve(view, environ)
+        if not who.signed and self.allow_anonymous:
             return self.app(environ, start_response)
-        bucket_name = view.addressing.bucket
-        moto_bucket, owner_account_id = find_bucket(bucket_name)
-        environ[ACCOUNT_HEADER] = (
-            principal.account_id if principal else owner_account_id or self.keyring.default.account.account_id
-        )
+        moto_bucket, owner_account_id = find_bucket(view.addressing.bucket)
+        environ[ACCOUNT_HEADER] = self.acting_account(who, owner_account_id)
         if not self.enforce:
             return self.app(environ, start_response)
-        action = classify(view.method, bucket_name, view.addressing.key, view.params, view.headers)
-        if action.bucket is not None and action.key is None and view.method == "POST":
-            # DeleteObjects acts on keys listed in its body: the resource is the bucket's objects, not the
-            # bucket. (A checked POST Object arrives here as the PutObject of its form's key.)
-            action = Action(action.name, action.bucket, "*")
-        bucket = self.bucket_state(moto_bucket, owner_account_id) if moto_bucket is not None else None
-        obj = None
-        if bucket is not None and action.key is not None and not self.owners_own_object(principal, bucket, action):
-            with_tags = bucket.policy is not None and "ExistingObjectTag" in str(moto_bucket.policy)
-            obj = self.object_state(
-                moto_bucket, bucket.owner, action.key, view.params.get("versionId"), with_tags
-            )
-        keys = {}
-        if bucket is not None and bucket.policy is not None or "x-amz-copy-source" in view.headers:
-            keys = condition_keys(
-                principal=principal,
-                headers=view.headers,
-                params=view.params,
-                auth=auth,
-                signature_version=version,
-                source_ip=environ.get("REMOTE_ADDR", ""),
-                now=self.clock(),
-                existing_tags=obj.tags if obj else None,
-            )
-        decision = public_acl_refusal(action, bucket, view.headers) or decide(
-            principal, action, bucket, obj, keys
-        )
-        if decision.allowed:
-            decision = self.copy_source_decision(principal, action, view, keys) or decision
-        if (
-            decision.allowed
-            and action.name == "PutBucketPolicy"
-            and bucket is not None
-            and bucket.public_access_block.block_public_policy
-        ):
-            decision = self.public_policy_refusal(environ) or decision
-        if not decision.allowed:
-            log.info(
-                "denied %s %s to %s: %s",
-                action.name,
-                action.resource,
-                principal.account_id if principal else "anonymous",
-                decision.reason,
-            )
-            error = S3Error(decision.status, decision.code, decision.message)
-            return refuse(view, error, environ, start_response)
-        if action.name == "GetBucketPolicyStatus" and bucket is not None and bucket.policy is not None:
-            return self.policy_status(bucket, start_response)
-        return self.app(environ, self.recording(
-                action,
-                principal,
-                bucket,
-                view.headers,
-                view.method == "PUT" and "uploadId" in view.params,  # UploadPart: no object yet
-                start_response,
-            ))
+        action = request_action(view)
+        loaded = self.load(view, environ, who, action, moto_bucket, owner_account_id)
+        decision = self.decision_for(view, environ, who, action, loaded)
+        return self.answer(view, environ, start_response, who, action, loaded.bucket, decision)
 
     def copy_source_decision(
         self, principal: Account | None, action: Action, view: RequestView, keys: dict

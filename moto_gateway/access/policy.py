@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from moto_gateway.access.principals import Account
+from moto_gateway.signing.keyring import Account
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-import exporter.sync
+import exporter.source
 from exporter.bulk import capability
 from testkit.clients import make_test_client
 from testkit.servers import MotoServer, free_port
@@ -114,7 +114,7 @@ def test_a_bulk_mirror_writes_around_the_users_own_files_folder_by_folder(own_ga
 def test_a_failing_bulk_endpoint_falls_back_to_the_s3_api(own_gateway, make_exporter, monkeypatch):
     bodies = fill(make_test_client(own_gateway.url))
     broken = {"version": 1, "export": "/_bulk/missing", "import": "/_bulk/missing"}
-    monkeypatch.setattr(exporter.sync, "advertised_bulk", lambda _health: broken)
+    monkeypatch.setattr(exporter.source, "advertised_bulk", lambda _health: broken)
     counting = make_exporter()
     assert (counting.run_pass().downloads, counting.gets) == (OBJECTS, OBJECTS)
     own_gateway.restart()

@@ -1,13 +1,14 @@
 """Durable Moto: a restarted (empty) Moto gets the mirror's buckets and objects back."""
 
 import json
+import logging
 
 import pytest
 
 from tests.exporter.conftest import read_manifest
 
 from exporter.manifest import BucketRecord, Entry, Manifest
-from exporter.restore import objects_to_restore, restart_reason
+from exporter.reverse.restore import objects_to_restore, restart_reason
 from exporter.status import is_healthy
 from testkit.clients import make_test_client
 from testkit.servers import MotoServer
@@ -145,13 +146,17 @@ def test_restore_leaves_existing_objects_alone_and_skips_deleted_ones(own_moto, 
     assert "gone-later.txt" not in keys, "an object deleted before the restart stays deleted"
 
 
-def test_restore_off_restores_nothing_and_deletes_nothing(own_moto, filled, make_exporter, export_dir):
+def test_restore_off_restores_nothing_and_deletes_nothing(own_moto, filled, make_exporter, export_dir,
+                                                          caplog):
     exporter = make_exporter(delete_sync=True, restore_on_start=False)
-    exporter.run_pass()
+    first = exporter.run_pass()
+    assert (first.complete, first.downloads) == (True, 42), "the whole mirror is there before the restart"
     own_moto.restart()
     client = make_test_client(own_moto.url)
     client.create_bucket(Bucket="photos", CreateBucketConfiguration=REGION)
-    stats = exporter.run_pass()
+    with caplog.at_level(logging.WARNING, logger="exporter"):
+        stats = exporter.run_pass()
+    assert "RESTORE_ON_START is off, so nothing is restored" in caplog.text, "the pass saw Moto restart"
     assert (stats.restored, stats.deletes) == (0, 0)
     assert (export_dir / "photos/cat.png").read_bytes() == b"\x89PNG fake"
     assert "Contents" not in client.list_objects_v2(Bucket="photos")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from moto_gateway.access.principals import canonical_id_of
+from moto_gateway.signing.keyring import canonical_id_of
 from tests.moto_gateway.access_support import (
     BOB,
     accounts_server,  # noqa: F401 (fixture)

@@ -10,7 +10,8 @@ import hashlib
 
 import pytest
 
-from moto_gateway.access.principals import DEFAULT_ACCOUNT_ID, Keyring, canonical_id_of, parse_credentials
+from moto_gateway.signing.credentials import parse_credentials
+from moto_gateway.signing.keyring import DEFAULT_ACCOUNT_ID, Keyring, canonical_id_of
 from tests.moto_gateway.access_support import (
     ALICE,
     accounts_server,  # noqa: F401 (fixture)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moto_gateway.access.policy import PolicyRequest, condition_holds, evaluate, is_public
-from moto_gateway.access.principals import account
+from moto_gateway.signing.keyring import account
 from tests.moto_gateway.access_support import (
     ALICE,
     BOB,

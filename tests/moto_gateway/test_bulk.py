@@ -22,7 +22,8 @@ from common.bulk_tar import (
     read_archive,
     write_archive,
 )
-from exporter.bulk import FileToImport, capability, export, import_files, list_pages
+from exporter.bulk import capability, export, list_pages
+from exporter.reverse.bulk_import import FileToImport, import_files
 from testkit.servers import MotoServer
 
 REGION = {"LocationConstraint": "ap-northeast-1"}

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import requests
 
-from moto_gateway.changes import ChangeLog, classify, deleted_keys
+from moto_gateway.state.changes import ChangeLog, classify, deleted_keys
 from tests.waiting import wait_until
 from testkit.clients import REGION, make_test_client
 from testkit.servers import MotoServer
@@ -149,7 +149,7 @@ def test_put_events_carry_the_version_written(moto, s3):
 
 
 def test_a_put_whose_version_cannot_be_read_still_goes_out_without_it():
-    from moto_gateway.changes import ChangeRecorder
+    from moto_gateway.state.changes import ChangeRecorder
 
     def moto_app(environ, start_response):
         start_response("200 OK", [("ETag", '"x"')])

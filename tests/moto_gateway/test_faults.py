@@ -17,14 +17,8 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from moto_gateway.faults import (
-    KNOWN_OPERATIONS,
-    FaultRule,
-    FaultRules,
-    FieldError,
-    operation_of,
-    parse_rule,
-)
+from moto_gateway.fault_rules import FaultRule, FaultRules, FieldError, parse_rule
+from moto_gateway.wsgi.operations import KNOWN_OPERATIONS, operation_of
 from testkit.clients import REGION, make_test_client
 from testkit.servers import ROOT, MotoServer
 from tests.moto_gateway.helpers import aws_error

@@ -217,7 +217,7 @@ def test_cors_preflight_passes_and_refusals_stay_readable_cross_origin(s3):
 
 
 def test_router_serves_only_underscore_paths_and_passes_the_rest():
-    from moto_gateway.router import Router
+    from moto_gateway.server.router import Router
 
     seen = []
 

@@ -8,9 +8,9 @@ import logging
 import pytest
 import requests
 
-from moto_gateway.body_checks import BodyRule, policy_problem, xml_problem
-from moto_gateway.internal_errors import InternalErrors
-from moto_gateway.middleware import ValidatingMiddleware
+from moto_gateway.checks.body_checks import BodyRule, policy_problem, xml_problem
+from moto_gateway.server.internal_errors import InternalErrors
+from moto_gateway.wsgi.refusals import refuse
 from tests.moto_gateway.helpers import aws_error, raw_exchange, signed_request, status_of
 
 BUCKET = "hardened"
@@ -46,7 +46,7 @@ def test_post_policy_nested_five_thousand_levels_is_a_400(moto, bucket):
     import base64
 
     policy = base64.b64encode(b'{"expiration": "2099-01-01T00:00:00Z", "conditions": ' + b"[" * 5000 + b"]" * 5000 + b"}")
-    from moto_gateway.sigv2 import sign
+    from moto_gateway.signing.sigv2 import sign
 
     fields = {"key": "k", "AWSAccessKeyId": "test", "policy": policy.decode(), "signature": sign("test", policy.decode())}
     response = requests.post(f"{moto.url}/{BUCKET}", data=fields, files={"file": ("f", b"x")}, timeout=10)
@@ -239,7 +239,7 @@ def test_an_exception_inside_is_internal_error_xml_with_the_request_id_logged(ca
     def broken(environ, start_response):
         raise KeyError("key")
 
-    app = InternalErrors(broken, ValidatingMiddleware.refuse)
+    app = InternalErrors(broken, refuse)
     with caplog.at_level(logging.ERROR, logger="moto_gateway"):
         status, body = wsgi_call(app, {"REQUEST_METHOD": "GET", "PATH_INFO": "/b/k"})
     assert status.startswith("500")
@@ -254,7 +254,7 @@ def test_a_500_answer_inside_becomes_internal_error_xml():
         start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html")])
         return [b"<html>traceback</html>"]
 
-    status, body = wsgi_call(InternalErrors(html_500, ValidatingMiddleware.refuse), {"REQUEST_METHOD": "GET"})
+    status, body = wsgi_call(InternalErrors(html_500, refuse), {"REQUEST_METHOD": "GET"})
     assert status.startswith("500") and b"InternalError" in body and b"traceback" not in body
 
 
@@ -263,7 +263,7 @@ def test_a_lazy_app_that_fails_while_iterating_is_caught():
         yield from ()
         raise RuntimeError("late")
 
-    status, body = wsgi_call(InternalErrors(lazy, ValidatingMiddleware.refuse), {"REQUEST_METHOD": "GET"})
+    status, body = wsgi_call(InternalErrors(lazy, refuse), {"REQUEST_METHOD": "GET"})
     assert status.startswith("500") and b"InternalError" in body
 
 
@@ -277,6 +277,6 @@ def test_a_body_the_server_cannot_read_is_incomplete_body():
         start_response("200 OK", [])
         return [b""]
 
-    app = InternalErrors(reader, ValidatingMiddleware.refuse)
+    app = InternalErrors(reader, refuse)
     status, body = wsgi_call(app, {"REQUEST_METHOD": "PUT", "wsgi.input": Broken()})
     assert status.startswith("400") and b"IncompleteBody" in body

@@ -21,10 +21,10 @@ from botocore.utils import percent_encode_sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moto_gateway import sigv4
-from moto_gateway.errors import S3Error
-from moto_gateway.presigned import Credentials, check_header, check_query_v2, check_query_v4, v4_timestamp
-from moto_gateway.request import RequestView
+from moto_gateway.signing import sigv4
+from moto_gateway.signing.presigned import Credentials, check_header, check_query_v2, check_query_v4, v4_timestamp
+from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.request import RequestView
 from testkit.clients import REGION
 from testkit.servers import MotoServer
 from tests.moto_gateway.helpers import aws_error, client

@@ -1,5 +1,5 @@
 """Answers without a body (204 DeleteObject, 304 Not Modified) keep an HTTP/1.1 connection open
-(moto_gateway/server.py, `MotoTask.keeps_connection_without_length`).
+(moto_gateway/server/http_server.py, `MotoTask.keeps_connection_without_length`).
 
 RFC 9112 section 6.3: a 204 or 304 response ends at the end of its header section; waitress 3.0.2 closed the
 connection after every answer without Content-Length, so each DeleteObject cost a new TCP connection.

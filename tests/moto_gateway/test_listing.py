@@ -1,4 +1,4 @@
-"""ListObjects and ListObjectsV2 answer as S3 does (moto_gateway/listing.py; issue 19's listing family,
+"""ListObjects and ListObjectsV2 answer as S3 does (moto_gateway/fast_paths/listing.py; issue 19's listing family,
 issue 12's listing speed): the pure page selection and document, then a real gateway with real boto3.
 
 S3 API Reference, ListObjects: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html
@@ -13,9 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from moto_gateway.access.principals import canonical_id_of
-from moto_gateway.errors import S3Error
-from moto_gateway.listing import (
+from moto_gateway.fast_paths.listing import (
     ListedObject,
     ListingQuery,
     Page,
@@ -26,6 +24,8 @@ from moto_gateway.listing import (
     query_params,
     select,
 )
+from moto_gateway.signing.keyring import canonical_id_of
+from moto_gateway.wsgi.errors import S3Error
 from tests.moto_gateway.access_support import (
     ALICE,
     accounts_server,  # noqa: F401 (fixture)

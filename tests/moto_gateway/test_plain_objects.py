@@ -1,4 +1,4 @@
-"""Plain GetObject, HeadObject and DeleteObject answered from Moto's backend (moto_gateway/plain_objects.py):
+"""Plain GetObject, HeadObject and DeleteObject answered from Moto's backend (moto_gateway/fast_paths/plain_objects.py):
 for every object shape and request, the layer's answer is Moto's own answer (status, every header in
 order, body; request ids aside), in-process with the layer on and off over the same Moto state; the
 requests it leaves to Moto reach Moto; then a real gateway with real boto3, and the change feed.
@@ -23,10 +23,11 @@ from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 from werkzeug.test import EnvironBuilder
 
-from moto_gateway import moto_patches, streamed_bodies
-from moto_gateway.plain_objects import PlainObjects, plain_request, set_header
-from moto_gateway.request import RequestView
-from moto_gateway.s3_dispatch import S3FirstDispatcher
+from moto_gateway import moto_patches
+from moto_gateway.fast_paths import streamed_bodies
+from moto_gateway.fast_paths.plain_objects import PlainObjects, plain_request, set_header
+from moto_gateway.server.s3_dispatch import S3FirstDispatcher
+from moto_gateway.wsgi.request import RequestView
 from testkit.clients import REGION, make_test_client
 
 THRESHOLD = 1024 * 1024
@@ -72,7 +73,7 @@ def call(app, method: str, path: str, headers: dict | None = None, body: bytes =
         environ["CONTENT_LENGTH"] = headers["Content-Length"]  # EnvironBuilder drops a zero length
     preserved = [name for name in headers or {} if should_preserve_original_header_name(name)]
     underscored = {environ_key_for_header(name): name for name in preserved}
-    if underscored:  # as moto_gateway/server.py keeps them for Moto
+    if underscored:  # as moto_gateway/server/http_server.py keeps them for Moto
         environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = underscored
     answer: dict = {}
 

@@ -8,10 +8,10 @@ from calendar import timegm
 
 import pytest
 
-from moto_gateway import sigv2, sigv4
-from moto_gateway.errors import S3Error
-from moto_gateway.post_form import FormScanner
-from moto_gateway.post_policy import PostForm, check_post_form, expand_filename, parse_policy
+from moto_gateway.signing import sigv2, sigv4
+from moto_gateway.signing.post_form import FormScanner
+from moto_gateway.signing.post_policy import PostForm, check_post_form, expand_filename, parse_policy
+from moto_gateway.wsgi.errors import S3Error
 
 NOW = float(timegm((2026, 1, 1, 0, 0, 0)))
 DATE = "20260101T000000Z"

@@ -6,7 +6,8 @@ import boto3
 import pytest
 import requests
 
-from moto_gateway.s3_dispatch import S3FirstDispatcher, is_s3_request, signing_service
+from moto_gateway.server.s3_dispatch import S3FirstDispatcher
+from moto_gateway.wsgi.services import is_s3_request, signing_service
 from testkit.clients import REGION
 
 SIGV4_S3 = (

@@ -10,10 +10,11 @@ from botocore.auth import HmacV1QueryAuth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from moto_gateway import sigv2, sigv4
-from moto_gateway.errors import S3Error
-from moto_gateway.presigned import Credentials, check_query_v2, check_query_v4
-from moto_gateway.request import RequestView, addressing
+from moto_gateway.signing import sigv2, sigv4
+from moto_gateway.signing.presigned import Credentials, check_query_v2, check_query_v4
+from moto_gateway.wsgi.errors import S3Error
+from moto_gateway.wsgi.query import split_query
+from moto_gateway.wsgi.request import RequestView, addressing
 
 AWS_EXAMPLE = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 MAY_24_2013 = float(timegm((2013, 5, 24, 0, 0, 0)))
@@ -242,7 +243,7 @@ def test_v2_string_to_sign_layout():
 
 
 def test_canonical_query_sorts_encoded_pairs_and_drops_the_signature():
-    pairs = sigv4.split_query("b=2&a=%7e&X-Amz-Signature=x&a=1&c&d=a+b")
+    pairs = split_query("b=2&a=%7e&X-Amz-Signature=x&a=1&c&d=a+b")
     assert sigv4.canonical_query_string(pairs, exclude="X-Amz-Signature") == "a=1&a=~&b=2&c=&d=a%2Bb"
 
 

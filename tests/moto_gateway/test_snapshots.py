@@ -9,9 +9,9 @@ import requests
 from werkzeug.test import Client
 
 from moto_gateway.app import create_app
-from moto_gateway.s3state import BodyHandle, SharedBody
 from moto_gateway.settings import GatewaySettings
-from moto_gateway.snapshots import parse_path
+from moto_gateway.state.s3state import BodyHandle, SharedBody
+from moto_gateway.state.snapshots import parse_path
 
 BUCKET = "snap-bucket"
 

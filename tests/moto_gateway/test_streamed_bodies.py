@@ -12,9 +12,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import FakeKey, FakeMultipart, s3_backends
 from moto.s3 import utils as s3_utils
 
-from moto_gateway import moto_patches, streamed_bodies
-from moto_gateway.request import RequestView
-from moto_gateway.streamed_bodies import (
+from moto_gateway import moto_patches
+from moto_gateway.fast_paths import streamed_bodies
+from moto_gateway.fast_paths.streamed_bodies import (
     KeySlice,
     RunningChecksum,
     StreamedBody,
@@ -23,6 +23,7 @@ from moto_gateway.streamed_bodies import (
     should_stream,
     spool_object,
 )
+from moto_gateway.wsgi.request import RequestView
 
 streamed_bodies.apply()
 

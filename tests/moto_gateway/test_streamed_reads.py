@@ -1,4 +1,4 @@
-"""The pure parts of streamed GetObject bodies (moto_gateway/streamed_reads.py), without sockets.
+"""The pure parts of streamed GetObject bodies (moto_gateway/fast_paths/streamed_reads.py), without sockets.
 
 A KeyBody must answer exactly what Moto does with the `bytes` it replaces (length, slices as Python slices
 bytes, truthiness); a BodyStream must yield exactly those bytes; a lease must keep a key's body readable
@@ -13,9 +13,8 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import FakeKey
 
-from moto_gateway import streamed_bodies
-from moto_gateway.request import RequestView
-from moto_gateway.streamed_reads import (
+from moto_gateway.fast_paths import streamed_bodies
+from moto_gateway.fast_paths.streamed_reads import (
     BodyStream,
     KeyBody,
     Reading,
@@ -24,6 +23,8 @@ from moto_gateway.streamed_reads import (
     streamed_answer,
     with_content_length,
 )
+from moto_gateway.state import to_moto
+from moto_gateway.wsgi.request import RequestView
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 
@@ -97,13 +98,13 @@ def test_only_the_first_read_of_a_large_key_in_a_get_is_lazy():
 def test_the_patched_value_is_lazy_only_during_a_get_object():
     key = key_of(DATA)
     assert key.value == DATA
-    token = streamed_bodies._reading.set(Reading(threshold=100))
+    token = to_moto.object_read.set(Reading(threshold=100))
     try:
         first = key.value
         assert isinstance(first, KeyBody)
         assert key.value == DATA  # any further read: Moto's bytes
     finally:
-        streamed_bodies._reading.reset(token)
+        to_moto.object_read.reset(token)
     assert streamed(first) == DATA
 
 
@@ -145,7 +146,7 @@ def test_a_disposed_key_is_read_as_moto_reads_it():
 
 
 def test_a_key_already_shared_by_a_snapshot_is_leased_from_the_same_body():
-    from moto_gateway.s3state import share_body
+    from moto_gateway.state.s3state import share_body
 
     key = key_of(DATA)
     snapshot = share_body(key)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -47,9 +48,12 @@ def test_the_endpoint_comes_from_motostack_endpoint_or_aws_endpoint_url():
     assert configured_endpoint(both) == "http://a:1"
     with pytest.raises(pytest.UsageError, match="MOTOSTACK_ENDPOINT"):
         configured_endpoint({"MOTOSTACK_ENDPOINT": "localhost:9876"})
-    shared = {"MOTOSTACK_ENDPOINT": "http://a:1", "PYTEST_XDIST_WORKER_COUNT": "2"}
-    assert shares_endpoint_between_workers(shared)
-    assert not shares_endpoint_between_workers({"PYTEST_XDIST_WORKER_COUNT": "2"})
+
+def test_an_endpoint_is_shared_between_workers_unless_it_is_a_gateway_of_the_sessions_own():
+    assert shares_endpoint_between_workers("http://a:1", set(), worker_count=2)
+    assert shares_endpoint_between_workers("http://a:1", {"http://b:2"}, worker_count=2)
+    assert not shares_endpoint_between_workers("http://b:2", {"http://b:2"}, worker_count=2)
+    assert not shares_endpoint_between_workers("http://a:1", set(), worker_count=1)
 
 
 def test_a_projects_own_fixtures_of_the_same_names_win(tmp_path):
@@ -193,8 +197,54 @@ def test_isolated_tests_start_from_the_baseline_and_leave_nothing_behind(tmp_pat
 
 
 def test_isolated_refuses_to_restore_an_endpoint_that_xdist_workers_share(tmp_path, stack):
+    # The seed is in place whichever test ran on this stack before (xdist may run this one first): the
+    # isolated tests never reach motostack_seed, the one that does not ask for isolation needs it.
+    stack.reset()
+    s3 = stack_client(stack)
+    s3.create_bucket(Bucket="seed", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3.put_object(Bucket="seed", Key="a", Body=b"original")
     write(tmp_path, **{"test_isolated.py": ISOLATED_TESTS})
     done = run_pytest(tmp_path, "-n", "2", MOTOSTACK_ENDPOINT=stack.url)
     assert done.returncode == 1
     assert "s3_isolated restores the whole endpoint" in done.stdout
     assert "1 passed" in done.stdout  # the test that does not ask for isolation
+
+
+# The plugin's fixtures a test asks for by name, beside s3_isolated (s3, a plain client, changes nothing).
+# motostack_env sets AWS_ENDPOINT_URL, which once made s3_isolated take a worker's own gateway for a shared
+# endpoint when a test asked for motostack_env first.
+ORDERED_FIXTURES = ("motostack_env", "s3_faults", "motostack_endpoint", "motostack_baseline", "s3_isolated")
+ORDERS = list(itertools.permutations(ORDERED_FIXTURES))
+
+
+def every_order_of_the_fixtures(seeded: bool) -> str:
+    """A test module with one test per order of ORDERED_FIXTURES, each starting from the seed (when
+    `seeded`) and changing S3."""
+    header = textwrap.dedent(ISOLATED_TESTS.split("def test_1")[0])
+    if not seeded:
+        header = "import pytest\n"
+    check = 'assert keys(s3_isolated) == ["seed/a"]' if seeded else "pass"
+    tests = [
+        f"""
+        def test_order_{n}({", ".join(order)}):
+            {check}
+            s3_isolated.put_object(Bucket={"seed" if seeded else "anything"!r}, Key="{n}", Body=b"x")
+        """
+        for n, order in enumerate(ORDERS)
+    ]
+    return header + "".join(textwrap.dedent(test) for test in tests)
+
+
+def test_isolated_works_under_xdist_with_gateways_of_their_own_whatever_the_fixture_order(tmp_path):
+    write(tmp_path, **{"test_orders.py": every_order_of_the_fixtures(seeded=True)})
+    done = run_pytest(tmp_path, "-n", "2")
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+    assert f"{len(ORDERS)} passed" in done.stdout
+
+
+def test_isolated_refuses_a_shared_endpoint_under_xdist_whatever_the_fixture_order(tmp_path, stack):
+    write(tmp_path, **{"test_orders.py": every_order_of_the_fixtures(seeded=False)})
+    done = run_pytest(tmp_path, "-n", "2", "-rE", MOTOSTACK_ENDPOINT=stack.url)
+    assert done.returncode == 1
+    assert f"{len(ORDERS)} errors" in done.stdout, done.stdout[-5000:]
+    assert done.stdout.count("Failed: s3_isolated restores the whole") == len(ORDERS), done.stdout[-5000:]

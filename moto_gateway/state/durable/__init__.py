@@ -11,7 +11,8 @@ The contract for code that changes Moto's S3 objects (moto_patches, s3_features,
   for buckets and versions, and named snapshots. An attribute a helper adds to a FakeKey, FakeBucket or
   FakeMultipart is stored and loaded with it, provided its value pickles and its class lives in
   `moto.s3`, `moto.core`, `moto.utilities`, `moto.moto_api`, `moto_gateway.s3_features`,
-  `moto_gateway.moto_patches` or `moto_gateway.state` (or is a builtin, datetime or collections type): other classes are refused when read back (codec.SafeUnpickler). Values other
+  `moto_gateway.moto_patches` or `moto_gateway.state` (or is a builtin, datetime or collections type):
+  a snapshot file naming another class is refused on import (codec.SafeUnpickler). Values other
   than lists, dicts and sets must be replaced, never changed in place, when they change (Moto's practice
   for ACLs): a loaded key may share such a value with the folder's key template.
 - Requests need nothing: the capture layer stores, after every successful mutating S3 request, its

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from moto.s3.models import FakeDeleteMarker, FakeKey, FakeMultipart
 from moto.utilities.utils import LowercaseDict
 
-from moto_gateway.s3state import KEY_OWN_ATTRS
+from moto_gateway.state.s3state import KEY_OWN_ATTRS
 
 PROTOCOL = 5
 BODY_ATTR = "_durable_body"
@@ -44,7 +44,6 @@ SAFE_MODULE_PREFIXES = (
     "moto.core.",
     "moto.utilities.",
     "moto.moto_api.",
-    "moto_gateway.s3state",
     "moto_gateway.state.",
     "moto_gateway.s3_features.",
     "moto_gateway.moto_patches.",

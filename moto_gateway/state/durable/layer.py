@@ -22,15 +22,15 @@ from collections.abc import Callable, Iterable
 
 from werkzeug.wsgi import get_input_stream
 
-from moto_gateway import s3state
-from moto_gateway.changes import POST_KEY_ENVIRON, ChangeLog, deleted_keys
-from moto_gateway.errors import S3Error, error_xml, new_request_id
-from moto_gateway.request import RequestView
-from moto_gateway.router import json_response
-from moto_gateway.snapshots import NAME, Snapshot, SnapshotStore, error, parse_path
+from moto_gateway.state import s3state
+from moto_gateway.state.changes import POST_KEY_ENVIRON, ChangeLog, deleted_keys
 from moto_gateway.state.durable import snapshot_files
 from moto_gateway.state.durable.store import DONE, DurabilityError, DurableStore, Ticket
-from moto_gateway.wsgi import answered
+from moto_gateway.state.snapshots import NAME, Snapshot, SnapshotStore, error, parse_path
+from moto_gateway.wsgi.answers import json_response
+from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
+from moto_gateway.wsgi.request import RequestView
 
 log = logging.getLogger("moto_gateway.durable")
 

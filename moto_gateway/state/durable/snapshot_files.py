@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from moto_gateway import s3state
+from moto_gateway.state import s3state
 from moto_gateway.state.durable import codec
 from moto_gateway.state.durable.codec import BODY_ATTR, Template
 

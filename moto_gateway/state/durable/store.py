@@ -36,11 +36,11 @@ from typing import Any
 from moto.s3.models import FakeBucket, FakeDeleteMarker, FakeKey, FakeMultipart, MultipartDict, s3_backends
 from moto.s3.utils import _VersionedKeyStore
 
-from moto_gateway import s3state
-from moto_gateway.s3state import BUCKET_OWN_ATTRS, bucket_home, share_body
+from moto_gateway.state import s3state
 from moto_gateway.state.durable import codec
 from moto_gateway.state.durable.codec import BODY_ATTR, Template
 from moto_gateway.state.durable.snapshot_files import decode_state, encode_state
+from moto_gateway.state.s3state import BUCKET_OWN_ATTRS, bucket_home, share_body
 
 log = logging.getLogger("moto_gateway.durable")
 

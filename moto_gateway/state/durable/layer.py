@@ -17,7 +17,6 @@ import contextvars
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 
 from werkzeug.wsgi import get_input_stream
@@ -374,8 +373,3 @@ def start_loading(durability: Durability) -> threading.Thread:
     thread = threading.Thread(target=durability.load, name="durable-load", daemon=True)
     thread.start()
     return thread
-
-
-def wait_loaded(durability: Durability, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    return durability.loaded.wait(max(0.0, deadline - time.monotonic()))

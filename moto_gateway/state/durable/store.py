@@ -783,16 +783,6 @@ class DurableStore:
             "changes_committed": self.committed,
         }
 
-    def size_on_disk(self) -> int:
-        total = 0
-        for root, _dirs, files in os.walk(self.folder):
-            for name in files:
-                try:
-                    total += os.stat(os.path.join(root, name)).st_blocks * 512
-                except OSError:
-                    pass
-        return total
-
 
 class _BytesBody:
     """An inline body as a key's buffer: the stored bytes, read without copying them per key."""

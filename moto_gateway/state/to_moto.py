@@ -3,7 +3,8 @@
 Moto's call chain (route -> S3Response -> backend -> FakeKey / FakeMultipart) has no parameter for what the
 gateway already knows: the spooled body of a large PUT, the source of a copy, that a GET may stream, which
 checksums a CompleteMultipartUpload names. A layer sets the slot around its call of the app inside; the
-patches of Moto read it (moto_patches/streamed_request_body.py, key_value.py, streamed_completion.py). ContextVars: each request's thread sees its own.
+patches of Moto read it (moto_patches/streamed_request_body.py, key_value.py,
+streamed_completion.py). ContextVars: each request's thread sees its own.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from tests.moto_gateway.helpers import signed_request
 
 BUCKET = "odd-requests"
 CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["http://a.test"]}]}
-# A policy that grants nothing (a Deny): with it, GetBucketPolicy would answer JSON, GetBucketPolicyStatus XML.
+# A policy granting nothing (a Deny): with it, GetBucketPolicy would answer JSON, GetBucketPolicyStatus XML.
 POLICY = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",'
     ' "Resource": "arn:aws:s3:::odd-requests/nothing/*"}]}'

@@ -76,7 +76,6 @@ def access_decides(settings: GatewaySettings) -> bool:
 def apply_patches(settings: GatewaySettings) -> None:
     """Every patch of Moto, in one place, before any layer is built (each `apply` is idempotent)."""
     moto_patches.apply()
-    streamed_bodies.apply()  # after moto_patches' checksum_algorithms, whose CRCs it keeps
     if access_decides(settings):
         bucket_permission.apply()
         object_acl_default.apply()

@@ -2,8 +2,10 @@
 refusing to apply to another (a newer Moto may have fixed or moved what it patches).
 
 `apply()` installs the corrections every gateway needs (routing, form_bodies, delete_object_tagging,
-cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes) and
-one measured speed-up (timestamps);
+cors_rules, checksum_algorithms, checksum_headers, part_reads, object_attributes),
+one measured speed-up (timestamps), and the four that let large bodies bypass Moto's `bytes`
+(streamed_request_body, key_value, streamed_completion, checksum_of_slices; the layer that uses them is
+fast_paths/streamed_bodies.py, the types they share are in state/key_bodies.py);
 `bucket_permission` and `object_acl_default` are applied by `app.py` only when the access layer decides
 (GATEWAY_ACCESS=s3). Every `apply()` is idempotent.
 """
@@ -25,12 +27,16 @@ def apply() -> None:
     from moto_gateway.moto_patches import (
         checksum_algorithms,
         checksum_headers,
+        checksum_of_slices,
         cors_rules,
         delete_object_tagging,
         form_bodies,
+        key_value,
         object_attributes,
         part_reads,
         routing,
+        streamed_completion,
+        streamed_request_body,
         timestamps,
     )
 
@@ -43,3 +49,7 @@ def apply() -> None:
     form_bodies.apply()
     delete_object_tagging.apply()
     timestamps.apply()
+    checksum_of_slices.apply()  # after checksum_algorithms, whose CRCs it keeps
+    streamed_request_body.apply()
+    key_value.apply()
+    streamed_completion.apply()

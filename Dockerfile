@@ -25,7 +25,9 @@ FROM base AS moto
 RUN pip install --quiet --group moto && chmod -R a+rX /opt/venv
 COPY common/ common/
 COPY moto_gateway/ moto_gateway/
-RUN chmod -R a+rX /app
+# /state: the state folder (a named volume in compose), created here so that the volume belongs to the
+# service's user when Docker first fills it from the image.
+RUN chmod -R a+rX /app && mkdir -p /state && chown 10001:10001 /state
 USER 10001:10001
 ENV GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=5000
 EXPOSE 5000

@@ -118,6 +118,18 @@ restore-snapshot:
 snapshots:
 	@curl -sS --fail-with-body "$(S3_URL)/_snapshots" && echo
 
+.PHONY: snapshot-export  ## write snapshot NAME to one file (make snapshot-export NAME=clean FILE=clean.snapshot)
+snapshot-export:
+	$(NEED_NAME)
+	@if [ -z "$(FILE)" ]; then echo "usage: make $@ NAME=<name> FILE=<path>" >&2; exit 2; fi
+	@curl -sS --fail-with-body -o "$(FILE)" "$(S3_URL)/_snapshots/$(NAME)/export" && echo "snapshot $(NAME) written to $(FILE)"
+
+.PHONY: snapshot-import  ## read a snapshot file as snapshot NAME (default: the file's name) (make snapshot-import FILE=clean.snapshot)
+snapshot-import:
+	@if [ -z "$(FILE)" ]; then echo "usage: make $@ FILE=<path> [NAME=<name>]" >&2; exit 2; fi
+	@name="$(NAME)"; [ -n "$$name" ] || name="$$(basename "$(FILE)" | sed -E 's/\..*$$//')"; \
+	curl -sS --fail-with-body -X POST --data-binary "@$(FILE)" "$(S3_URL)/_snapshots/$$name/import" && echo
+
 .PHONY: reset  ## empty S3: every bucket and object gone (snapshots are kept)
 reset:
 	@curl -sS --fail-with-body -X POST "$(S3_URL)/_reset" && echo

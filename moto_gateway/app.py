@@ -37,10 +37,20 @@ from moto_gateway.signing.authform import AuthenticationFormLayer
 from moto_gateway.signing.credentials import parse_credentials, parse_profiles
 from moto_gateway.signing.keyring import Keyring
 from moto_gateway.signing.layer import ValidatingMiddleware
-from moto_gateway.state import bulk
+from moto_gateway.state import bulk, durable
 from moto_gateway.state.bucket_locks import BucketLocks
 from moto_gateway.state.changes import ChangeLog, ChangeRecorder, changes_handler
-from moto_gateway.state.snapshots import PREFIX as SNAPSHOTS, SnapshotStore, reset_handler, snapshots_handler
+from moto_gateway.state.durable.layer import (
+    Durability,
+    DurableCapture,
+    DurableGate,
+    DurableSnapshots,
+    after_import,
+    snapshot_file_routes,
+    start_loading,
+)
+from moto_gateway.state.snapshots import PREFIX as SNAPSHOTS
+from moto_gateway.state.snapshots import reset_handler, snapshots_handler
 from moto_gateway.wsgi.answers import WsgiApp
 from moto_gateway.wsgi.refusals import refuse
 
@@ -70,7 +80,6 @@ def access_decides(settings: GatewaySettings) -> bool:
 def apply_patches(settings: GatewaySettings) -> None:
     """Every patch of Moto, in one place, before any layer is built (each `apply` is idempotent)."""
     moto_patches.apply()
-    streamed_bodies.apply()  # after moto_patches' checksum_algorithms, whose CRCs it keeps
     if access_decides(settings):
         owner_grants.apply()  # before object_acl_default, whose private ACL it marks
         bucket_permission.apply()
@@ -87,7 +96,12 @@ def keyring_of(settings: GatewaySettings) -> Keyring:
     )
 
 
-def layers(settings: GatewaySettings, change_log: ChangeLog | None, endpoints: Callable) -> list[Layer]:
+def layers(
+    settings: GatewaySettings,
+    change_log: ChangeLog | None,
+    endpoints: Callable,
+    durability: Durability | None = None,
+) -> list[Layer]:
     """The stack, innermost first: S3FirstDispatcher (Moto's S3 application, built once) sits inside them all.
     `endpoints` adds the gateway's own `/_...` paths to the router (they need the bucket locks built here)."""
     spool = settings.gateway_spool_memory_bytes
@@ -152,6 +166,12 @@ def layers(settings: GatewaySettings, change_log: ChangeLog | None, endpoints: C
             "out under the bucket locks, its deletions in the change feed (s3_features/lifecycle.py)",
         ),
         Layer(
+            lambda app: DurableCapture(app, durability),
+            "with GATEWAY_STATE_DIR: queues what a successful mutating request changed for the state folder; "
+            "inside the locks, so a bucket's changes are queued in the order Moto made them (state/durable/)",
+            on=durability is not None,
+        ),
+        Layer(
             bucket_locks,
             "one request per bucket inside Moto, whose S3 models are not safe under concurrent requests; "
             "outside the recorder, so the feed's order is the order Moto applied the changes "
@@ -212,6 +232,14 @@ def layers(settings: GatewaySettings, change_log: ChangeLog | None, endpoints: C
             "(server/router.py)",
         ),
         Layer(
+            lambda app: DurableGate(app, durability),
+            "with GATEWAY_STATE_DIR: 503 until the state folder is loaded, and a mutating request's answer "
+            "held until what it changed is committed (503 SlowDown, the change undone, if it cannot be); "
+            "outside every lock, so a request waits for the disk without holding up its bucket "
+            "(state/durable/)",
+            on=durability is not None,
+        ),
+        Layer(
             lambda app: FaultInjector(app, FaultRules(settings.gateway_faults)),
             "serves /_faults and injects its faults into S3 requests, so an injected failure looks exactly "
             "like one from S3 (server/faults.py)",
@@ -226,7 +254,12 @@ def layers(settings: GatewaySettings, change_log: ChangeLog | None, endpoints: C
 
 
 def gateway_endpoints(
-    router: Router, locks: BucketLocks, settings: GatewaySettings, change_log: ChangeLog | None, boot_id: str
+    router: Router,
+    locks: BucketLocks,
+    settings: GatewaySettings,
+    change_log: ChangeLog | None,
+    boot_id: str,
+    durability: Durability | None = None,
 ) -> Router:
     """The gateway's own endpoints; those that change all of S3 at once hold every bucket lock."""
     router.add(
@@ -248,10 +281,18 @@ def gateway_endpoints(
         max_waiting = min(settings.gateway_max_waiting_polls, max(1, settings.gateway_threads - 1))
         router.add("/_changes", changes_handler(change_log, max_waiting))
     router.add(f"{bulk.PREFIX}/export", bulk.export_handler())
-    router.add(f"{bulk.PREFIX}/import", locks.exclusive(bulk.import_handler(change_log)))
+    importer = bulk.import_handler(change_log)
+    if durability:
+        importer = after_import(importer, durability)
+        durability.locks = locks.locks
+    router.add(f"{bulk.PREFIX}/import", locks.exclusive(importer))
     router.add(f"{bulk.PREFIX}/list", bulk.list_handler())
-    snapshots = SnapshotStore(change_log)
-    router.add(SNAPSHOTS, locks.exclusive(snapshots_handler(snapshots)), subpaths=True)
+    snapshots = DurableSnapshots(change_log, durability)
+    router.add(
+        SNAPSHOTS,
+        snapshot_file_routes(snapshots, locks.exclusive(snapshots_handler(snapshots))),
+        subpaths=True,
+    )
     router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
     router.add(WEBHOOKS, webhooks_handler(), subpaths=True)
     return router
@@ -259,11 +300,23 @@ def gateway_endpoints(
 
 def create_app(settings: GatewaySettings) -> WsgiApp:
     apply_patches(settings)
-    boot_id = uuid.uuid4().hex  # new with every Moto: tells clients (the exporter) that Moto restarted empty
+    store = None
+    if settings.gateway_state_dir:
+        fsync, batch_ms = settings.gateway_fsync, settings.gateway_fsync_batch_ms
+        store = durable.open_state(settings.gateway_state_dir, fsync, batch_ms)
+    # new with every Moto that starts empty: tells clients (the exporter) Moto restarted without its state
+    boot_id = store.boot_id if store else uuid.uuid4().hex
     size = settings.gateway_change_log_size
     change_log = ChangeLog(size, boot_id) if size else None
+    if change_log and store:
+        change_log._last_seq = store.last_seq  # the feed goes on where the state folder's changes stopped
+    durability = Durability(store, change_log) if store else None
+    durable.activate(durability)
 
     def endpoints(router: Router, locks: BucketLocks) -> Router:
-        return gateway_endpoints(router, locks, settings, change_log, boot_id)
+        return gateway_endpoints(router, locks, settings, change_log, boot_id, durability)
 
-    return build_stack(S3FirstDispatcher(), layers(settings, change_log, endpoints))
+    app = build_stack(S3FirstDispatcher(), layers(settings, change_log, endpoints, durability))
+    if durability:
+        start_loading(durability)  # S3 is answered 503 SlowDown until the folder is in Moto
+    return app

@@ -94,6 +94,19 @@ class GatewaySettings(AwsSettings):
     def _lower_access(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    gateway_state_dir: str | None = Field(
+        None,
+        description="folder where S3's state is kept across restarts and crashes (buckets, objects, "
+        "versions, uploads, snapshots, the feed's position); empty: memory only",
+    )
+    gateway_fsync: Literal["always", "batch", "off"] = Field(
+        "always",
+        description="always: a write is answered after its fsync; batch: fsynced at most every "
+        "GATEWAY_FSYNC_BATCH_MS (a power loss may lose that window, a crash of the process nothing); off: "
+        "never fsynced (left to the OS)",
+    )
+    gateway_fsync_batch_ms: int = Field(50, ge=1, le=60_000, description="the fsync interval of GATEWAY_FSYNC=batch")
+
     gateway_faults: Annotated[list[FaultRule], NoDecode] = Field(
         [], description="fault rules (a JSON list, see docs/testing.md) installed at start"
     )

@@ -73,9 +73,10 @@ def motostack_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
         yield named
         return
     key, secret = credentials(os.environ)
-    server = MotoServer(
-        env={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "GATEWAY_FAULTS": "[]"}
-    )
+    # memory only (GATEWAY_STATE_DIR empty), whatever the shell exports: a session starts from an empty S3
+    env = {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "GATEWAY_FAULTS": "[]"}
+    env["GATEWAY_STATE_DIR"] = ""
+    server = MotoServer(env=env)
     server.start()
     own = request.config.stash.setdefault(OWN_GATEWAYS, set())
     own.add(server.url)

@@ -1,48 +1,70 @@
-"""Which S3 action (the policy action name, `s3:...`) a REST request is, from its method, path and query.
-
-Follows the "Actions, resources, and condition keys for Amazon S3" table of the Service Authorization
-Reference and the REST API's subresources; the resource is the bucket ARN or the object ARN.
+"""Which S3 action (the policy action name, `s3:...`) a REST request is: the operation Moto will perform
+(wsgi/operations.py, the one classifier), named as the "Actions, resources, and condition keys for Amazon
+S3" table of the Service Authorization Reference names it; the resource is the bucket ARN or the object ARN.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Bucket subresource -> (GET action, PUT action, DELETE action). DELETE of a configuration needs the PUT
-# permission in S3 (e.g. DeleteBucketCors needs s3:PutBucketCORS) unless a Delete* action exists.
-BUCKET_SUBRESOURCES: dict[str, tuple[str, str, str]] = {
-    "acl": ("GetBucketAcl", "PutBucketAcl", "PutBucketAcl"),
-    "policy": ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
-    "policyStatus": ("GetBucketPolicyStatus", "GetBucketPolicyStatus", "GetBucketPolicyStatus"),
-    "cors": ("GetBucketCORS", "PutBucketCORS", "PutBucketCORS"),
-    "versioning": ("GetBucketVersioning", "PutBucketVersioning", "PutBucketVersioning"),
-    "tagging": ("GetBucketTagging", "PutBucketTagging", "PutBucketTagging"),
-    "location": ("GetBucketLocation", "GetBucketLocation", "GetBucketLocation"),
-    "lifecycle": ("GetLifecycleConfiguration", "PutLifecycleConfiguration", "PutLifecycleConfiguration"),
-    "website": ("GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite"),
-    "logging": ("GetBucketLogging", "PutBucketLogging", "PutBucketLogging"),
-    "notification": ("GetBucketNotification", "PutBucketNotification", "PutBucketNotification"),
-    "encryption": ("GetEncryptionConfiguration", "PutEncryptionConfiguration", "PutEncryptionConfiguration"),
-    "replication": (
-        "GetReplicationConfiguration",
-        "PutReplicationConfiguration",
-        "PutReplicationConfiguration",
-    ),
-    "object-lock": ("GetBucketObjectLockConfiguration", "PutBucketObjectLockConfiguration",
-                    "PutBucketObjectLockConfiguration"),
-    "accelerate": ("GetAccelerateConfiguration", "PutAccelerateConfiguration", "PutAccelerateConfiguration"),
-    "requestPayment": ("GetBucketRequestPayment", "PutBucketRequestPayment", "PutBucketRequestPayment"),
-    "publicAccessBlock": ("GetBucketPublicAccessBlock", "PutBucketPublicAccessBlock",
-                          "PutBucketPublicAccessBlock"),
-    "ownershipControls": ("GetBucketOwnershipControls", "PutBucketOwnershipControls",
-                          "PutBucketOwnershipControls"),
-    "inventory": ("GetInventoryConfiguration", "PutInventoryConfiguration", "PutInventoryConfiguration"),
-    "metrics": ("GetMetricsConfiguration", "PutMetricsConfiguration", "PutMetricsConfiguration"),
-    "analytics": ("GetAnalyticsConfiguration", "PutAnalyticsConfiguration", "PutAnalyticsConfiguration"),
-    "intelligent-tiering": ("GetIntelligentTieringConfiguration", "PutIntelligentTieringConfiguration",
-                            "PutIntelligentTieringConfiguration"),
-    "uploads": ("ListBucketMultipartUploads", "ListBucketMultipartUploads", "ListBucketMultipartUploads"),
-    "versions": ("ListBucketVersions", "ListBucketVersions", "ListBucketVersions"),
+from moto_gateway.wsgi.operations import operation_of
+
+# Operation -> action, where the names differ. DELETE of a configuration needs the PUT permission in S3
+# (e.g. DeleteBucketCors needs s3:PutBucketCORS) unless a Delete* action exists.
+ACTIONS = {
+    "ListBuckets": "ListAllMyBuckets",
+    "HeadBucket": "ListBucket",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "ListMultipartUploads": "ListBucketMultipartUploads",
+    "DeleteObjects": "DeleteObject",
+    "PostObject": "PutObject",
+    "GetBucketCors": "GetBucketCORS",
+    "PutBucketCors": "PutBucketCORS",
+    "DeleteBucketCors": "PutBucketCORS",
+    "DeleteBucketTagging": "PutBucketTagging",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "PutLifecycleConfiguration",
+    "GetBucketNotificationConfiguration": "GetBucketNotification",
+    "PutBucketNotificationConfiguration": "PutBucketNotification",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+    "DeleteBucketEncryption": "PutEncryptionConfiguration",
+    "GetBucketReplication": "GetReplicationConfiguration",
+    "PutBucketReplication": "PutReplicationConfiguration",
+    "DeleteBucketReplication": "PutReplicationConfiguration",
+    "GetObjectLockConfiguration": "GetBucketObjectLockConfiguration",
+    "PutObjectLockConfiguration": "PutBucketObjectLockConfiguration",
+    "GetBucketAccelerateConfiguration": "GetAccelerateConfiguration",
+    "PutBucketAccelerateConfiguration": "PutAccelerateConfiguration",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
+    "DeleteBucketOwnershipControls": "PutBucketOwnershipControls",
+    "GetBucketInventoryConfiguration": "GetInventoryConfiguration",
+    "ListBucketInventoryConfigurations": "GetInventoryConfiguration",
+    "PutBucketInventoryConfiguration": "PutInventoryConfiguration",
+    "HeadObject": "GetObject",
+    "ListParts": "ListMultipartUploadParts",
+    "CopyObject": "PutObject",  # whose source needs GetObject
+    "UploadPart": "PutObject",
+    "UploadPartCopy": "PutObject",
+    "CreateMultipartUpload": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "SelectObjectContent": "GetObject",
+}
+# Actions with a version form, taken when the request names a versionId.
+VERSIONED = {
+    "GetObject": "GetObjectVersion",
+    "GetObjectAcl": "GetObjectVersionAcl",
+    "GetObjectTagging": "GetObjectVersionTagging",
+    "GetObjectAttributes": "GetObjectVersionAttributes",
+    "PutObjectAcl": "PutObjectVersionAcl",
+    "PutObjectTagging": "PutObjectVersionTagging",
+    "DeleteObjectTagging": "DeleteObjectVersionTagging",
+    "DeleteObject": "DeleteObjectVersion",
 }
 # Actions only the bucket owner's account may take, whatever a policy or an ACL says (S3 answers
 # AccessDenied / MethodNotAllowed to anyone else).
@@ -68,67 +90,26 @@ class Action:
         return f"arn:aws:s3:::{self.bucket}/{self.key}"
 
 
-def bucket_action(method: str, params: dict[str, str]) -> str:
-    for name, (get, put, delete) in BUCKET_SUBRESOURCES.items():
-        if name in params:
-            return {"GET": get, "HEAD": get, "PUT": put, "DELETE": delete}.get(method, put)
-    if method in ("GET", "HEAD"):
-        return "ListBucket"
-    if method == "PUT":
-        return "CreateBucket"
-    if method == "DELETE":
-        return "DeleteBucket"
-    if method == "POST":
-        return "DeleteObject" if "delete" in params else "PutObject"  # DeleteObjects / POST Object
-    return "ListBucket"
-
-
-def object_action(method: str, params: dict[str, str], headers: dict[str, str]) -> str:
-    versioned = "versionId" in params
-    if method in ("GET", "HEAD"):
-        if "acl" in params:
-            return "GetObjectVersionAcl" if versioned else "GetObjectAcl"
-        if "tagging" in params:
-            return "GetObjectVersionTagging" if versioned else "GetObjectTagging"
-        if "uploadId" in params:
-            return "ListMultipartUploadParts"
-        if "attributes" in params:
-            return "GetObjectVersionAttributes" if versioned else "GetObjectAttributes"
-        if "retention" in params:
-            return "GetObjectRetention"
-        if "legal-hold" in params:
-            return "GetObjectLegalHold"
-        return "GetObjectVersion" if versioned else "GetObject"
-    if method == "PUT":
-        if "acl" in params:
-            return "PutObjectVersionAcl" if versioned else "PutObjectAcl"
-        if "tagging" in params:
-            return "PutObjectVersionTagging" if versioned else "PutObjectTagging"
-        if "retention" in params:
-            return "PutObjectRetention"
-        if "legal-hold" in params:
-            return "PutObjectLegalHold"
-        return "PutObject"  # also UploadPart, UploadPartCopy and CopyObject (whose source needs GetObject)
-    if method == "DELETE":
-        if "uploadId" in params:
-            return "AbortMultipartUpload"
-        if "tagging" in params:
-            return "DeleteObjectVersionTagging" if versioned else "DeleteObjectTagging"
-        return "DeleteObjectVersion" if versioned else "DeleteObject"
-    if method == "POST":
-        if "restore" in params:
-            return "RestoreObject"
-        if "select" in params:
-            return "GetObject"
-        return "PutObject"  # CreateMultipartUpload, CompleteMultipartUpload
-    return "GetObject"
+def action_name(
+    operation: str | None, method: str, bucket: str | None, key: str, params: dict[str, str]
+) -> str:
+    """The action of an operation; a request S3 has no call for (an OPTIONS, a POST naming no operation)
+    is read as the nearest there is."""
+    if bucket is None:
+        return "ListAllMyBuckets"
+    if operation is None:
+        return "ListBucket" if key == "" else ("PutObject" if method == "POST" else "GetObject")
+    name = ACTIONS.get(operation, operation)
+    if key != "" and operation not in ("SelectObjectContent", "CopyObject") and "versionId" in params:
+        return VERSIONED.get(name, name)
+    return name
 
 
 def classify(
     method: str, bucket: str | None, key: str, params: dict[str, str], headers: dict[str, str]
 ) -> Action:
+    operation = operation_of(method, bucket, key, params, "x-amz-copy-source" in headers)
+    name = action_name(operation, method.upper(), bucket, key, params)
     if bucket is None:
-        return Action("ListAllMyBuckets", None, None)
-    if key == "":
-        return Action(bucket_action(method, params), bucket, None)
-    return Action(object_action(method, params, headers), bucket, key)
+        return Action(name, None, None)
+    return Action(name, bucket, None if key == "" else key)

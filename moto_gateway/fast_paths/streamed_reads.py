@@ -16,23 +16,20 @@ reference, and the last holder closes the buffer.
 
 Iterated by Moto's WSGI response, a KeyBody yields a single `BodyStream` rather than bytes: it passes
 through BucketLocks' list untouched, and StreamedBodies (outside the lock) returns it as the answer, which
-reads the body 1 MiB at a time as the server sends it and lets go of the lease when closed.
+reads the body 1 MiB at a time as the server sends it and lets go of the lease when closed. The types
+(`Reading`, `Lease`, `KeyBody`, `BodyStream`) are in state/key_bodies.py, which the `FakeKey.value` patch
+(moto_patches/key_value.py) imports too.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-from moto_gateway.state.s3state import SharedBody, share_body
+from moto_gateway.state.key_bodies import BodyStream
 from moto_gateway.wsgi.request import RequestView
 
 # GET subresources Moto serves from `_key_response_get` before GetObject (attributes reads the value)
 NOT_OBJECT_READS = frozenset(
     {"uploadId", "acl", "tagging", "legal-hold", "attributes", "retention", "torrent"}
 )
-from moto_gateway.state.s3state import KEY_CHUNK
 
 
 def is_object_read(view: RequestView) -> bool:
@@ -40,87 +37,6 @@ def is_object_read(view: RequestView) -> bool:
     if view.method != "GET" or view.addressing.bucket is None or not view.addressing.key:
         return False
     return not NOT_OBJECT_READS.intersection(view.params)
-
-
-@dataclass
-class Reading:
-    """A GetObject in progress: keys above `threshold` bytes are answered lazily, the first read only."""
-
-    threshold: int
-    done: bool = False
-
-
-class Lease:
-    """One reference to a key's shared body, released when closed (or, if never closed, when collected)."""
-
-    def __init__(self, shared: SharedBody) -> None:
-        self.shared = shared
-        self._release = weakref.finalize(self, shared.release)
-
-    def release(self) -> None:
-        self._release()
-
-
-class KeyBody:
-    """Bytes `start:stop` of a leased body, where Moto's GetObject takes `key.value`."""
-
-    def __init__(self, lease: Lease, start: int, stop: int) -> None:
-        self.lease = lease
-        self.start = start
-        self.stop = stop
-
-    def __len__(self) -> int:
-        return max(0, self.stop - self.start)
-
-    def __bool__(self) -> bool:
-        return len(self) > 0
-
-    def __getitem__(self, part: slice) -> KeyBody:
-        if not isinstance(part, slice):
-            raise TypeError("a streamed key body is only sliced")
-        begin, end, step = part.indices(len(self))
-        if step != 1:
-            raise ValueError("a key's body is sliced with step 1 only")
-        return KeyBody(self.lease, self.start + begin, self.start + max(begin, end))
-
-    def __iter__(self) -> Iterator[BodyStream]:
-        yield BodyStream(self.lease, self.start, self.stop)
-
-
-class BodyStream:
-    """The answer's body: the leased bytes `start:stop`, read a chunk at a time as they are sent."""
-
-    def __init__(self, lease: Lease, start: int, stop: int, chunk: int = KEY_CHUNK) -> None:
-        self.lease = lease
-        self.start = start
-        self.stop = stop
-        self.chunk = chunk
-
-    def __len__(self) -> int:
-        return max(0, self.stop - self.start)
-
-    def __iter__(self) -> Iterator[bytes]:
-        position = self.start
-        while position < self.stop:
-            piece = self.lease.shared.read_at(position, min(self.chunk, self.stop - position))
-            if not piece:
-                raise OSError(f"a key's body ended at byte {position} of {self.stop}")
-            position += len(piece)
-            yield piece
-
-    def close(self) -> None:
-        self.lease.release()
-
-
-def lazy_value(key, reading: Reading | None) -> KeyBody | None:
-    """What the patched `FakeKey.value` answers during a GetObject: a KeyBody, or None for Moto's bytes."""
-    if reading is None or reading.done or key.contentsize <= reading.threshold:
-        return None
-    shared = share_body(key)
-    if shared is None:
-        return None
-    reading.done = True
-    return KeyBody(Lease(shared), 0, shared.size)
 
 
 def streamed_answer(chunks: list) -> BodyStream | None:

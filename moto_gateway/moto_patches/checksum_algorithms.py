@@ -12,6 +12,8 @@ all ones).
 from __future__ import annotations
 
 import base64
+import hashlib
+import zlib
 
 import anycrc
 
@@ -25,6 +27,38 @@ def crc(body: bytes, algorithm: str) -> bytes:
     name, size = MODELS[algorithm]
     value = anycrc.Model(name).calc(body) if body else 0
     return value.to_bytes(size, "big")
+
+
+class RunningChecksum:
+    """Moto's `compute_checksum(body, algorithm)` as patched here (CRC32C and CRC64NVME from anycrc),
+    base64, fed chunk by chunk (a large body's is computed as it is spooled or copied)."""
+
+    def __init__(self, algorithm: str) -> None:
+        self.kind, self.state, self.width = "crc32", 0, 4
+        if algorithm == "SHA1":
+            self.kind, self.state = "hash", hashlib.sha1(usedforsecurity=False)
+        elif algorithm in MODELS:
+            name, self.width = MODELS[algorithm]
+            self.kind, self.model, self.state = "crc", anycrc.Model(name), None
+        elif algorithm != "CRC32":
+            self.kind, self.state = "hash", hashlib.sha256(usedforsecurity=False)
+
+    def update(self, chunk: bytes) -> None:
+        if self.kind == "hash":
+            self.state.update(chunk)
+        elif self.kind == "crc":
+            if chunk:
+                self.state = self.model.calc(chunk, self.state)
+        else:
+            self.state = zlib.crc32(chunk, self.state)
+
+    def digest(self) -> bytes:
+        if self.kind == "hash":
+            return self.state.digest()
+        return (self.state or 0).to_bytes(self.width, "big")
+
+    def value(self) -> str:
+        return base64.b64encode(self.digest()).decode()
 
 
 def apply() -> None:

@@ -50,7 +50,7 @@ def apply() -> None:
 
     def complete(self, bucket_name, multipart_id, body):
         """The backend's completion, not `FakeMultipart.complete`: the gateway replaces that one to stream
-        the parts (streamed_bodies.py), and both must hold."""
+        the parts (streamed_completion.py), and both must hold."""
         named = list(body)
         key = original_complete(self, bucket_name, multipart_id, iter(named))
         if key is not None and key.multipart is not None:

@@ -24,8 +24,9 @@ test sees a rule act in seconds; "midnight" is then the next multiple of that ma
 
 The accepted document is kept on Moto's FakeBucket (`lifecycle_document`), beside Moto's own rules, so it is
 snapshotted and persisted with the bucket. The scheduler takes the bucket's lock stripes (BucketLocks) for
-each pass over a bucket, deletes with Moto's own calls and appends every removal of a current object to the
-change feed, so the exporter's mirror follows.
+each pass over a bucket, deletes with Moto's own calls, appends every removal of a current object to the
+change feed, so the exporter's mirror follows, and hands the keys it changed to the state folder
+(state/durable's persist_keys, waited for after the lock is released), as a request's changes are.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from moto_gateway.s3_features.object_lock import (
     parse_xml,
     read_small,
 )
+from moto_gateway.state import durable
 from moto_gateway.state.s3state import find_bucket, live_backends
 from moto_gateway.wsgi.bodies import answered
 from moto_gateway.wsgi.errors import S3Error
@@ -459,7 +461,7 @@ class LifecycleScheduler:
                 log.exception("lifecycle pass failed")
 
     def run_once(self) -> int:
-        """One pass over every bucket with rules; the number of actions taken."""
+        """One pass over every bucket with rules; the number of keys it changed."""
         taken = 0
         for _account, _partition, backend in live_backends():
             for name, bucket in list(backend.buckets.items()):
@@ -469,10 +471,19 @@ class LifecycleScheduler:
                 with self.hold_bucket(name):
                     if backend.buckets.get(name) is not bucket:
                         continue  # deleted (or re-created) meanwhile
-                    taken += self.apply(backend, bucket, parse_configuration(document.encode("utf-8")))
+                    touched = self.apply(backend, bucket, parse_configuration(document.encode("utf-8")))
+                    # stored as a request's changes are (state/durable's contract), queued under the lock
+                    ticket = durable.persist_keys(name, touched) if touched else None
+                if ticket is not None:
+                    try:
+                        ticket.wait()
+                    except durable.DurabilityError as error:  # undone by the store: the next pass retries
+                        log.error("lifecycle changes of %s not stored: %s", name, error)
+                taken += len(touched)
         return taken
 
-    def apply(self, backend, bucket, rules: list[Rule]) -> int:
+    def apply(self, backend, bucket, rules: list[Rule]) -> set[str]:
+        """Carries out what the rules say now; the keys it changed (versions or uploads)."""
         now = self.clock()
         now_dt = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
         versioned = bool(bucket.versioning_status)
@@ -500,7 +511,7 @@ class LifecycleScheduler:
                 self.act(backend, bucket, action)
         finally:
             CONTEXT.lifecycle = False
-        return len(actions)
+        return {action.key for action in actions}
 
     def act(self, backend, bucket, action: Action) -> None:
         name = bucket.name

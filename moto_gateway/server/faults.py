@@ -74,9 +74,7 @@ class FaultInjector:
             return self.app(environ, start_response)  # no rules: not even the request is parsed
         view = RequestView.from_environ(environ)
         bucket, key = view.addressing.bucket, view.addressing.key
-        operation = operation_of(
-            view.method, bucket, key, view.params.keys(), "x-amz-copy-source" in view.headers
-        )
+        operation = operation_of(view.method, bucket, key, view.params, "x-amz-copy-source" in view.headers)
         active = self.rules.pick(view.method, operation, bucket, key)
         if active is None:
             return self.app(environ, start_response)

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 from moto_gateway.wsgi.answers import json_response
 from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.operations import operation_of
 
 MAX_WAIT_SECONDS = 30.0
 MUTATING_METHODS = frozenset({"PUT", "POST", "DELETE"})
@@ -120,32 +121,32 @@ class ChangeLog:
             }
 
 
-def classify(method: str, path: str, query: dict[str, list[str]]) -> tuple[str, str, str | None] | None:
-    """(op, bucket, key) for a path-style request that mutates when it succeeds, else None."""
+# The change-feed op of each operation that changes what the exporter mirrors, as Moto performs it.
+CHANGE_OPS = {
+    "PutObject": "put",
+    "CopyObject": "put",
+    "CompleteMultipartUpload": "put",
+    "DeleteObject": "delete",
+    "CreateBucket": "create-bucket",
+    "DeleteBucket": "delete-bucket",
+    "DeleteObjects": "delete-objects",
+    "PostObject": "post-upload",
+    "PutBucketCors": "bucket-cors",
+    "DeleteBucketCors": "bucket-cors",
+}
+
+
+def classify(
+    method: str, path: str, query: dict[str, list[str]], copy_source: bool = False
+) -> tuple[str, str, str | None] | None:
+    """(op, bucket, key) for a path-style request that mutates when it succeeds, else None: the operation
+    Moto performs (wsgi/operations.py), mapped to its op."""
     bucket, _, key = path.lstrip("/").partition("/")
     if not bucket or bucket.startswith("_") or bucket == "moto-api":
         return None
-    if not key:
-        if method == "PUT" and not query:
-            return ("create-bucket", bucket, None)
-        if method == "DELETE" and not query:
-            return ("delete-bucket", bucket, None)
-        if method == "POST" and "delete" in query:
-            return ("delete-objects", bucket, None)
-        if method == "POST" and not query:
-            return ("post-upload", bucket, None)
-        if method in ("PUT", "DELETE") and "cors" in query:
-            return ("bucket-cors", bucket, None)
-        return None
-    if method == "PUT" and not ({"partNumber", "uploadId"} & query.keys()) and not (
-        query.keys() & {"tagging", "acl", "retention", "legal-hold"}
-    ):
-        return ("put", bucket, key)
-    if method == "POST" and "uploadId" in query:
-        return ("put", bucket, key)
-    if method == "DELETE" and "uploadId" not in query and "tagging" not in query:
-        return ("delete", bucket, key)
-    return None
+    params = {name: values[0] if values else "" for name, values in query.items()}
+    op = CHANGE_OPS.get(operation_of(method, bucket, key, params, copy_source) or "")
+    return None if op is None else (op, bucket, key or None)
 
 
 def deleted_keys(xml_body: bytes) -> list[str]:
@@ -177,7 +178,9 @@ class ChangeRecorder:
         raw_path = environ.get("PATH_INFO", "")
         path = raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        found = classify(environ.get("REQUEST_METHOD", "GET"), path, query)
+        found = classify(
+            environ.get("REQUEST_METHOD", "GET"), path, query, "HTTP_X_AMZ_COPY_SOURCE" in environ
+        )
         if found is None:
             return self.app(environ, start_response)
         op, bucket, key = found

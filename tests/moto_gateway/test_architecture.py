@@ -8,8 +8,8 @@ from testkit.servers import ROOT
 GATEWAY = ROOT / "moto_gateway"
 ALLOWED = {
     "wsgi": set(),
-    "moto_patches": set(),
     "state": {"wsgi"},
+    "moto_patches": {"state"},
     "signing": {"wsgi"},
     "access": {"wsgi", "state", "signing", "moto_patches"},
     "checks": {"wsgi", "state", "moto_patches"},

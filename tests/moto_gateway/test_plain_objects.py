@@ -24,7 +24,6 @@ from moto.s3.models import s3_backends
 from werkzeug.test import EnvironBuilder
 
 from moto_gateway import moto_patches
-from moto_gateway.fast_paths import streamed_bodies
 from moto_gateway.fast_paths.plain_objects import PlainObjects, plain_request, set_header
 from moto_gateway.server.s3_dispatch import S3FirstDispatcher
 from moto_gateway.wsgi.request import RequestView
@@ -58,7 +57,6 @@ class Counting:
 @pytest.fixture(scope="module")
 def apps():
     moto_patches.apply()
-    streamed_bodies.apply()
     moto = S3FirstDispatcher()
     inner = Counting(moto)
     return PlainObjects(inner, THRESHOLD), moto, inner

@@ -7,25 +7,26 @@ from __future__ import annotations
 import io
 import random
 
+import moto
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import FakeKey, FakeMultipart, s3_backends
 from moto.s3 import utils as s3_utils
 
 from moto_gateway import moto_patches
-from moto_gateway.fast_paths import streamed_bodies
-from moto_gateway.fast_paths.streamed_bodies import (
-    KeySlice,
-    RunningChecksum,
-    StreamedBody,
-    complete_streamed,
-    decoded_chunks,
-    should_stream,
-    spool_object,
+from moto_gateway.fast_paths.streamed_bodies import decoded_chunks, should_stream
+from moto_gateway.moto_patches import (
+    checksum_of_slices,
+    key_value,
+    streamed_completion,
+    streamed_request_body,
 )
+from moto_gateway.moto_patches.checksum_algorithms import RunningChecksum
+from moto_gateway.moto_patches.streamed_completion import complete_streamed
+from moto_gateway.state.key_bodies import KeySlice, StreamedBody, spool_object
 from moto_gateway.wsgi.request import RequestView
 
-streamed_bodies.apply()
+moto_patches.apply()
 
 
 def view(method: str, path: str, query: str = "", **headers: str) -> RequestView:
@@ -118,7 +119,7 @@ def test_a_streamed_multipart_completion_equals_moto_s(algorithm, checksum_type)
     rng = random.Random(5)
     parts = [upload.set_part(number, rng.randbytes(size)) for number, size in enumerate(sizes, 1)]
     listed = [(number, part.etag) for number, part in enumerate(parts, 1)]
-    original = streamed_bodies.MOTO_COMPLETE
+    original = streamed_completion.MOTO_COMPLETE
     expected_value, expected_etag, expected_checksum = original(upload, iter(listed))
     value, etag, checksum = complete_streamed(upload, iter(listed))
     assert isinstance(value, StreamedBody)
@@ -140,3 +141,14 @@ def test_a_completion_refuses_what_moto_refuses():
         complete_streamed(upload, iter([(1, small.etag), (2, upload.parts[2].etag)]))
     with pytest.raises(MalformedXML):
         complete_streamed(upload, iter([]))
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [streamed_request_body, key_value, streamed_completion, checksum_of_slices],
+    ids=lambda module: module.__name__.rsplit(".", 1)[1],
+)
+def test_each_streaming_patch_refuses_another_moto(monkeypatch, patch):
+    monkeypatch.setattr(moto, "__version__", "9.9.9")
+    with pytest.raises(RuntimeError, match="written for Moto 5.2.5, not 9.9.9"):
+        patch.apply()

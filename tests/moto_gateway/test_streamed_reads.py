@@ -13,16 +13,9 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import FakeKey
 
-from moto_gateway.fast_paths import streamed_bodies
-from moto_gateway.fast_paths.streamed_reads import (
-    BodyStream,
-    KeyBody,
-    Reading,
-    is_object_read,
-    lazy_value,
-    streamed_answer,
-    with_content_length,
-)
+from moto_gateway import moto_patches
+from moto_gateway.fast_paths.streamed_reads import is_object_read, streamed_answer, with_content_length
+from moto_gateway.state.key_bodies import BodyStream, KeyBody, Reading, lazy_value
 from moto_gateway.state import to_moto
 from moto_gateway.wsgi.request import RequestView
 
@@ -30,7 +23,7 @@ DATA = bytes(range(256)) * 40  # 10,240 bytes
 
 
 def key_of(data: bytes, buffer: int = 1024) -> FakeKey:
-    streamed_bodies.apply()
+    moto_patches.apply()
     return FakeKey("k", data, account_id=DEFAULT_ACCOUNT_ID, region_name="us-east-1", max_buffer_size=buffer)
 
 

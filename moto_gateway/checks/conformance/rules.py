@@ -21,6 +21,7 @@ import anycrc
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
+from moto_gateway.state.to_moto import CompletionChecksums
 from moto_gateway.wsgi.errors import S3Error, invalid_argument
 from moto_gateway.wsgi.xml import local_name, malformed_xml
 
@@ -63,14 +64,6 @@ def check_complete_body(body: bytes) -> None:
 
 
 PART_CHECKSUM_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
-
-
-@dataclass(frozen=True)
-class CompletionChecksums:
-    """What a CompleteMultipartUpload says the parts' and the object's checksums are (base64 values)."""
-
-    parts: Mapping[int, Mapping[str, str]]  # part number -> {algorithm: value}, from <Part><ChecksumX>
-    whole: Mapping[str, str]  # algorithm -> value, from the x-amz-checksum-* headers
 
 
 def completion_checksums(body: bytes, headers: Mapping[str, str]) -> CompletionChecksums:

@@ -1,0 +1,309 @@
+"""Moto's S3 objects as bytes and back, by their attributes (see the package docstring for the contract).
+
+A version record is one of
+    ("k", diff, metadata, body_id, tags, multipart)   an object version (FakeKey)
+    ("d", attrs)                                      a delete marker (FakeDeleteMarker, without its `key`)
+where `diff` holds the key's attributes that differ from the state folder's key template (the attributes
+Moto's own constructor gives a new key, stored once in the folder): most of a key's thirty attributes are
+the template's, so a record is a quarter of the key's whole `__dict__` and loads four times faster.
+`multipart` is the skeleton of a completed multipart object's upload (its attributes and the sizes and
+attributes of its parts, no part bytes: a part read slices the object's own bytes, part_reads.py), so the
+"-N" ETag and the part count come back with the object.
+
+Pickle is the format because it keeps every attribute of every type without a list of fields; it is read
+back through `SafeUnpickler`, which only builds the classes of the modules S3's state is made of, so a
+snapshot file from elsewhere cannot run code when it is imported.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import pickle
+import threading
+from typing import Any, ClassVar
+
+from moto.s3.models import FakeDeleteMarker, FakeKey, FakeMultipart
+from moto.utilities.utils import LowercaseDict
+
+from moto_gateway.state.s3state import KEY_OWN_ATTRS
+
+PROTOCOL = 5
+BODY_ATTR = "_durable_body"
+"""Set on a live FakeKey once its bytes are in the state folder: the body's id there. A key's bytes never
+change after Moto creates it, so the id stays right for the key's life (and for snapshot copies of it)."""
+MISSING = "\0missing"
+KEY_SKIPPED = KEY_OWN_ATTRS | {BODY_ATTR}
+MULTIPART_SKIPPED = frozenset({"parts"})
+MUTABLE_TYPES = (list, dict, set)
+SIMPLE_TYPES = frozenset({str, int, float, bool, bytes, type(None), datetime.datetime, datetime.date})
+
+SAFE_MODULE_PREFIXES = (
+    "moto.s3.",
+    "moto.core.",
+    "moto.utilities.",
+    "moto.moto_api.",
+    "moto_gateway.state.",
+    "moto_gateway.s3_features.",
+    "moto_gateway.moto_patches.",
+)
+SAFE_MODULES = frozenset({"datetime", "collections", "requests.structures", "decimal", "uuid"})
+SAFE_BUILTINS = frozenset(
+    {
+        "set",
+        "frozenset",
+        "bytes",
+        "bytearray",
+        "dict",
+        "list",
+        "tuple",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "complex",
+        "object",
+        "slice",
+        "range",
+    }
+)
+
+
+class UnsafeState(pickle.UnpicklingError):
+    """A record names a class outside S3's state: refused rather than built."""
+
+
+class SafeUnpickler(pickle.Unpickler):
+    _cache: ClassVar[dict[tuple[str, str], Any]] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = self._cache.get((module, name))
+        if found is not None:
+            return found
+        if module == "builtins":
+            allowed = name in SAFE_BUILTINS
+        elif module == "copyreg":
+            allowed = name in ("_reconstructor", "__newobj__")
+        else:
+            allowed = module in SAFE_MODULES or module.startswith(SAFE_MODULE_PREFIXES)
+        if not allowed:
+            raise UnsafeState(f"the state names {module}.{name}, which is not part of S3's state")
+        found = super().find_class(module, name)
+        if module != "copyreg" and not isinstance(found, type):
+            raise UnsafeState(f"the state names {module}.{name}, which is not a class")
+        self._cache[(module, name)] = found
+        return found
+
+
+def loads(data: bytes) -> Any:
+    """Bytes from elsewhere (a snapshot file): only S3's classes are built."""
+    return SafeUnpickler(io.BytesIO(data)).load()
+
+
+def loads_own(data: bytes) -> Any:
+    """Bytes this gateway wrote into its own state folder (as trusted as its code): the C unpickler,
+    without a Python call per class (a third of a 100,000-object start-up, profiled)."""
+    return pickle.loads(data)
+
+
+def dumps(value: Any) -> bytes:
+    return pickle.dumps(value, PROTOCOL)
+
+
+# ----- the key template ---------------------------------------------------------------------------------
+
+
+def new_template() -> dict[str, Any]:
+    """The attributes Moto's constructor gives a new key (bytes and per-key plumbing aside)."""
+    model = FakeKey(name="", value=b"", account_id="123456789012", region_name="us-east-1", bucket_name="")
+    model._value_buffer.close()
+    return {name: value for name, value in model.__dict__.items() if name not in KEY_SKIPPED}
+
+
+def same(model: Any, value: Any) -> bool:
+    """Equal by value: `==` where the type defines it, else by their pickled bytes (Moto's FakeAcl has no
+    equality of its own, and a key's ACL is a new object per key)."""
+    kind = type(value)
+    if kind in SIMPLE_TYPES or kind.__eq__ is not object.__eq__:
+        try:
+            return bool(model == value)
+        except Exception:  # noqa: BLE001 (an __eq__ that refuses: keep the value)
+            return False
+    try:
+        return dumps(model) == dumps(value)
+    except Exception:  # noqa: BLE001 (not picklable: the diff carries it and storing it says why)
+        return False
+
+
+class Template:
+    """A key template, with what comparing against it and copying from it needs precomputed."""
+
+    def __init__(self, attrs: dict[str, Any]) -> None:
+        self.attrs = attrs
+        self.mutable = [name for name, value in attrs.items() if isinstance(value, MUTABLE_TYPES)]
+        self.pickled = {
+            name: dumps(value)
+            for name, value in attrs.items()
+            if type(value) not in SIMPLE_TYPES and type(value).__eq__ is object.__eq__
+        }
+
+    def diff(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The attributes that differ from the template's (compared in C where `!=` can be trusted)."""
+        template = self.attrs
+        try:
+            changed = {name: value for name, value in attrs.items() if template.get(name, MISSING) != value}
+        except Exception:  # noqa: BLE001 (an __eq__ that refuses: compare one by one)
+            changed = {
+                name: value for name, value in attrs.items() if not same(template.get(name, MISSING), value)
+            }
+        for name in KEY_SKIPPED:
+            changed.pop(name, None)
+        for name, pickled in self.pickled.items():
+            value = changed.get(name)
+            if value is not None and type(value) is type(template[name]):
+                try:
+                    if dumps(value) == pickled:
+                        del changed[name]
+                except Exception:  # noqa: BLE001, S110 (not picklable: kept in the diff, storing says why)
+                    pass
+        if len(attrs) < len(template) + len(KEY_SKIPPED):
+            missing = [name for name in template if name not in attrs]
+            if missing:
+                changed[MISSING] = missing
+        return changed
+
+    def apply(self, diff: dict[str, Any]) -> dict[str, Any]:
+        attrs = self.attrs.copy()
+        for name in self.mutable:
+            attrs[name] = attrs[name].copy()
+        attrs.update(diff)
+        for name in attrs.pop(MISSING, ()):
+            attrs.pop(name, None)
+        return attrs
+
+
+# ----- bodies -------------------------------------------------------------------------------------------
+
+
+class FileBody:
+    """A key's buffer for bytes kept in a file of the state folder: opened for each read, so that 100,000
+    objects cost no file descriptors; read-only, as every key's bytes are."""
+
+    __slots__ = ("closed", "path", "position", "size")
+
+    def __init__(self, path: str, size: int) -> None:
+        self.path = path
+        self.size = size
+        self.position = 0
+        self.closed = False
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.position, 2: self.size}[whence]
+        self.position = max(0, base + position)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read of closed file")
+        remaining = self.size - self.position
+        size = remaining if size is None or size < 0 else min(size, remaining)
+        if size <= 0:
+            return b""
+        with open(self.path, "rb") as file:
+            file.seek(self.position)
+            data = file.read(size)
+        self.position += len(data)
+        return data
+
+    def write(self, _data: bytes) -> int:
+        raise OSError("an object body is read-only")
+
+    def truncate(self, _size: int | None = None) -> int:
+        raise OSError("an object body is read-only")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def body_path(folder: str, body_id: int) -> str:
+    return os.path.join(folder, f"{body_id:012d}")
+
+
+# ----- records ------------------------------------------------------------------------------------------
+
+
+def multipart_skeleton(multipart: FakeMultipart | None, template: Template) -> tuple | None:
+    """A completed upload as its object keeps it, without part bytes."""
+    if multipart is None:
+        return None
+    attrs = {name: value for name, value in multipart.__dict__.items() if name not in MULTIPART_SKIPPED}
+    parts = {number: template.diff(part.__dict__) for number, part in multipart.parts.items()}
+    return attrs, parts
+
+
+def key_record(key: FakeKey, body_id: int, tags: dict | None, template: Template) -> tuple:
+    metadata = key._metadata
+    stored = dict(metadata.store) if isinstance(metadata, LowercaseDict) else dict(metadata or {})
+    return (
+        "k",
+        template.diff(key.__dict__),
+        stored,
+        body_id,
+        tags,
+        multipart_skeleton(key.multipart, template),
+    )
+
+
+def marker_record(marker: FakeDeleteMarker) -> tuple:
+    return ("d", {name: value for name, value in marker.__dict__.items() if name != "key"})
+
+
+def build_key(attrs: dict[str, Any], metadata: dict, buffer: Any) -> FakeKey:
+    # object.__new__: outside Moto's instance tracker, as s3state's keys (closed by the GC when dropped)
+    key = object.__new__(FakeKey)
+    key.__dict__.update(attrs)
+    stored = object.__new__(LowercaseDict)
+    stored.store = metadata
+    key._metadata = stored
+    key._value_buffer = buffer
+    key.lock = threading.Lock()
+    key.multipart = None
+    key.disposed = False
+    return key
+
+
+def build_multipart(skeleton: tuple | None, template: Template) -> FakeMultipart | None:
+    if skeleton is None:
+        return None
+    attrs, parts = skeleton
+    multipart = object.__new__(FakeMultipart)
+    multipart.__dict__.update(attrs)
+    multipart.parts = {
+        number: build_key(template.apply(diff), {}, io.BytesIO()) for number, diff in parts.items()
+    }
+    return multipart
+
+
+def build_marker(attrs: dict[str, Any], bucket_name: str, template: Template) -> FakeDeleteMarker:
+    marker = object.__new__(FakeDeleteMarker)
+    marker.__dict__.update(attrs)
+    closed = io.BytesIO()
+    closed.close()
+    # what Moto's marker points at: the key it deleted, long disposed (Moto deep-copies it in listings)
+    shadow = build_key(template.apply({"name": attrs.get("name"), "bucket_name": bucket_name}), {}, closed)
+    shadow.disposed = True
+    marker.key = shadow
+    return marker
+
+
+def upload_record(multipart: FakeMultipart, body_ids: dict[int, int], template: Template) -> tuple:
+    """An upload in progress: its attributes and each part as a version record (with its bytes' id)."""
+    attrs = {name: value for name, value in multipart.__dict__.items() if name not in MULTIPART_SKIPPED}
+    parts = {
+        number: key_record(part, body_ids[number], None, template) for number, part in multipart.parts.items()
+    }
+    return attrs, parts

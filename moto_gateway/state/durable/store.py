@@ -1,0 +1,837 @@
+"""The state folder: SQLite (WAL) for what Moto holds about buckets, objects, uploads and snapshots, with
+object bytes inline up to INLINE_BYTES and in files of `bodies/` beyond; one writer thread commits.
+
+Who does what:
+- `capture_*` run under the bucket's lock, right after Moto changed it: they read what changed from Moto's
+  objects, write any new large body to its file (not yet fsynced), and return operations (plain tuples);
+- `submit` queues them as a Ticket, without waiting; the bucket's lock is released after that, so a
+  bucket's operations are queued in the order Moto applied them;
+- the writer takes every queued ticket at once (group commit), applies them in one transaction, fsyncs
+  the new body files and the folder, and commits (synchronous=FULL under GATEWAY_FSYNC=always: one fsync
+  of the WAL for the whole group); then each ticket's waiter (the request) lets its answer go.
+- A failure (disk full, read-only folder, an attribute that cannot be stored) rolls the transaction back
+  and calls `on_failure`, which puts Moto back to what the folder holds (durable/layer.py): nothing a
+  client was not told about stays visible, and every ticket of the group and of the queue is refused.
+
+Bodies are counted: each row lists the body ids it refers to (an object's versions, an upload's parts, a
+snapshot's objects), and a body whose count falls to 0 is deleted with its file after the commit. Files
+left by a crash between writing a body and committing its row are swept at start-up.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.s3.models import FakeBucket, FakeDeleteMarker, FakeKey, FakeMultipart, MultipartDict, s3_backends
+from moto.s3.utils import _VersionedKeyStore
+
+from moto_gateway.state import s3state
+from moto_gateway.state.durable import codec
+from moto_gateway.state.durable.codec import BODY_ATTR, Template
+from moto_gateway.state.durable.snapshot_files import decode_state, encode_state
+from moto_gateway.state.s3state import BUCKET_OWN_ATTRS, bucket_home, share_body
+
+log = logging.getLogger("moto_gateway.durable")
+
+INLINE_BYTES = 16 * 1024
+"""Bodies up to this size live in SQLite (a file would cost a 4 KiB block and an fsync of its own); larger
+ones in files, where they cost their size rounded to a block (SQLite's overflow pages would cost more)."""
+PAGE_BYTES = 16384
+"""SQLite's page size in a new folder: rows of small bodies pack 15 to a page (4 KiB pages: 3, +33%)."""
+WAL_CHECKPOINT_BYTES = 8 * 1024 * 1024
+"""The WAL is folded into the database and truncated once it is this large (else it keeps its peak size)."""
+CHUNK = 1024 * 1024
+MAX_GROUP = 512
+HELP_AFTER = 0.5
+FORMAT = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS buckets
+    (name TEXT PRIMARY KEY, account TEXT, partition TEXT, attrs BLOB, tags BLOB);
+CREATE TABLE IF NOT EXISTS objects
+    (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key));
+CREATE TABLE IF NOT EXISTS uploads (bucket TEXT, id TEXT, upload BLOB, bodies BLOB, PRIMARY KEY (bucket, id));
+CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, state BLOB, bodies BLOB);
+CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, size INTEGER, refs INTEGER, data BLOB);
+"""
+SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
+
+
+class DurabilityError(Exception):
+    """A change could not be made durable: it was undone and must not be acknowledged."""
+
+
+@dataclass
+class Ticket:
+    """Changes queued for the state folder; `wait` returns once they are committed (or raises)."""
+
+    ops: list[tuple]
+    seq: int = 0
+    error: BaseException | None = None
+    store: DurableStore | None = None
+    finished: bool = False
+    lead: bool = False
+    """Set when the previous leader hands this ticket's waiter the next group (see DurableStore.drive)."""
+    event: threading.Event = field(default_factory=threading.Event)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Call it holding no bucket lock: the waiter may commit the group itself (and undo it on failure)."""
+        if not self.finished and self.store is not None:
+            self.store.drive(self, timeout)
+        if not self.finished:
+            raise DurabilityError("the state folder did not answer in time")
+        if self.error is not None:
+            raise DurabilityError(str(self.error)) from self.error
+
+    def finish(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self.finished = True
+        self.event.set()
+
+
+DONE = Ticket([], finished=True)
+
+
+def ids_bytes(ids: Iterable[int]) -> bytes:
+    return array("q", ids).tobytes()
+
+
+def ids_of(blob: bytes | None) -> array:
+    found = array("q")
+    if blob:
+        found.frombytes(blob)
+    return found
+
+
+@dataclass
+class Loaded:
+    """What start-up read: the snapshots (name -> (S3State, created)) and counts for the log."""
+
+    snapshots: dict[str, tuple[s3state.S3State, float]]
+    buckets: int = 0
+    objects: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+class DurableStore:
+    def __init__(self, folder: str, fsync: str = "always", batch_ms: int = 50) -> None:
+        self.folder = os.path.abspath(folder)
+        self.bodies_dir = os.path.join(self.folder, "bodies")
+        self.fsync = fsync
+        self.batch_seconds = batch_ms / 1000
+        self.conn: sqlite3.Connection | None = None
+        self.template: Template | None = None
+        self.boot_id = ""
+        self.last_seq = 0
+        self._next_body = 1
+        self._id_lock = threading.Lock()
+        self._queue: deque[Ticket] = deque()
+        self._lead_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._leading = False
+        self._timer: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._sync_lock = threading.Lock()
+        self.on_failure: Callable[[BaseException], None] = lambda _exc: None
+        self.commits = 0
+        self.committed = 0
+        """Commits and the tickets they carried: how well concurrent writers share an fsync (/_health)."""
+        self.error: str | None = None
+        """Why the last write failed, until one succeeds again (/_health shows it)."""
+        # what the folder holds, as the capture functions need it (changed only under the bucket's lock)
+        self.known_buckets: set[str] = set()
+        self.key_counts: dict[str, dict[str, int]] = {}
+        self.upload_counts: dict[str, dict[str, int]] = {}
+        self._unsynced: list[str] = []
+        self._unlink_after_sync: list[str] = []
+        self._last_sync = time.monotonic()
+        self._wal_path = os.path.join(self.folder, "state.db-wal")
+
+    # ----- opening and loading --------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Creates or opens the folder and reads its identity (boot id, feed position); fast."""
+        os.makedirs(self.bodies_dir, exist_ok=True)
+        conn = sqlite3.connect(
+            os.path.join(self.folder, "state.db"), isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA page_size={PAGE_BYTES}")  # a no-op on an existing database
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[self.fsync]}")
+        conn.execute("PRAGMA journal_size_limit=8388608")
+        conn.executescript(SCHEMA)
+        self.conn = conn
+        meta = dict(conn.execute("SELECT name, value FROM meta"))
+        if "boot_id" not in meta:
+            template = codec.new_template()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                [
+                    ("format", FORMAT),
+                    ("boot_id", uuid.uuid4().hex),
+                    ("last_seq", 0),
+                    ("key_template", codec.dumps(template)),
+                ],
+            )
+            conn.execute("COMMIT")
+            meta = dict(conn.execute("SELECT name, value FROM meta"))
+        if int(meta.get("format", 0)) != FORMAT:
+            raise DurabilityError(
+                f"{self.folder} holds state format {meta.get('format')}, this gateway reads {FORMAT}"
+            )
+        self.boot_id = str(meta["boot_id"])
+        self.last_seq = int(meta["last_seq"])
+        self.template = Template(codec.loads_own(meta["key_template"]))
+        self._next_body = (conn.execute("SELECT max(id) FROM bodies").fetchone()[0] or 0) + 1
+
+    def load(self) -> Loaded:
+        """Puts the folder's state into Moto (replacing whatever Moto holds) and returns its snapshots."""
+        started, cpu_started = time.perf_counter(), time.process_time()
+        conn = self.conn
+        template = self.template
+        with s3state.collector_paused():
+            inline = dict(conn.execute("SELECT id, data FROM bodies WHERE data IS NOT NULL"))
+            sizes = dict(conn.execute("SELECT id, size FROM bodies WHERE data IS NULL"))
+
+            def buffer(body_id: int):
+                data = inline.get(body_id)
+                if data is not None:
+                    return _BytesBody(data)
+                return codec.FileBody(codec.body_path(self.bodies_dir, body_id), sizes.get(body_id, 0))
+
+            s3state.put_back(s3state.EMPTY)
+            self.known_buckets.clear()
+            self.key_counts.clear()
+            self.upload_counts.clear()
+            registry = s3_backends.bucket_accounts
+            buckets: dict[str, tuple[FakeBucket, Any]] = {}
+            for name, account, partition, attrs, tags in conn.execute("SELECT * FROM buckets"):
+                backend = s3_backends[account][partition]
+                bucket = object.__new__(FakeBucket)
+                bucket.__dict__.update(codec.loads_own(attrs))
+                bucket.keys = _VersionedKeyStore()
+                bucket.multiparts = MultipartDict()
+                backend.buckets[name] = bucket
+                registry[name] = (partition, account)
+                bucket_tags = codec.loads_own(tags)
+                if bucket_tags is not None:
+                    backend.tagger.tags[bucket.arn] = bucket_tags
+                buckets[name] = (bucket, backend)
+                self.known_buckets.add(name)
+                self.key_counts[name] = {}
+                self.upload_counts[name] = {}
+            objects = 0
+            for bucket_name, key_name, versions_blob in conn.execute(
+                "SELECT bucket, key, versions FROM objects"
+            ):
+                found = buckets.get(bucket_name)
+                if found is None:
+                    continue
+                bucket, backend = found
+                versions = []
+                for record in codec.loads_own(versions_blob):
+                    if record[0] == "k":
+                        _kind, diff, metadata, body_id, tags, skeleton = record
+                        key = codec.build_key(template.apply(diff), metadata, buffer(body_id))
+                        key.__dict__[BODY_ATTR] = body_id
+                        key.multipart = codec.build_multipart(skeleton, template)
+                        if tags is not None:
+                            backend.tagger.tags[key.arn] = tags
+                        versions.append(key)
+                    else:
+                        marker = codec.build_marker(record[1], bucket_name, template)
+                        marker.__dict__[BODY_ATTR] = 0
+                        versions.append(marker)
+                dict.__setitem__(bucket.keys, key_name, versions)
+                self.key_counts[bucket_name][key_name] = len(versions)
+                objects += 1
+            for bucket_name, upload_id, upload_blob in conn.execute("SELECT bucket, id, upload FROM uploads"):
+                found = buckets.get(bucket_name)
+                if found is None:
+                    continue
+                attrs, parts = codec.loads_own(upload_blob)
+                multipart = object.__new__(FakeMultipart)
+                multipart.__dict__.update(attrs)
+                multipart.parts = {}
+                for number, (_kind, diff, metadata, body_id, _tags, _skeleton) in parts.items():
+                    part = codec.build_key(template.apply(diff), metadata, buffer(body_id))
+                    part.__dict__[BODY_ATTR] = body_id
+                    multipart.parts[number] = part
+                found[0].multiparts[upload_id] = multipart
+                self.upload_counts[bucket_name][upload_id] = len(parts)
+            snapshots = {}
+            for name, state_blob in conn.execute("SELECT name, state FROM snapshots"):
+                snapshots[name] = self._decode_snapshot(codec.loads_own(state_blob), buffer)
+            gc.freeze()  # what was loaded stays out of every collection's walk (as start-up's objects do)
+        self._sweep_files(set(sizes))
+        return Loaded(
+            snapshots, len(buckets), objects, time.perf_counter() - started, time.process_time() - cpu_started
+        )
+
+    def _sweep_files(self, wanted: set[int]) -> None:
+        """Body files no row refers to: a crash came between writing one and committing its row."""
+        for name in os.listdir(self.bodies_dir):
+            if not (name.isdigit() and int(name) in wanted):
+                try:
+                    os.unlink(os.path.join(self.bodies_dir, name))
+                except OSError:
+                    pass
+
+    # ----- capture (under the bucket's lock) ------------------------------------------------------------
+
+    def _new_body_id(self) -> int:
+        with self._id_lock:
+            body_id = self._next_body
+            self._next_body += 1
+            return body_id
+
+    def body_op(self, key: FakeKey) -> tuple[int, tuple | None]:
+        """(the body id of `key`'s bytes, the operation that stores them or None when already stored)."""
+        known = key.__dict__.get(BODY_ATTR)
+        if known is not None:
+            return known, None
+        if key.disposed:
+            raise DurabilityError(f"the bytes of {key.name!r} are gone")
+        if key.contentsize <= INLINE_BYTES:  # read as Moto's own value getter does, without sharing it
+            with key.lock:
+                buffer = key._value_buffer
+                buffer.seek(0)
+                data = buffer.read()
+            body_id = self._new_body_id()
+            key.__dict__[BODY_ATTR] = body_id
+            return body_id, ("body", body_id, len(data), data, None)
+        shared = share_body(key)
+        if shared is None:
+            raise DurabilityError(f"the bytes of {key.name!r} are gone")
+        try:
+            body_id = self._new_body_id()
+            size = shared.size
+            path = codec.body_path(self.bodies_dir, body_id)
+            with open(path, "wb") as file:
+                position = 0
+                while position < size:
+                    chunk = shared.read_at(position, min(CHUNK, size - position))
+                    if not chunk:
+                        break
+                    file.write(chunk)
+                    position += len(chunk)
+            op = ("body", body_id, size, None, path)
+        finally:
+            shared.release()
+        key.__dict__[BODY_ATTR] = body_id
+        return body_id, op
+
+    def capture_bucket(self, name: str, keys: Iterable[str] = (), config: bool = False) -> list[tuple]:
+        """What to store after a change of bucket `name`: its configuration (when `config`, or never stored),
+        the versions of `keys`, and its uploads whose parts changed; or its removal."""
+        bucket, _account = s3state.find_bucket(name)
+        if bucket is None:
+            if name in self.known_buckets:
+                self.known_buckets.discard(name)
+                self.key_counts.pop(name, None)
+                self.upload_counts.pop(name, None)
+                return [("drop-bucket", name)]
+            return []
+        backend = bucket_home(name)[0]
+        ops: list[tuple] = []
+        if config or name not in self.known_buckets:
+            ops.append(self.bucket_op(bucket, backend))
+        for key_name in keys:
+            ops.extend(self.key_ops(bucket, key_name, backend))
+        ops.extend(self.upload_ops(bucket))
+        return ops
+
+    def bucket_op(self, bucket: FakeBucket, backend: Any) -> tuple:
+        attrs = {name: value for name, value in bucket.__dict__.items() if name not in BUCKET_OWN_ATTRS}
+        tags = backend.tagger.tags.get(bucket.arn) if backend is not None else None
+        self.known_buckets.add(bucket.name)
+        self.key_counts.setdefault(bucket.name, {})
+        self.upload_counts.setdefault(bucket.name, {})
+        return (
+            "bucket",
+            bucket.name,
+            bucket.account_id,
+            bucket.partition,
+            codec.dumps(attrs),
+            codec.dumps(dict(tags) if tags is not None else None),
+        )
+
+    def key_ops(self, bucket: FakeBucket, key_name: str, backend: Any) -> list[tuple]:
+        counts = self.key_counts.setdefault(bucket.name, {})
+        versions = dict.get(bucket.keys, key_name)
+        if not versions:
+            if counts.pop(key_name, None) is None:
+                return []
+            return [("object", bucket.name, key_name, None, b"")]
+        ops: list[tuple] = []
+        records = []
+        ids = []
+        tagged = backend.tagger.tags if backend is not None else {}
+        for version in versions:
+            if isinstance(version, FakeKey):
+                body_id, op = self.body_op(version)
+                if op is not None:
+                    ops.append(op)
+                tags = tagged.get(version.arn) if tagged else None
+                records.append(
+                    codec.key_record(version, body_id, dict(tags) if tags else None, self.template)
+                )
+                ids.append(body_id)
+            elif isinstance(version, FakeDeleteMarker):
+                records.append(codec.marker_record(version))
+                version.__dict__[BODY_ATTR] = 0
+        counts[key_name] = len(versions)
+        ops.append(("object", bucket.name, key_name, codec.dumps(records), ids_bytes(ids)))
+        return ops
+
+    def upload_ops(self, bucket: FakeBucket) -> list[tuple]:
+        counts = self.upload_counts.setdefault(bucket.name, {})
+        ops: list[tuple] = []
+        live = bucket.multiparts
+        for upload_id in [upload_id for upload_id in counts if upload_id not in live]:
+            del counts[upload_id]
+            ops.append(("upload", bucket.name, upload_id, None, b""))
+        for upload_id, multipart in list(live.items()):
+            parts = multipart.parts
+            if counts.get(upload_id) == len(parts) and all(
+                BODY_ATTR in part.__dict__ for part in parts.values()
+            ):
+                continue
+            ids = {}
+            for number, part in parts.items():
+                ids[number], op = self.body_op(part)
+                if op is not None:
+                    ops.append(op)
+            counts[upload_id] = len(parts)
+            record = codec.upload_record(multipart, ids, self.template)
+            ops.append(("upload", bucket.name, upload_id, codec.dumps(record), ids_bytes(ids.values())))
+        return ops
+
+    def capture_changed(self, name: str) -> list[tuple]:
+        """Bucket `name` after a change whose keys are not known (a bulk import, a browser upload of an
+        unknown key): its configuration, and every key whose versions are not all stored or whose count
+        changed."""
+        bucket, _account = s3state.find_bucket(name)
+        if bucket is None:
+            return self.capture_bucket(name)
+        counts = self.key_counts.get(name, {})
+        changed = [
+            key_name
+            for key_name, versions in list(dict.items(bucket.keys))
+            if counts.get(key_name) != len(versions) or not all(BODY_ATTR in v.__dict__ for v in versions)
+        ]
+        changed.extend(key_name for key_name in list(counts) if not dict.get(bucket.keys, key_name))
+        return self.capture_bucket(name, changed, config=True)
+
+    def capture_everything(self) -> list[tuple]:
+        """All of S3 as Moto holds it now, replacing what the folder holds (a reset, a snapshot restore)."""
+        self.known_buckets.clear()
+        self.key_counts.clear()
+        self.upload_counts.clear()
+        ops: list[tuple] = [("clear-live",)]
+        for _account, _partition, backend in s3state.live_backends():
+            for name, bucket in list(backend.buckets.items()):
+                ops.append(self.bucket_op(bucket, backend))
+                for key_name in list(dict.keys(bucket.keys)):
+                    ops.extend(self.key_ops(bucket, key_name, backend))
+                ops.extend(self.upload_ops(bucket))
+        return ops
+
+    def snapshot_ops(self, name: str, state: s3state.S3State | None, created: float = 0.0) -> list[tuple]:
+        """A named snapshot stored (None: removed). Its bodies are mostly the live keys' (already stored)."""
+        if state is None:
+            return [("snapshot", name, None, b"")]
+        ops: list[tuple] = []
+        ids: list[int] = []
+
+        def body_id(version: s3state.KeyState) -> int:
+            found = version.attrs.get(BODY_ATTR)
+            if found is None:
+                found, op = self._state_body(version)
+                version.attrs[BODY_ATTR] = found
+                ops.append(op)
+            ids.append(found)
+            return found
+
+        backends = encode_state(state, self.template, body_id)
+        ops.append(("snapshot", name, codec.dumps((created, backends)), ids_bytes(ids)))
+        return ops
+
+    def _state_body(self, version: s3state.KeyState) -> tuple[int, tuple]:
+        body_id = self._new_body_id()
+        size = version.body.size
+        if size <= INLINE_BYTES:
+            return body_id, ("body", body_id, size, version.body.read_at(0, size), None)
+        path = codec.body_path(self.bodies_dir, body_id)
+        with open(path, "wb") as file:
+            file.writelines(
+                version.body.read_at(position, min(CHUNK, size - position))
+                for position in range(0, size, CHUNK)
+            )
+        return body_id, ("body", body_id, size, None, path)
+
+    def _decode_snapshot(self, stored: tuple, buffer: Callable) -> tuple[s3state.S3State, float]:
+        created, backends = stored
+        shared: dict[int, s3state.SharedBody] = {}
+
+        def body(body_id: int) -> s3state.SharedBody:
+            found = shared.get(body_id)
+            if found is None:
+                handle = buffer(body_id)
+                found = shared[body_id] = s3state.SharedBody(handle, handle.size, refs=0)
+            return found
+
+        return decode_state(backends, self.template, body, keep_ids=True), created
+
+    # ----- the writer: group commit by whichever waiter comes first -------------------------------------
+
+    def start(self) -> None:
+        """Writes may come from now on (after the load); GATEWAY_FSYNC=batch gets its fsync timer."""
+        if self.fsync == "batch" and self._timer is None:
+            self._timer = threading.Thread(target=self._sync_loop, name="durable-fsync", daemon=True)
+            self._timer.start()
+
+    def stop(self) -> None:
+        """Commits what is queued and folds the WAL into the database (a clean stop)."""
+        self._stopping.set()
+        with self._commit_lock:
+            try:
+                while self._queue:
+                    self._process(self._drain())
+                self._sync_batch()
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except (sqlite3.Error, OSError):
+                pass
+
+    def submit(self, ops: list[tuple], seq: int = 0, error: BaseException | None = None) -> Ticket:
+        if not ops and error is None:
+            return DONE
+        ticket = Ticket(ops, seq, error, self)
+        self._queue.append(ticket)
+        return ticket
+
+    def drive(self, ticket: Ticket, timeout: float | None) -> None:
+        """Waits for `ticket`. One waiter at a time leads: it commits everything queued in one transaction
+        (its own ticket and the others'), then hands the lead to the waiter of the oldest ticket still
+        queued; the others sleep until their ticket is done or they are handed the lead. A waiter that
+        hears nothing for HELP_AFTER seconds commits what is queued itself (the lead may have gone to a
+        ticket nobody waits for); commits never overlap (`_commit_lock`)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lead_lock:
+            leading = not self._leading
+            if leading:
+                self._leading = True
+        while True:
+            if leading or ticket.lead:
+                try:
+                    while not ticket.finished:
+                        with self._commit_lock:
+                            group = self._drain()
+                            if group:
+                                self._process(group)
+                        if not group:
+                            break
+                finally:
+                    self._hand_over()
+                return
+            if ticket.finished:
+                return
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return
+            heard = ticket.event.wait(HELP_AFTER if remaining is None else min(HELP_AFTER, remaining))
+            if not heard and self._commit_lock.acquire(blocking=False):
+                try:
+                    group = self._drain()
+                    if group:
+                        self._process(group)
+                finally:
+                    self._commit_lock.release()
+
+    def _hand_over(self) -> None:
+        with self._lead_lock:
+            if self._queue:
+                following = self._queue[0]
+                following.lead = True
+                following.event.set()
+            else:
+                self._leading = False
+
+    def _drain(self) -> list[Ticket]:
+        group = []
+        queued = self._queue
+        while queued and len(group) < MAX_GROUP:
+            group.append(queued.popleft())
+        return group
+
+    def _process(self, group: list[Ticket]) -> None:
+        failed = next((ticket.error for ticket in group if ticket.error is not None), None)
+        if failed is None:
+            try:
+                self._commit(group)
+            except Exception as exc:  # noqa: BLE001 (every failure to store is answered the same way)
+                failed = exc
+        if failed is None:
+            self.commits += 1
+            self.committed += len(group)
+            if self.error is not None:
+                log.warning("the state folder takes writes again")
+                self.error = None
+            for ticket in group:
+                ticket.finish()
+            return
+        self.error = f"{type(failed).__name__}: {failed}"
+        log.error("a change could not be stored (%s): undoing it", self.error)
+        try:
+            self.on_failure(failed)
+        except Exception:
+            log.exception("undoing the change failed")
+        for ticket in group:
+            ticket.finish(failed)
+
+    def fail_queued(self, error: BaseException) -> None:
+        """Refuses every queued ticket (on_failure calls it, holding every bucket's lock)."""
+        for ticket in self._drain_all():
+            ticket.finish(error)
+
+    def _drain_all(self) -> list[Ticket]:
+        drained = []
+        while self._queue:
+            drained.append(self._queue.popleft())
+        return drained
+
+    def _sync_loop(self) -> None:
+        while not self._stopping.wait(self.batch_seconds):
+            if self._unsynced:
+                self._sync_batch()
+
+    def _commit(self, group: list[Ticket]) -> None:
+        conn = self.conn
+        new_files: list[str] = []
+        released: set[int] = set()
+        seq = max(ticket.seq for ticket in group)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for ticket in group:
+                for op in ticket.ops:
+                    self._apply(conn, op, new_files, released)
+            if seq > self.last_seq:
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'last_seq'", (seq,))
+            garbage = self._collect(conn, released)
+            if new_files and self.fsync == "always":
+                for path in new_files:
+                    fsync_path(path)
+                fsync_path(self.bodies_dir)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+        self.last_seq = max(self.last_seq, seq)
+        if self.fsync == "batch":
+            with self._sync_lock:
+                self._unsynced.extend(new_files)
+                self._unsynced.append(self._wal_path)
+                # a body's file goes once the commit that forgot it is fsynced (else a power loss could
+                # bring back a row whose file is gone)
+                self._unlink_after_sync.extend(garbage)
+            if time.monotonic() - self._last_sync >= self.batch_seconds:
+                self._sync_batch()
+        else:
+            unlink_all(garbage)
+        try:
+            if os.stat(self._wal_path).st_size > WAL_CHECKPOINT_BYTES:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (OSError, sqlite3.Error):
+            pass  # the next commit tries again; SQLite also checkpoints on its own
+
+    def _sync_batch(self) -> None:
+        """GATEWAY_FSYNC=batch: what the commits since the last sync wrote, fsynced at once."""
+        with self._sync_lock:
+            pending, self._unsynced = self._unsynced, []
+            garbage, self._unlink_after_sync = self._unlink_after_sync, []
+            self._last_sync = time.monotonic()
+        if not pending:
+            unlink_all(garbage)
+            return
+        try:
+            for path in dict.fromkeys(pending):
+                fsync_path(path)
+            fsync_path(self.bodies_dir)
+        except OSError as exc:
+            self.error = f"fsync: {exc}"
+            log.error("fsync of the state folder failed: %s", exc)
+            return
+        unlink_all(garbage)
+
+    def _apply(self, conn: sqlite3.Connection, op: tuple, new_files: list[str], released: set[int]) -> None:
+        kind = op[0]
+        if kind == "body":
+            _kind, body_id, size, data, path = op
+            conn.execute("INSERT INTO bodies VALUES (?, ?, 0, ?)", (body_id, size, data))
+            if path:
+                new_files.append(path)
+        elif kind == "object":
+            self._replace_row(conn, "objects", "key", op[1:], released)
+        elif kind == "upload":
+            self._replace_row(conn, "uploads", "id", op[1:], released)
+        elif kind == "snapshot":
+            _kind, name, blob, ids = op
+            old = conn.execute("SELECT bodies FROM snapshots WHERE name = ?", (name,)).fetchone()
+            if blob is None:
+                conn.execute("DELETE FROM snapshots WHERE name = ?", (name,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (name, blob, ids))
+            self._count(conn, ids_of(ids), old[0] if old else None, released)
+        elif kind == "bucket":
+            conn.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?)", op[1:])
+        elif kind == "drop-bucket":
+            name = op[1]
+            for table in ("objects", "uploads"):
+                for (blob,) in conn.execute(f"SELECT bodies FROM {table} WHERE bucket = ?", (name,)):
+                    self._count(conn, (), blob, released)
+                conn.execute(f"DELETE FROM {table} WHERE bucket = ?", (name,))
+            conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+        elif kind == "clear-live":
+            for table in ("objects", "uploads"):
+                for (blob,) in conn.execute(f"SELECT bodies FROM {table}"):
+                    self._count(conn, (), blob, released)
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM buckets")
+        else:
+            raise DurabilityError(f"unknown operation {kind!r}")
+
+    def _replace_row(self, conn, table: str, column: str, fields: tuple, released: set[int]) -> None:
+        bucket, name, blob, ids = fields
+        old = conn.execute(
+            f"SELECT bodies FROM {table} WHERE bucket = ? AND {column} = ?",
+            (bucket, name),
+        ).fetchone()
+        if blob is None:
+            conn.execute(f"DELETE FROM {table} WHERE bucket = ? AND {column} = ?", (bucket, name))
+        else:
+            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)", (bucket, name, blob, ids))
+        self._count(conn, ids_of(ids), old[0] if old else None, released)
+
+    @staticmethod
+    def _count(conn, new_ids: Iterable[int], old_blob: bytes | None, released: set[int]) -> None:
+        new_ids = list(new_ids)
+        if new_ids:
+            conn.executemany("UPDATE bodies SET refs = refs + 1 WHERE id = ?", [(i,) for i in new_ids])
+        old_ids = list(ids_of(old_blob))
+        if old_ids:
+            conn.executemany("UPDATE bodies SET refs = refs - 1 WHERE id = ?", [(i,) for i in old_ids])
+            released.update(old_ids)
+
+    def _collect(self, conn, released: set[int]) -> list[str]:
+        if not released:
+            return []
+        garbage = []
+        gone = []
+        for body_id in released:
+            row = conn.execute("SELECT refs, data IS NULL FROM bodies WHERE id = ?", (body_id,)).fetchone()
+            if row is not None and row[0] <= 0:
+                gone.append((body_id,))
+                if row[1]:
+                    garbage.append(codec.body_path(self.bodies_dir, body_id))
+        conn.executemany("DELETE FROM bodies WHERE id = ?", gone)
+        return garbage
+
+    # ----- health, probe --------------------------------------------------------------------------------
+
+    def probe(self) -> bool:
+        """Whether the folder takes a write now (a small file written, fsynced and removed)."""
+        path = os.path.join(self.folder, ".probe")
+        try:
+            with open(path, "wb") as file:
+                file.write(b"\0" * 65536)
+                file.flush()
+                os.fsync(file.fileno())
+            os.unlink(path)
+            return True
+        except OSError as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            return False
+
+    def describe(self) -> dict:
+        return {
+            "folder": self.folder,
+            "fsync": self.fsync,
+            "writable": self.error is None,
+            "error": self.error,
+            "commits": self.commits,
+            "changes_committed": self.committed,
+        }
+
+
+class _BytesBody:
+    """An inline body as a key's buffer: the stored bytes, read without copying them per key."""
+
+    __slots__ = ("closed", "data", "position", "size")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.size = len(data)
+        self.position = 0
+        self.closed = False
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.position, 2: self.size}[whence]
+        self.position = max(0, base + position)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read of closed file")
+        end = self.size if size is None or size < 0 else min(self.size, self.position + size)
+        data = self.data[self.position : end] if self.position or end != self.size else self.data
+        self.position = max(self.position, end)
+        return data
+
+    def write(self, _data: bytes) -> int:
+        raise OSError("an object body is read-only")
+
+    def truncate(self, _size: int | None = None) -> int:
+        raise OSError("an object body is read-only")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def unlink_all(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -23,14 +23,18 @@ from moto_gateway.fast_paths.listing import ListingLayer
 from moto_gateway.fast_paths.plain_objects import PlainObjects
 from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
 from moto_gateway.fault_rules import FaultRules
-from moto_gateway.moto_patches import bucket_permission, object_acl_default
+from moto_gateway.moto_patches import acl_principals, bucket_permission, object_acl_default, owner_grants
+from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
+from moto_gateway.s3_features.notifications import PREFIX as WEBHOOKS, EventContext, webhooks_handler
+from moto_gateway.s3_features.object_lock import ObjectLock
+from moto_gateway.s3_features.sse_c import SseC
 from moto_gateway.server.faults import FaultInjector
 from moto_gateway.server.internal_errors import InternalErrors
 from moto_gateway.server.router import Router, health_handler
 from moto_gateway.server.s3_dispatch import S3FirstDispatcher
 from moto_gateway.settings import GatewaySettings
 from moto_gateway.signing.authform import AuthenticationFormLayer
-from moto_gateway.signing.credentials import parse_credentials
+from moto_gateway.signing.credentials import parse_credentials, parse_profiles
 from moto_gateway.signing.keyring import Keyring
 from moto_gateway.signing.layer import ValidatingMiddleware
 from moto_gateway.state import bulk, durable
@@ -77,6 +81,7 @@ def apply_patches(settings: GatewaySettings) -> None:
     """Every patch of Moto, in one place, before any layer is built (each `apply` is idempotent)."""
     moto_patches.apply()
     if access_decides(settings):
+        owner_grants.apply()  # before object_acl_default, whose private ACL it marks
         bucket_permission.apply()
         object_acl_default.apply()
 
@@ -84,7 +89,10 @@ def apply_patches(settings: GatewaySettings) -> None:
 def keyring_of(settings: GatewaySettings) -> Keyring:
     more = settings.gateway_credentials.get_secret_value() if settings.gateway_credentials else ""
     return Keyring(
-        settings.aws_access_key_id, settings.aws_secret_access_key.get_secret_value(), parse_credentials(more)
+        settings.aws_access_key_id,
+        settings.aws_secret_access_key.get_secret_value(),
+        parse_credentials(more),
+        parse_profiles(more),
     )
 
 
@@ -106,7 +114,15 @@ def layers(
     def bucket_locks(app: WsgiApp) -> BucketLocks:
         nonlocal locks
         locks = BucketLocks(app)
+        # the lifecycle scheduler works on buckets under these same locks
+        LifecycleScheduler(locks.holding, change_log, settings.gateway_lifecycle_day_seconds).start()
         return locks
+
+    def access_layer(app: WsgiApp) -> AccessLayer:
+        access = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
+        if enforce:
+            acl_principals.apply(keyring, access.owner_of)  # ACL answers name the real owner
+        return access
 
     def router(app: WsgiApp) -> Router:
         return endpoints(Router(app), locks)
@@ -126,6 +142,28 @@ def layers(
             lambda app: ChangeRecorder(app, change_log),
             "records only what Moto really stored (state/changes.py)",
             on=change_log is not None,
+        ),
+        Layer(
+            EventContext,
+            "tells the event senders which request Moto serves (a POST Object, who, from where), so S3 events"
+            " carry AWS's names and fields, to /_events/webhooks and the bucket's destinations "
+            "(s3_features/notifications.py, moto_patches/notification_events.py)",
+        ),
+        Layer(
+            SseC,
+            "SSE-C keys required and checked, kept only as a salted HMAC on Moto's FakeKey; inside the "
+            "locks, outside the recorder and the fast paths, so no plain GET reaches Moto around it "
+            "(s3_features/sse_c.py)",
+        ),
+        Layer(
+            ObjectLock,
+            "retention, legal hold, default retention and the governance bypass with its permission; inside"
+            " the locks, so a check and the change it guards are one step (s3_features/object_lock.py)",
+        ),
+        Layer(
+            LifecycleRules,
+            "lifecycle rules validated as S3 does and kept on the bucket for the scheduler that carries them "
+            "out under the bucket locks, its deletions in the change feed (s3_features/lifecycle.py)",
         ),
         Layer(
             lambda app: DurableCapture(app, durability),
@@ -156,9 +194,7 @@ def layers(
             on=validation,
         ),
         Layer(
-            lambda app: AccessLayer(
-                app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous
-            ),
+            access_layer,
             "who may do what; inside the signature checks, whose principal it trusts, outside everything "
             "that reads what a request says: S3 refuses with AccessDenied before judging a body (access/)",
             on=validation,
@@ -258,6 +294,7 @@ def gateway_endpoints(
         subpaths=True,
     )
     router.add("/_reset", locks.exclusive(reset_handler(snapshots)))
+    router.add(WEBHOOKS, webhooks_handler(), subpaths=True)
     return router
 
 

@@ -31,6 +31,13 @@ class GatewaySettings(AwsSettings):
     gateway_change_log_size: int = Field(
         10_000, ge=0, le=10_000_000, description="events the change feed (/_changes) holds; 0 turns the feed off"
     )
+    gateway_lifecycle_day_seconds: float = Field(
+        86400,
+        gt=0,
+        le=86400,
+        description="length of a lifecycle day in seconds: rules act after their days of this length, rounded "
+        "up to the next multiple (86400: S3's days and midnights UTC; a test may set 2)",
+    )
     gateway_threads: int = Field(
         16,
         ge=1,

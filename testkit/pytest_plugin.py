@@ -6,6 +6,8 @@
 - `s3`: a boto3 client bound to it; `motostack_env`: the AWS_* variables pointing at it, for code that
   builds its own clients.
 - `s3_faults`: installs fault rules for one test and removes them afterwards.
+- `s3_events`: the S3 event records (as AWS writes them) the test caused, delivered by the gateway to a
+  receiver of the test's own (`s3_events.wait_for(2)`, `s3_events.names()`).
 - `s3_isolated`: a client for a test that starts from the session's baseline snapshot (taken when the first
   such test starts, after the `motostack_seed` fixture ran) and leaves nothing behind.
 
@@ -22,6 +24,7 @@ import pytest
 
 from testkit.clients import REGION, make_test_client
 from testkit.control import Faults, Snapshots
+from testkit.events import EventCapture
 from testkit.servers import MotoServer
 
 ENDPOINT_VARIABLES = ("MOTOSTACK_ENDPOINT", "AWS_ENDPOINT_URL")
@@ -115,6 +118,17 @@ def s3_faults(motostack_endpoint: str) -> Iterator[Faults]:
     faults = Faults(motostack_endpoint)
     yield faults
     faults.clear()
+
+
+@pytest.fixture
+def s3_events(motostack_endpoint: str) -> Iterator[EventCapture]:
+    """Every S3 event (ObjectCreated:Put, ObjectRemoved:DeleteMarkerCreated, ...) the gateway sends while the
+    test runs, whatever the buckets' notification configurations; `wait_for(n)` waits for n of them."""
+    capture = EventCapture(motostack_endpoint)
+    try:
+        yield capture
+    finally:
+        capture.close()
 
 
 @pytest.fixture(scope="session")

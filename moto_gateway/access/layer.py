@@ -34,6 +34,7 @@ from moto_gateway.access.decide import (
     decide,
     public_acl_refusal,
 )
+from moto_gateway.moto_patches.owner_grants import is_owner_placeholder
 from moto_gateway.signing.keyring import Account, Keyring, named_access_key
 from moto_gateway.signing.keyring import account as account_of
 from moto_gateway.signing.post_object import POST_ACCESS_KEY_ENVIRON
@@ -42,7 +43,7 @@ from moto_gateway.state.s3state import find_bucket
 from moto_gateway.wsgi.bodies import put_back, spool_body
 from moto_gateway.wsgi.errors import S3Error
 from moto_gateway.wsgi.refusals import refuse_drained
-from moto_gateway.wsgi.request import RequestView
+from moto_gateway.wsgi.request import ACCESS_CONTEXT, RequestView
 from moto_gateway.wsgi.services import MOTO_OWN_PATHS, UNCHECKED_METHODS, signed_for_other_service
 
 log = logging.getLogger("moto_gateway")
@@ -83,11 +84,13 @@ def request_action(view: RequestView) -> Action:
 
 
 def grants_of(acl: object, owner: Account) -> tuple[Grant, ...]:
-    """Moto's ACL as grants; Moto writes its one owner id for every owner, which here means `owner`."""
+    """Moto's ACL as grants; Moto writes its one owner id for the owner of every ACL it makes, which here
+    means `owner` (a grant a client gave that id names the default account: moto_patches/owner_grants.py)."""
     grants = []
     for grant in getattr(acl, "grants", None) or ():
         for grantee in grant.grantees:
-            who = grantee.uri or (owner.canonical_id if grantee.id == MOTO_OWNER_ID else grantee.id)
+            placeholder = grantee.id == MOTO_OWNER_ID and is_owner_placeholder(grantee)
+            who = grantee.uri or (owner.canonical_id if placeholder else grantee.id)
             for permission in grant.permissions:
                 grants.append(Grant(who, permission))
     return tuple(grants)
@@ -134,6 +137,19 @@ class AccessLayer:
         self.lock = threading.Lock()
 
     # ----- reading Moto's state --------------------------------------------------------------------
+
+    def owner_of(self, bucket_name: str | None, key: str | None = None) -> Account | None:
+        """Who owns the bucket, or the object (its writer when another account wrote it); None: no bucket.
+        What ACL answers name (moto_patches/acl_principals.py)."""
+        _bucket, account_id = find_bucket(bucket_name)
+        if account_id is None:
+            return None
+        if key:
+            with self.lock:
+                found = self.object_owners.get((bucket_name, key))
+            if found:
+                return found[0]
+        return self.account(account_id)
 
     def account(self, account_id: str) -> Account:
         return self.keyring.accounts.get(account_id) or account_of(account_id)
@@ -320,6 +336,7 @@ class AccessLayer:
         action = request_action(view)
         loaded = self.load(view, environ, who, action, moto_bucket, owner_account_id)
         decision = self.decision_for(view, environ, who, action, loaded)
+        environ[ACCESS_CONTEXT] = (who.account, loaded.bucket, loaded.keys)  # for permissions decided inside
         return self.answer(view, environ, start_response, who, action, loaded.bucket, decision)
 
     def copy_source_decision(

@@ -17,7 +17,7 @@ MOTO_VERSION = "5.2.5"
 
 def apply() -> None:
     require_moto(MOTO_VERSION, __name__)
-    from moto.s3.models import get_canned_acl
+    from moto.s3 import models
     from moto.s3.responses import S3Response
 
     original = S3Response._acl_from_headers
@@ -27,7 +27,7 @@ def apply() -> None:
     def acl_from_headers(self, headers):
         acl = original(self, headers)
         if acl is None and "acl" not in (getattr(self, "querystring", None) or {}):
-            return get_canned_acl("private")
+            return models.get_canned_acl("private")  # looked up now: owner_grants may wrap it
         return acl
 
     acl_from_headers.motostack_patched = True

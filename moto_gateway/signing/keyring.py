@@ -2,7 +2,9 @@
 
 Each known key belongs to an account (id and canonical user id). Today's single pair (AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY) is the default and belongs to Moto's default account, whose canonical id is the
-owner id Moto writes into every ACL; GATEWAY_CREDENTIALS adds more (`key:secret:account,...`).
+owner id Moto writes into every ACL; GATEWAY_CREDENTIALS adds more (`key:secret:account,...`), each
+optionally naming its account's canonical id, display name and e-mail (`...:account:id=<64 hex>:name=alice:
+email=alice@example.com`), so that grants and ACL answers name real principals.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ DEFAULT_ACCOUNT_ID = "123456789012"  # Moto's default account (moto.core.DEFAULT
 class Account:
     account_id: str
     canonical_id: str
+    display_name: str = ""  # as ACL answers name the account (GATEWAY_CREDENTIALS' name=)
+    email: str = ""  # what grants by e-mail address name (GATEWAY_CREDENTIALS' email=)
 
     @property
     def root_arn(self) -> str:
@@ -33,10 +37,17 @@ class Account:
 ANONYMOUS = None  # the anonymous principal: no account
 
 
+CHOSEN_CANONICAL_IDS: dict[str, str] = {}
+"""account id -> the canonical id GATEWAY_CREDENTIALS' `id=` gives it (filled by the Keyring)."""
+
+
 def canonical_id_of(account_id: str) -> str:
-    """A stable 64-hex canonical user id per account; the default account keeps Moto's owner id."""
+    """A stable 64-hex canonical user id per account (or the one GATEWAY_CREDENTIALS chose); the default
+    account keeps Moto's owner id."""
     if account_id == DEFAULT_ACCOUNT_ID:
         return MOTO_OWNER_ID
+    if account_id in CHOSEN_CANONICAL_IDS:
+        return CHOSEN_CANONICAL_IDS[account_id]
     return hashlib.sha256(f"motostack-canonical-user:{account_id}".encode()).hexdigest()
 
 
@@ -54,11 +65,26 @@ class KnownKey:
 class Keyring:
     """Every key the stack knows; resolves an access key to its secret and account."""
 
-    def __init__(self, default_key: str, default_secret: str, extra: list[tuple[str, str, str]] = ()):
+    def __init__(
+        self,
+        default_key: str,
+        default_secret: str,
+        extra: list[tuple[str, str, str]] = (),
+        profiles: dict[str, dict[str, str]] | None = None,
+    ):
         self.default = KnownKey(default_key, default_secret, account(DEFAULT_ACCOUNT_ID))
         self.keys: dict[str, KnownKey] = {default_key: self.default}
         for key, secret, account_id in extra:
-            self.keys.setdefault(key, KnownKey(key, secret, account(account_id)))
+            profile = (profiles or {}).get(account_id, {})
+            if "id" in profile:
+                CHOSEN_CANONICAL_IDS[account_id] = profile["id"]
+            known = Account(
+                account_id,
+                profile.get("id") or canonical_id_of(account_id),
+                profile.get("name", ""),
+                profile.get("email", ""),
+            )
+            self.keys.setdefault(key, KnownKey(key, secret, known))
         self.accounts: dict[str, Account] = {k.account.account_id: k.account for k in self.keys.values()}
 
     def get(self, access_key: str | None) -> KnownKey | None:
@@ -69,6 +95,10 @@ class Keyring:
         answers InvalidAccessKeyId for an unknown key, as S3 does)."""
         known = self.get(access_key) or self.default
         return Credentials(known.access_key, known.secret_key)
+
+    def account_by_email(self, email: str) -> Account | None:
+        wanted = email.strip().lower()
+        return next((a for a in self.accounts.values() if a.email and a.email.lower() == wanted), None)
 
     def account_by_canonical_id(self, canonical_id: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.canonical_id == canonical_id), None)

@@ -56,6 +56,7 @@ PASSED_BACK = (
 # The access key that signed the POST form a PutObject comes from (absent: an unsigned form, the anonymous
 # principal); the access layer reads it, since the PUT carries no signature of its own.
 POST_ACCESS_KEY_ENVIRON = "moto_gateway.post_access_key"
+POSTED_ENVIRON = "moto_gateway.posted_object"  # set on the PUT a POST Object became (its event is a Post)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def put_environ(
         }
     )
     inner.pop("wsgi.input_terminated", None)
+    inner[POSTED_ENVIRON] = True
     if signer is not None:
         inner[POST_ACCESS_KEY_ENVIRON] = signer
     if "HTTP_ORIGIN" in environ:

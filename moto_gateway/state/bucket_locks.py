@@ -22,7 +22,8 @@ half of it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from ipaddress import ip_address
 from urllib.parse import unquote
 
@@ -75,6 +76,13 @@ class BucketLocks:
         finally:
             for lock in reversed(held):
                 lock.release()
+
+    @contextmanager
+    def holding(self, bucket: str) -> Iterator[None]:
+        """The stripe of `bucket` held, for work on it outside a request (the lifecycle scheduler)."""
+        lock = self.locks[hash(bucket) % len(self.locks)]
+        with lock:
+            yield
 
     def exclusive(self, handler: Callable) -> Callable:
         """`handler` run with every stripe held (taken in index order, as requests take theirs)."""

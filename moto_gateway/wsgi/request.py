@@ -14,6 +14,9 @@ from moto_gateway.wsgi.query import split_query
 
 
 VIEW_ENVIRON = "moto_gateway.request_view"
+ACCESS_CONTEXT = "moto_gateway.access_context"
+"""(principal, bucket state, condition keys): left by the access layer for a permission a layer inside
+decides (s3:BypassGovernanceRetention, s3_features/object_lock.py)."""
 
 
 def raw_path_of(environ: dict) -> str:

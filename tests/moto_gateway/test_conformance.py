@@ -76,6 +76,28 @@ def test_complete_of_an_upload_that_never_existed_is_no_such_upload(gateway):  #
     assert (error["status"], error["Code"], error["UploadId"]) == (404, "NoSuchUpload", "never-created")
 
 
+def test_a_repeated_complete_of_a_just_completed_upload_answers_200(gateway):  # noqa: F811
+    """S3 API Reference, CompleteMultipartUpload
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html): a client retries a
+    completion whose answer it lost; S3 answers the retry 200 with the same ETag, as bare Moto does (issue
+    28's regression: the gateway answered NoSuchUpload). An upload that was aborted stays NoSuchUpload."""
+    s3 = owner(gateway)
+    new_bucket(s3, "again")
+    upload, parts = upload_one_part(s3, "again", "m")
+    done = {"Parts": parts}
+    first = s3.complete_multipart_upload(Bucket="again", Key="m", UploadId=upload, MultipartUpload=done)
+    second = s3.complete_multipart_upload(Bucket="again", Key="m", UploadId=upload, MultipartUpload=done)
+    assert second["ETag"] == first["ETag"]
+    assert s3.get_object(Bucket="again", Key="m")["Body"].read() == b"part"
+    aborted, parts = upload_one_part(s3, "again", "gone")
+    s3.abort_multipart_upload(Bucket="again", Key="gone", UploadId=aborted)
+    with pytest.raises(ClientError) as refused:
+        s3.complete_multipart_upload(
+            Bucket="again", Key="gone", UploadId=aborted, MultipartUpload={"Parts": parts}
+        )
+    assert refused.value.response["Error"]["Code"] == "NoSuchUpload"
+
+
 def upload_one_part(s3, bucket: str, key: str) -> tuple[str, list]:
     upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"part")["ETag"]
@@ -189,3 +211,39 @@ def test_cors_preflight_follows_the_buckets_rules(gateway):  # noqa: F811
         timeout=10,
     )
     assert (refused.status_code, aws_error(refused)["Code"]) == (403, "AccessForbidden")
+
+
+@pytest.mark.parametrize("value", ["0-2", "bytes=0", "bytes=hello-world", "bytes=0-bar", "bytes=hello-",
+                                   "bytes=0-2,3-5", "bytes=-5", "bytes=3-1"])
+def test_an_improper_copy_source_range_is_invalid_argument(gateway, value):  # noqa: F811
+    """UploadPartCopy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html),
+    x-amz-copy-source-range: "must use the form bytes=first-last" (s3-tests test_multipart_copy_improper_range:
+    400 InvalidArgument)."""
+    s3 = owner(gateway)
+    new_bucket(s3, "copyrange")
+    s3.put_object(Bucket="copyrange", Key="src", Body=b"12345")
+    upload = s3.create_multipart_upload(Bucket="copyrange", Key="dst")["UploadId"]
+    with pytest.raises(ClientError) as refused:
+        s3.upload_part_copy(Bucket="copyrange", Key="dst", UploadId=upload, PartNumber=1,
+                            CopySource={"Bucket": "copyrange", "Key": "src"}, CopySourceRange=value)
+    assert (refused.value.response["ResponseMetadata"]["HTTPStatusCode"],
+            refused.value.response["Error"]["Code"]) == (400, "InvalidArgument")
+
+
+def test_a_copy_source_range_past_the_source_is_invalid_range(gateway):  # noqa: F811
+    """UploadPartCopy: a range beyond the source object's last byte is refused with InvalidRange (s3-tests
+    test_multipart_copy_invalid_range); a range inside it is copied."""
+    s3 = owner(gateway)
+    new_bucket(s3, "copyrange")
+    s3.put_object(Bucket="copyrange", Key="src", Body=b"12345")
+    upload = s3.create_multipart_upload(Bucket="copyrange", Key="dst")["UploadId"]
+    source = {"Bucket": "copyrange", "Key": "src"}
+    with pytest.raises(ClientError) as refused:
+        s3.upload_part_copy(Bucket="copyrange", Key="dst", UploadId=upload, PartNumber=1, CopySource=source,
+                            CopySourceRange="bytes=0-21")
+    assert refused.value.response["Error"]["Code"] == "InvalidRange"
+    part = s3.upload_part_copy(Bucket="copyrange", Key="dst", UploadId=upload, PartNumber=1, CopySource=source,
+                               CopySourceRange="bytes=1-3")
+    s3.complete_multipart_upload(Bucket="copyrange", Key="dst", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket="copyrange", Key="dst")["Body"].read() == b"234"

@@ -136,14 +136,15 @@ def test_requests_the_layer_leaves_to_moto():
 
 
 def test_url_encoding_covers_every_element_s3_names():
-    """ListObjects, EncodingType: Delimiter, Marker, Prefix, NextMarker and Key are URL-encoded (and
-    CommonPrefixes, which are key prefixes); EncodingType is echoed."""
+    """ListObjects, EncodingType: Delimiter, Marker, NextMarker and Key are URL-encoded (and CommonPrefixes,
+    which are key prefixes); EncodingType is echoed. The top-level Prefix is echoed as sent (S3 does so,
+    botocore does not decode it: test_v1_prefix_comes_back_as_sent)."""
     query = ListingQuery(1, prefix="a b/", delimiter="/", max_keys=1, marker="a b/+", encode=True)
     page = Page(["a b/ä\n"], ["a b/c&d/"], True, "a b/c&d/")
     listed = ListedObject("a b/ä\n", "2026-01-01T00:00:00.000Z", '"e"', 1, "STANDARD")
     document = listing_xml("b", query, page, [listed], "o")
     found = elements(type("R", (), {"status_code": 200, "content": document}))
-    assert found["Prefix"] == ["a%20b/"]
+    assert found["Prefix"] == ["a b/"]
     assert found["Marker"] == ["a%20b/%2B"]
     assert found["NextMarker"] == ["a%20b/c%26d/"]
     assert found["Delimiter"] == ["/"]
@@ -206,6 +207,20 @@ def test_unicode_and_newline_keys_round_trip_through_url_encoding(gateway):  # n
     assert "line%0Abreak" in raw["Contents/Key"]
     plain = ET.fromstring(signed("GET", f"{gateway.url}/{bucket}?list-type=2").content)
     assert sorted(node.text for node in plain.iter(f"{NS}Key")) == sorted(keys)
+
+
+def test_v1_prefix_comes_back_as_sent(gateway):  # noqa: F811
+    """ListObjects (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html): the top-level Prefix
+    of a v1 answer is the prefix sent, also when boto3 asks for `encoding-type=url` (it decodes only
+    Delimiter, Marker and NextMarker): a newline prefix comes back a newline, not `%0A` (issue 28's
+    regression from bare Moto, s3-tests' test_bucket_list_prefix_unreadable)."""
+    s3 = owner(gateway)
+    bucket = new_bucket(s3, "unreadable")
+    put_all(s3, bucket, ["\nx", "a b/c"])
+    found = s3.list_objects(Bucket=bucket, Prefix="\n")
+    assert (found["Prefix"], [o["Key"] for o in found["Contents"]]) == ("\n", ["\nx"])
+    assert s3.list_objects(Bucket=bucket, Prefix="a b/")["Prefix"] == "a b/"
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="\n")["Prefix"] == "\n"
 
 
 def test_v1_marker_and_next_marker(gateway):  # noqa: F811

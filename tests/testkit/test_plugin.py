@@ -248,3 +248,25 @@ def test_isolated_refuses_a_shared_endpoint_under_xdist_whatever_the_fixture_ord
     assert done.returncode == 1
     assert f"{len(ORDERS)} errors" in done.stdout, done.stdout[-5000:]
     assert done.stdout.count("Failed: s3_isolated restores the whole") == len(ORDERS), done.stdout[-5000:]
+
+
+def test_s3_events_captures_the_events_a_test_caused(tmp_path):
+    """The `s3_events` fixture: the records of the events the test caused, as AWS names them, delivered to a
+    receiver of the test's own and gone with it (issue 28)."""
+    write(
+        tmp_path,
+        **{
+            "test_events.py": """
+                def test_events(s3, s3_events):
+                    s3.create_bucket(Bucket="evented", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+                    s3.put_object(Bucket="evented", Key="k", Body=b"x")
+                    s3.delete_object(Bucket="evented", Key="k")
+                    records = s3_events.wait_for(2)
+                    assert [r["eventName"] for r in records] == ["ObjectCreated:Put", "ObjectRemoved:Delete"]
+                    assert records[0]["s3"]["bucket"]["name"] == "evented"
+            """,
+        },
+    )
+    done = run_pytest(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout

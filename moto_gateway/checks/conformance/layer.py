@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from tempfile import SpooledTemporaryFile
+from urllib.parse import unquote
 
 from werkzeug.wsgi import get_input_stream
 
@@ -35,6 +36,37 @@ def current_etag(bucket, key: str) -> str | None:
     return fake.etag
 
 
+def copy_source_size(headers: dict[str, str]) -> int | None:
+    """The size of the object x-amz-copy-source names, or None (absent: Moto answers)."""
+    source, _, query = unquote(headers.get("x-amz-copy-source", "")).partition("?")
+    bucket_name, _, key = source.lstrip("/").partition("/")
+    bucket, _account_id = find_bucket(bucket_name)
+    if bucket is None or not key:
+        return None
+    version = query.removeprefix("versionId=") if query.startswith("versionId=") else None
+    try:
+        if version is None:
+            fake = bucket.keys.get(key)
+        else:
+            versions = bucket.keys.getlist(key, default=[])
+            fake = next((v for v in versions if str(v.version_id) == version), None)
+    except Exception:  # noqa: BLE001 - Moto's key store mid-change: Moto answers
+        return None
+    return int(fake.size) if fake is not None and hasattr(fake, "size") else None
+
+
+def completed_by(bucket, key: str, upload_id: str) -> bool:
+    """Whether the key's current version is what this multipart upload completed into: a retried
+    CompleteMultipartUpload then succeeds again (S3 API Reference, CompleteMultipartUpload: "applications
+    should be prepared to retry any failed requests"; Moto answers it from the key, as S3 does)."""
+    try:
+        fake = bucket.keys.get(key)
+    except Exception:  # noqa: BLE001 - Moto's key store mid-change: as if absent
+        return False
+    multipart = getattr(fake, "multipart", None) if fake is not None else None
+    return multipart is not None and getattr(multipart, "id", None) == upload_id
+
+
 class ConformanceLayer:
     def __init__(self, app: Callable, *, spool_memory_bytes: int, cors_required: bool = True):
         self.app = app
@@ -60,6 +92,9 @@ class ConformanceLayer:
                     rules.check_checksum_type(view.headers)
                 if view.method == "POST" and key and "uploadId" in view.params:
                     return self.complete(environ, view, bucket_name, key, start_response)
+                copy_range = view.headers.get("x-amz-copy-source-range")
+                if view.method == "PUT" and copy_range is not None and "uploadId" in view.params:
+                    rules.check_copy_source_range(copy_range, copy_source_size(view.headers))
                 if view.method == "PUT" and key and not set(view.params) - {"partNumber", "uploadId"}:
                     checksums = rules.requested_checksums(view.headers)
                     if checksums and has_body(environ) and not aws_chunked(view):
@@ -119,6 +154,8 @@ class ConformanceLayer:
             raise malformed_xml()
         rules.check_complete_body(body)  # a body without parts is malformed whatever the upload id
         upload_id = view.params["uploadId"]
+        if completed_by(bucket, key, upload_id):
+            return self.app(environ, start_response)  # S3 answers a repeated completion as the first: 200
         if upload_id not in bucket.multiparts:
             raise rules.no_such_upload(upload_id)
         rules.check_write_conditions(view.headers, current_etag(bucket, key))

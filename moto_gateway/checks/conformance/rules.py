@@ -125,6 +125,30 @@ def check_part_read(part_number: int, has_range: bool, part_count: int | None) -
         )
 
 
+COPY_RANGE_RE = re.compile(r"bytes=(\d{1,19})-(\d{1,19})")
+
+
+def check_copy_source_range(value: str, source_size: int | None) -> None:
+    """UploadPartCopy's x-amz-copy-source-range is `bytes=first-last` (zero-based, first <= last): anything
+    else is 400 InvalidArgument; a range past the source's end is InvalidRange (S3 API Reference,
+    UploadPartCopy; s3-tests test_multipart_copy_improper_range / _invalid_range)."""
+    found = COPY_RANGE_RE.fullmatch(value.strip())
+    if found is None or int(found.group(1)) > int(found.group(2)):
+        raise invalid_argument(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are "
+            "the zero-based offsets of the first and last bytes to copy",
+            "x-amz-copy-source-range",
+            value,
+        )
+    if source_size is not None and int(found.group(2)) >= source_size:
+        raise S3Error(
+            416,
+            "InvalidRange",
+            "The requested range is not satisfiable",
+            [("RangeRequested", value), ("ActualObjectSize", str(source_size))],
+        )
+
+
 # ----- checksums ----------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,60 @@
+"""What issue 28's layers keep on Moto's objects survives a kill -9 of a gateway with GATEWAY_STATE_DIR
+(issue 24's state folder): an SSE-C object still needs its key (only the salted HMAC was stored), Object
+Lock still protects a version, and the lifecycle rules the gateway kept still act after the restart."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from botocore.exceptions import ClientError
+
+from testkit.clients import REGION, make_test_client
+from testkit.servers import MotoServer
+from tests.waiting import wait_until
+
+KEY = bytes(range(32))
+LATER = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
+
+
+def failure(call, **kwargs) -> str:
+    with pytest.raises(ClientError) as error:
+        call(**kwargs)
+    return error.value.response["Error"]["Code"]
+
+
+def test_sse_c_lock_and_lifecycle_survive_a_crash(tmp_path):
+    server = MotoServer(env={"GATEWAY_STATE_DIR": str(tmp_path), "GATEWAY_LIFECYCLE_DAY_SECONDS": "1"})
+    server.start()
+    try:
+        s3 = make_test_client(server.url)
+        s3.create_bucket(Bucket="kept", CreateBucketConfiguration={"LocationConstraint": REGION},
+                         ObjectLockEnabledForBucket=True)
+        s3.put_object(Bucket="kept", Key="secret", Body=b"s", SSECustomerAlgorithm="AES256", SSECustomerKey=KEY)
+        locked = s3.put_object(Bucket="kept", Key="locked", Body=b"l", ObjectLockMode="COMPLIANCE",
+                               ObjectLockRetainUntilDate=LATER)["VersionId"]
+        s3.put_bucket_lifecycle_configuration(Bucket="kept", LifecycleConfiguration={"Rules": [
+            {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled", "Expiration": {"Days": 1}}]})
+        server.kill()
+        server.start()
+        s3 = make_test_client(server.url)
+        wait_until(lambda: requests_ok(s3), 30, "the state folder loaded")
+        assert failure(s3.get_object, Bucket="kept", Key="secret") == "InvalidRequest"
+        read = s3.get_object(Bucket="kept", Key="secret", SSECustomerAlgorithm="AES256", SSECustomerKey=KEY)
+        assert read["Body"].read() == b"s"
+        assert failure(s3.delete_object, Bucket="kept", Key="locked", VersionId=locked) == "AccessDenied"
+        rules = s3.get_bucket_lifecycle_configuration(Bucket="kept")["Rules"]
+        assert [rule["ID"] for rule in rules] == ["tmp"]
+        s3.put_object(Bucket="kept", Key="tmp/a", Body=b"x")  # the kept document's rule, not a new one
+        wait_until(lambda: s3.list_object_versions(Bucket="kept", Prefix="tmp/").get("DeleteMarkers"), 30,
+                   "the rule's delete marker after the restart")
+    finally:
+        server.stop()
+
+
+def requests_ok(s3) -> bool:
+    try:
+        s3.head_bucket(Bucket="kept")
+        return True
+    except ClientError:
+        return False

@@ -70,6 +70,7 @@ BUCKET_DELETE = (
     ("ownershipControls", "DeleteBucketOwnershipControls"),
 )
 OBJECT_GET = (
+    ("retention", "GetObjectRetention"),  # Moto has none: the gateway answers it (s3_features/object_lock.py)
     ("uploadId", "ListParts"),
     ("acl", "GetObjectAcl"),
     ("tagging", "GetObjectTagging"),

@@ -162,7 +162,7 @@ def describe(s3, ids: dict) -> dict:
             name: value
             for name, value in s3.head_object(Bucket="locked", Key="held").items()
             if name.startswith("ObjectLock")
-        },  # GetObjectRetention answers 500 today (issue 28)
+        },  # GetObjectRetention is checked through HeadObject here
     }
 
 

@@ -55,6 +55,7 @@ from tests.waiting import wait_until
         ("GET", "b", "k", ["uploadId"], False, "ListParts"),
         ("PUT", "b", "k", ["tagging"], False, "PutObjectTagging"),
         ("GET", "b", "k", ["tagging"], False, "GetObjectTagging"),
+        ("GET", "b", "k", ["retention"], False, "GetObjectRetention"),
         ("PUT", "b", "", ["tagging"], False, "PutBucketTagging"),
         ("OPTIONS", "b", "k", [], False, None),
         ("PUT", None, "", [], False, None),

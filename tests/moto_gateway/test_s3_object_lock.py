@@ -211,3 +211,21 @@ def test_the_bypass_needs_its_permission(gateway):  # noqa: F811
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
     other.delete_object(**call)
     assert "Versions" not in s3.list_object_versions(Bucket=bucket)
+
+
+def test_reading_a_retention_needs_its_own_permission(gateway):  # noqa: F811
+    """GetObjectRetention (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectRetention.html) is
+    authorised as s3:GetObjectRetention, not as the GetObject Moto's router would fall back to: another
+    account allowed to read the object's bytes is refused its retention until the policy names that action."""
+    s3, other = owner(gateway), alice(gateway)
+    bucket = lock_bucket(s3, "read-retention")
+    version = put_locked(s3, bucket, "k")
+    statement = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                 "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": f"arn:aws:s3:::{bucket}/*"}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    assert other.get_object(Bucket=bucket, Key="k", VersionId=version)["Body"].read() == b"x"
+    call = dict(Bucket=bucket, Key="k", VersionId=version)
+    assert refused(other.get_object_retention, **call) == (403, "AccessDenied")
+    statement["Action"].append("s3:GetObjectRetention")
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    assert other.get_object_retention(**call)["Retention"]["Mode"] == "GOVERNANCE"

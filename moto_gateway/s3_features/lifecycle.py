@@ -40,16 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from moto_gateway.moto_patches.notification_events import CONTEXT
-from moto_gateway.s3_features.object_lock import (
-    child,
-    child_text,
-    deletion_refusal,
-    local,
-    lock_of,
-    malformed_xml,
-    parse_xml,
-    read_small,
-)
+from moto_gateway.s3_features.object_lock import deletion_refusal, lock_of, parse_time, read_small
 from moto_gateway.state import durable
 from moto_gateway.state.s3state import find_bucket, live_backends
 from moto_gateway.wsgi.bodies import answered
@@ -57,6 +48,7 @@ from moto_gateway.wsgi.errors import S3Error
 from moto_gateway.wsgi.refusals import refuse_drained
 from moto_gateway.wsgi.request import RequestView
 from moto_gateway.wsgi.services import MOTO_OWN_PATHS
+from moto_gateway.wsgi.xml import child, child_text, local_name, malformed_xml, parse_xml
 
 log = logging.getLogger("moto_gateway")
 DOCUMENT_ATTRIBUTE = "lifecycle_document"
@@ -117,16 +109,9 @@ def positive(text: str | None, message: str) -> int | None:
 
 
 def parse_date(text: str) -> datetime.datetime:
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    try:
-        moment = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        raise invalid_argument("Invalid date: 'Date' must be in ISO 8601 format") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    moment = moment.astimezone(datetime.timezone.utc)
+    moment = parse_time(text)
+    if moment is None:
+        raise invalid_argument("Invalid date: 'Date' must be in ISO 8601 format")
     if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
         raise invalid_argument("'Date' must be at midnight GMT")
     return moment
@@ -148,7 +133,7 @@ def parse_selector(rule_node) -> tuple[Selector, bool]:
     if not parts:
         return Selector(), False
     node = parts[0]
-    name = local(node.tag)
+    name = local_name(node.tag)
     if name == "Prefix":
         return Selector(prefix=(node.text or "")), False
     if name == "Tag":
@@ -157,7 +142,7 @@ def parse_selector(rule_node) -> tuple[Selector, bool]:
         return size_selector(Selector(), name, node.text), False
     if name == "And":
         selector = Selector(prefix=child_text(node, "Prefix") or "")
-        tags = dict(tag_of(tag) for tag in node if local(tag.tag) == "Tag")
+        tags = dict(tag_of(tag) for tag in node if local_name(tag.tag) == "Tag")
         selector = Selector(selector.prefix, tags)
         for size_name in ("ObjectSizeGreaterThan", "ObjectSizeLessThan"):
             size_text = child_text(node, size_name)
@@ -229,7 +214,7 @@ def parse_rule(node) -> Rule:
         rule["abort_days"] = positive(
             days, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer"
         )
-    has_transition = any(local(n.tag) in ("Transition", "NoncurrentVersionTransition") for n in node)
+    has_transition = any(local_name(n.tag) in ("Transition", "NoncurrentVersionTransition") for n in node)
     actions = (expiration, noncurrent, abort)
     if all(action is None for action in actions) and not has_transition:
         raise S3Error(400, "InvalidRequest", "At least one action needs to be specified in a rule")
@@ -250,9 +235,9 @@ def action_types(rule: Rule) -> set[str]:
 def parse_configuration(body: bytes) -> list[Rule]:
     """The rules of a LifecycleConfiguration, refused with S3's error where S3 refuses them."""
     root = parse_xml(body)
-    if local(root.tag) != "LifecycleConfiguration":
+    if local_name(root.tag) != "LifecycleConfiguration":
         raise malformed_xml()
-    nodes = [node for node in root if local(node.tag) == "Rule"]
+    nodes = [node for node in root if local_name(node.tag) == "Rule"]
     if not nodes:
         raise malformed_xml()
     if len(nodes) > MAX_RULES:

@@ -34,18 +34,17 @@ from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from xml.sax.saxutils import escape
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
 from werkzeug.wsgi import get_input_stream
 
 from moto_gateway.access.actions import Action
 from moto_gateway.access.decide import decide as access_decide
-from moto_gateway.state.s3state import find_bucket
+from moto_gateway.state.s3state import find_bucket, find_version
 from moto_gateway.wsgi.bodies import answered, has_body, put_back
 from moto_gateway.wsgi.errors import S3Error, invalid_argument, new_request_id
 from moto_gateway.wsgi.refusals import refuse_drained
 from moto_gateway.wsgi.request import ACCESS_CONTEXT, RequestView
 from moto_gateway.wsgi.services import MOTO_OWN_PATHS
+from moto_gateway.wsgi.xml import child, child_text, local_name, malformed_xml, parse_xml
 
 MODES = ("GOVERNANCE", "COMPLIANCE")
 MAX_DELETE_BODY = 2 * 1024 * 1024  # 1,000 keys of 1,024 bytes and their versions; more is no DeleteObjects
@@ -68,14 +67,6 @@ def no_lock_configuration() -> S3Error:
 
 def locked() -> S3Error:
     return S3Error(403, "AccessDenied", LOCKED_MESSAGE)
-
-
-def malformed_xml() -> S3Error:
-    return S3Error(
-        400,
-        "MalformedXML",
-        "The XML you provided was not well-formed or did not validate against our published schema",
-    )
 
 
 def invalid_bucket_state(message: str) -> S3Error:
@@ -142,32 +133,10 @@ def retention_change_refusal(
     return locked()
 
 
-def local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def parse_xml(body: bytes):
-    try:
-        return fromstring(body)
-    except (ParseError, DefusedXmlException, ValueError):
-        raise malformed_xml() from None
-
-
-def child_text(element, name: str) -> str | None:
-    for child in element:
-        if local(child.tag) == name:
-            return (child.text or "").strip()
-    return None
-
-
-def child(element, name: str):
-    return next((node for node in element if local(node.tag) == name), None)
-
-
 def parse_retention(body: bytes, now: datetime.datetime) -> tuple[str | None, datetime.datetime | None]:
     """A Retention document: (mode, until); both absent removes the retention."""
     root = parse_xml(body)
-    if local(root.tag) != "Retention":
+    if local_name(root.tag) != "Retention":
         raise malformed_xml()
     mode = child_text(root, "Mode")
     until_text = child_text(root, "RetainUntilDate")
@@ -186,7 +155,7 @@ def parse_retention(body: bytes, now: datetime.datetime) -> tuple[str | None, da
 def parse_legal_hold(body: bytes) -> str:
     root = parse_xml(body)
     status = child_text(root, "Status")
-    if local(root.tag) != "LegalHold" or status not in ("ON", "OFF"):
+    if local_name(root.tag) != "LegalHold" or status not in ("ON", "OFF"):
         raise malformed_xml()
     return status
 
@@ -200,7 +169,7 @@ class LockConfiguration:
 
 def parse_lock_configuration(body: bytes) -> LockConfiguration:
     root = parse_xml(body)
-    if local(root.tag) != "ObjectLockConfiguration" or child_text(root, "ObjectLockEnabled") != "Enabled":
+    if local_name(root.tag) != "ObjectLockConfiguration" or child_text(root, "ObjectLockEnabled") != "Enabled":
         raise malformed_xml()
     rule = child(root, "Rule")
     if rule is None:
@@ -266,7 +235,7 @@ def delete_entries(body: bytes) -> list[tuple[str, str | None]]:
     root = parse_xml(body)
     entries = []
     for node in root:
-        if local(node.tag) == "Object":
+        if local_name(node.tag) == "Object":
             key = child_text(node, "Key")
             if key is not None:
                 entries.append((key, child_text(node, "VersionId")))
@@ -317,16 +286,6 @@ def merged_delete_result(moto_body: bytes | None, refused: list[tuple[str, str |
 
 
 # ----- Moto's state (imperative shell) ------------------------------------------------------------------
-
-
-def find_version(bucket, key: str, version_id: str | None):
-    try:
-        if version_id is None:
-            return bucket.keys.get(key)
-        versions = bucket.keys.getlist(key, default=[])
-        return next((v for v in versions if str(v.version_id) == version_id), None)
-    except Exception:  # noqa: BLE001 - Moto's key store mid-change: as if absent
-        return None
 
 
 def utc_now() -> datetime.datetime:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from moto_gateway.fast_paths.listing import SIGNING_PARAMETERS
-from moto_gateway.state.s3state import find_bucket
+from moto_gateway.state.s3state import find_bucket, find_version
 from moto_gateway.wsgi.bodies import answered
 from moto_gateway.wsgi.errors import S3Error
 from moto_gateway.wsgi.refusals import refuse_drained
@@ -149,16 +149,6 @@ def copy_source(headers: Mapping[str, str]) -> tuple[str, str, str | None] | Non
     bucket, _, key = path.lstrip("/").partition("/")
     version = query.removeprefix("versionId=") if query.startswith("versionId=") else None
     return bucket, key, version
-
-
-def find_version(bucket, key: str, version_id: str | None):
-    try:
-        if version_id is None:
-            return bucket.keys.get(key)
-        versions = bucket.keys.getlist(key, default=[])
-        return next((v for v in versions if str(v.version_id) == version_id), None)
-    except Exception:  # noqa: BLE001 - Moto's key store mid-change: Moto answers
-        return None
 
 
 OBJECT_WRITE_PARAMS = frozenset({"versionId"}) | SIGNING_PARAMETERS  # a PutObject's or CopyObject's

@@ -234,6 +234,18 @@ def find_bucket(name: str | None) -> tuple[FakeBucket | None, str | None]:
     return (bucket, account_id) if bucket is not None else (None, None)
 
 
+def find_version(bucket: FakeBucket, key: str, version_id: str | None) -> Any:
+    """The current version of `key` (version_id None) or the one with that id, or None: also while Moto's
+    key store is mid-change, when Moto itself will answer the request."""
+    try:
+        if version_id is None:
+            return bucket.keys.get(key)
+        versions = bucket.keys.getlist(key, default=[])
+        return next((v for v in versions if str(v.version_id) == version_id), None)
+    except Exception:  # noqa: BLE001 (as if absent)
+        return None
+
+
 def live_backends() -> list[tuple[str, str, Any]]:
     """(account id, partition, backend) of every S3 backend Moto has created, without creating any."""
     return [

@@ -14,6 +14,7 @@ import pytest
 
 from testkit.clients import REGION, make_test_client
 from testkit.servers import ROOT, free_port
+from tests.browser import launch_chromium
 
 # gunicorn from the venv of the interpreter running the tests, wherever that venv is.
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -156,3 +157,14 @@ def policy_checks_enforced(s3, bucket: str) -> bool:
         s3.delete_object(Bucket=bucket, Key=key)
         return False
     return True
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the upload page's and the console's browser tests (one per test module)."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only the browser tests need it)
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import launch_chromium
 from tests.uploader.conftest import Gunicorn, policy_checks_enforced
 from tests.uploader.images import png_bytes
 
@@ -51,16 +50,6 @@ def uploader(moto_server):
     server = start_uploader(moto_server.url, BUCKET)
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

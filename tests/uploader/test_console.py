@@ -18,7 +18,6 @@ import requests
 
 from common.bulk_tar import BucketEntry, ObjectEntry, write_archive
 from exporter import naming
-from tests.browser import launch_chromium
 from tests.uploader.conftest import Gunicorn
 from tests.uploader.images import png_bytes
 
@@ -69,16 +68,6 @@ def console(moto_server):
     server = start_console(moto_server.url)
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 class Dialogs:

@@ -186,14 +186,13 @@ class Template:
 # ----- bodies -------------------------------------------------------------------------------------------
 
 
-class FileBody:
-    """A key's buffer for bytes kept in a file of the state folder: opened for each read, so that 100,000
-    objects cost no file descriptors; read-only, as every key's bytes are."""
+class ReadOnlyBody:
+    """A key's buffer for bytes the state folder holds: seekable and read-only, as every key's bytes are.
+    Subclasses say where the bytes are (`read`)."""
 
-    __slots__ = ("closed", "path", "position", "size")
+    __slots__ = ("closed", "position", "size")
 
-    def __init__(self, path: str, size: int) -> None:
-        self.path = path
+    def __init__(self, size: int) -> None:
         self.size = size
         self.position = 0
         self.closed = False
@@ -205,6 +204,29 @@ class FileBody:
 
     def tell(self) -> int:
         return self.position
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise NotImplementedError
+
+    def write(self, _data: bytes) -> int:
+        raise OSError("an object body is read-only")
+
+    def truncate(self, _size: int | None = None) -> int:
+        raise OSError("an object body is read-only")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FileBody(ReadOnlyBody):
+    """Bytes kept in a file of the state folder: opened for each read, so that 100,000 objects cost no
+    file descriptors."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str, size: int) -> None:
+        super().__init__(size)
+        self.path = path
 
     def read(self, size: int | None = -1) -> bytes:
         if self.closed:
@@ -219,14 +241,23 @@ class FileBody:
         self.position += len(data)
         return data
 
-    def write(self, _data: bytes) -> int:
-        raise OSError("an object body is read-only")
 
-    def truncate(self, _size: int | None = None) -> int:
-        raise OSError("an object body is read-only")
+class BytesBody(ReadOnlyBody):
+    """Bytes kept inline in SQLite, read without a copy per key."""
 
-    def close(self) -> None:
-        self.closed = True
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(len(data))
+        self.data = data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read of closed file")
+        end = self.size if size is None or size < 0 else min(self.size, self.position + size)
+        data = self.data[self.position : end] if self.position or end != self.size else self.data
+        self.position = max(self.position, end)
+        return data
 
 
 def body_path(folder: str, body_id: int) -> str:

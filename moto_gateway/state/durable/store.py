@@ -209,7 +209,7 @@ class DurableStore:
             def buffer(body_id: int):
                 data = inline.get(body_id)
                 if data is not None:
-                    return _BytesBody(data)
+                    return codec.BytesBody(data)
                 return codec.FileBody(codec.body_path(self.bodies_dir, body_id), sizes.get(body_id, 0))
 
             s3state.put_back(s3state.EMPTY)
@@ -782,43 +782,6 @@ class DurableStore:
             "commits": self.commits,
             "changes_committed": self.committed,
         }
-
-
-class _BytesBody:
-    """An inline body as a key's buffer: the stored bytes, read without copying them per key."""
-
-    __slots__ = ("closed", "data", "position", "size")
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.size = len(data)
-        self.position = 0
-        self.closed = False
-
-    def seek(self, position: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self.position, 2: self.size}[whence]
-        self.position = max(0, base + position)
-        return self.position
-
-    def tell(self) -> int:
-        return self.position
-
-    def read(self, size: int | None = -1) -> bytes:
-        if self.closed:
-            raise ValueError("read of closed file")
-        end = self.size if size is None or size < 0 else min(self.size, self.position + size)
-        data = self.data[self.position : end] if self.position or end != self.size else self.data
-        self.position = max(self.position, end)
-        return data
-
-    def write(self, _data: bytes) -> int:
-        raise OSError("an object body is read-only")
-
-    def truncate(self, _size: int | None = None) -> int:
-        raise OSError("an object body is read-only")
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def unlink_all(paths: list[str]) -> None:

@@ -32,6 +32,7 @@ from moto_gateway.access.decide import (
     ObjectState,
     PublicAccessBlock,
     decide,
+    is_public_acl,
     public_acl_refusal,
 )
 from moto_gateway.moto_patches.owner_grants import is_owner_placeholder
@@ -81,6 +82,11 @@ def request_action(view: RequestView) -> Action:
     if action.bucket is not None and action.key is None and view.method == "POST":
         return Action(action.name, action.bucket, "*")
     return action
+
+
+def public_by_acl(bucket: BucketState) -> bool:
+    """The bucket's ACL grants to everyone or every signed principal, and IgnorePublicAcls is off."""
+    return is_public_acl(bucket.grants) and not bucket.public_access_block.ignore_public_acls
 
 
 def grants_of(acl: object, owner: Account) -> tuple[Grant, ...]:
@@ -302,8 +308,9 @@ class AccessLayer:
             )
             error = S3Error(decision.status, decision.code, decision.message)
             return refuse_drained(view, error, environ, start_response)
-        if action.name == "GetBucketPolicyStatus" and bucket is not None and bucket.policy is not None:
-            return self.policy_status(bucket, start_response)
+        if action.name == "GetBucketPolicyStatus" and bucket is not None:
+            if bucket.policy is not None or public_by_acl(bucket):
+                return self.policy_status(bucket, start_response)
         is_part = view.method == "PUT" and "uploadId" in view.params  # UploadPart: no object yet
         recording = self.recording(action, who.account, bucket, view.headers, is_part, start_response)
         return self.app(environ, recording)
@@ -377,9 +384,10 @@ class AccessLayer:
 
     @staticmethod
     def policy_status(bucket: BucketState, start_response: Callable) -> list[bytes]:
-        body = POLICY_STATUS_XML.format(
-            "true" if bucket.policy is not None and policies.is_public(bucket.policy) else "false"
-        ).encode()
+        """IsPublic: a public policy, or an ACL granting to AllUsers or AuthenticatedUsers (S3 User Guide,
+        "The meaning of public"); a bucket with neither and no policy is Moto's NoSuchBucketPolicy."""
+        public = (bucket.policy is not None and policies.is_public(bucket.policy)) or public_by_acl(bucket)
+        body = POLICY_STATUS_XML.format("true" if public else "false").encode()
         start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
         return [body]
 

@@ -121,7 +121,7 @@ def layers(
     def access_layer(app: WsgiApp) -> AccessLayer:
         access = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
         if enforce:
-            acl_principals.apply(keyring, access.owner_of)  # ACL answers name the real owner
+            acl_principals.apply(keyring, access.owner_of, access.account)  # ACLs name the real owner
         return access
 
     def router(app: WsgiApp) -> Router:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from moto_gateway import moto_patches
 from moto_gateway.access.layer import AccessLayer
+from moto_gateway.access.writers import ObjectWriters
 from moto_gateway.checks.body_checks import BodyChecks, RequestChecks
 from moto_gateway.checks.conformance.layer import ConformanceLayer
 from moto_gateway.checks.cors_answers import CorsAnswers
@@ -148,6 +149,12 @@ def layers(
             "tells the event senders which request Moto serves (a POST Object, who, from where), so S3 events"
             " carry AWS's names and fields, to /_events/webhooks and the bucket's destinations "
             "(s3_features/notifications.py, moto_patches/notification_events.py)",
+        ),
+        Layer(
+            ObjectWriters,
+            "the writer of an object another account put, as the access layer decided it, set on the version "
+            "Moto stored; inside the durable capture, so the state folder keeps it (access/writers.py)",
+            on=enforce,
         ),
         Layer(
             SseC,

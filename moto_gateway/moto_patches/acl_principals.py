@@ -6,7 +6,7 @@ grantees: https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.htm
   400 UnresolvableGrantByEmailAddress for an address it does not know. Moto kept the address as a group URI
   (headers) or dropped it (bodies): the patch resolves it against GATEWAY_CREDENTIALS' `email=`;
 - ACL answers name one owner for every bucket and object (Moto's id, display name "webfile"): the patch
-  names the resource's owner (the bucket's account, or the object's writer the access layer recorded), with
+  names the resource's owner (the bucket's account, or the object's writer, access/writers.py), with
   the display name GATEWAY_CREDENTIALS gives it, and the owner grant Moto wrote as that owner;
 - CreateBucket applies `x-amz-grant-*` headers (Moto applied only `x-amz-acl`);
 - ListBuckets' Owner is the calling account (S3 API Reference, ListBuckets: "The owner of the buckets
@@ -29,7 +29,7 @@ MOTO_DISPLAY_NAME = "webfile"
 
 def apply(
     keyring,
-    owner_of: Callable[[str | None, str | None], object | None],
+    owner_of: Callable[[str | None, str | None, str | None], object | None],
     account_of: Callable[[str], object],
 ) -> None:
     require_moto(MOTO_VERSION, __name__)
@@ -85,13 +85,15 @@ def apply(
         return found.display_name or (MOTO_DISPLAY_NAME if found.canonical_id == OWNER else found.account_id)
 
     def acl_to_dict(self, acl):
-        key = None
-        if getattr(self, "querystring", None) and "acl" in self.querystring:
+        key = version_id = None
+        querystring = getattr(self, "querystring", None)
+        if querystring and "acl" in querystring:
             try:
                 key = self.parse_key_name() or None
             except Exception:  # noqa: BLE001 - a bucket's ACL
                 key = None
-        owner = owner_of(getattr(self, "bucket_name", None), key)
+            version_id = (querystring.get("versionId") or [None])[0]
+        owner = owner_of(getattr(self, "bucket_name", None), key, version_id)
         by_id = {a.canonical_id: a for a in keyring.accounts.values()}
         grants = []
         for grant in acl.grants:

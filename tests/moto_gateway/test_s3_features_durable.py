@@ -14,6 +14,8 @@ from testkit.servers import MotoServer
 from tests.waiting import wait_until
 
 KEY = bytes(range(32))
+ALICE_ID = "a1" * 32
+CREDENTIALS = f"alice-key:alice-secret:111111111111:id={ALICE_ID}:name=alice"
 LATER = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
 
 
@@ -58,3 +60,28 @@ def requests_ok(s3) -> bool:
         return True
     except ClientError:
         return False
+
+
+def test_the_writer_of_another_accounts_object_survives_a_crash(tmp_path):
+    """S3 User Guide, "Controlling ownership of objects": with ObjectWriter the account that uploads an object
+    owns it. Who that is lives on Moto's FakeKey (access/writers.py), so after a kill -9 the object is still
+    the writer's: its ACL answer names the writer, and the bucket owner, granted nothing by that ACL, may not
+    read it; an object written with bucket-owner-full-control still grants the bucket owner its ACL."""
+    server = MotoServer(env={"GATEWAY_STATE_DIR": str(tmp_path), "GATEWAY_CREDENTIALS": CREDENTIALS})
+    server.start()
+    try:
+        s3, alice = make_test_client(server.url), make_test_client(server.url, key="alice-key", secret="alice-secret")
+        s3.create_bucket(Bucket="kept", CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_bucket_acl(Bucket="kept", GrantWrite=f"id={ALICE_ID}",
+                          GrantFullControl=f"id={s3.get_bucket_acl(Bucket='kept')['Owner']['ID']}")
+        alice.put_object(Bucket="kept", Key="alices", Body=b"a")
+        alice.put_object(Bucket="kept", Key="handed", Body=b"h", ACL="bucket-owner-full-control")
+        server.kill()
+        server.start()
+        s3, alice = make_test_client(server.url), make_test_client(server.url, key="alice-key", secret="alice-secret")
+        wait_until(lambda: requests_ok(s3), 30, "the state folder loaded")
+        assert alice.get_object_acl(Bucket="kept", Key="alices")["Owner"]["ID"] == ALICE_ID
+        assert failure(s3.get_object_acl, Bucket="kept", Key="alices") == "AccessDenied"
+        assert s3.get_object_acl(Bucket="kept", Key="handed")["Owner"]["ID"] == ALICE_ID
+    finally:
+        server.stop()

@@ -26,6 +26,7 @@ from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
 from moto_gateway.fault_rules import FaultRules
 from moto_gateway.moto_patches import acl_principals, bucket_permission, object_acl_default, owner_grants
 from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
+from moto_gateway.s3_features.notifications import HUB as webhooks_hub
 from moto_gateway.s3_features.notifications import PREFIX as WEBHOOKS, EventContext, webhooks_handler
 from moto_gateway.s3_features.object_lock import ObjectLock
 from moto_gateway.s3_features.sse_c import SseC
@@ -324,6 +325,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         return gateway_endpoints(router, locks, settings, change_log, boot_id, durability)
 
     app = build_stack(S3FirstDispatcher(), layers(settings, change_log, endpoints, durability))
+    webhooks_hub.restore()  # the webhooks the state folder kept
     if durability:
         start_loading(durability)  # S3 is answered 503 SlowDown until the folder is in Moto
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -265,6 +266,29 @@ def test_acl_and_grant_condition_keys_on_put_object_and_put_object_acl(gateway):
     assert s3.get_object_acl(Bucket="granted", Key="k")["Grants"][0]["Grantee"]["ID"] == owner_grant[3:]
     assert not allowed(other.put_object_acl, Bucket="granted", Key="k", ACL="public-read")
     assert allowed(other.put_object_acl, Bucket="granted", Key="k", ACL="bucket-owner-read")
+
+
+def test_acl_condition_key_on_a_post_object_form(gateway):  # noqa: F811
+    """S3 User Guide, "Amazon S3 condition key examples" (s3:x-amz-acl) and S3 API Reference, "POST Object":
+    a browser form's `acl` field is the upload's x-amz-acl, so a policy's condition on s3:x-amz-acl binds a
+    form upload as it binds a PutObject."""
+    s3 = owner(gateway)
+    new_bucket(s3, "forms")
+    put_policy(
+        s3,
+        "forms",
+        {"Effect": "Allow", "Principal": {"AWS": ALICE_ARN}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::forms/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::forms/*",
+         "Condition": {"StringLike": {"s3:x-amz-acl": "public*"}}},
+    )
+
+    def posted(acl: str) -> int:
+        form = alice(gateway).generate_presigned_post("forms", f"up-{acl}", Fields={"acl": acl},
+                                                      Conditions=[{"acl": acl}])
+        return requests.post(form["url"], data=form["fields"], files={"file": b"x"}, timeout=10).status_code
+
+    assert posted("private") == 204
+    assert posted("public-read") == 403
 
 
 @pytest.mark.parametrize(

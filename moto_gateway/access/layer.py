@@ -35,7 +35,7 @@ from moto_gateway.access.decide import (
     is_public_acl,
     public_acl_refusal,
 )
-from moto_gateway.access.writers import OBJECT_WRITER, Written, writer_of
+from moto_gateway.access.writers import BUCKET_OWNER_CANNED, OBJECT_WRITER, Written, writer_of
 from moto_gateway.moto_patches.owner_grants import is_owner_placeholder
 from moto_gateway.signing.keyring import Account, Keyring, named_access_key
 from moto_gateway.signing.keyring import account as account_of
@@ -152,7 +152,7 @@ class AccessLayer:
         if key:
             writer = writer_of(find_version(bucket, key, version_id))
             if writer is not None:
-                return self.account(writer[0])
+                return self.account(writer)
         return self.account(account_id)
 
     def account(self, account_id: str) -> Account:
@@ -203,8 +203,7 @@ class AccessLayer:
         if fake is None or not hasattr(fake, "acl"):
             return None
         writer = writer_of(fake)
-        owner = self.account(writer[0]) if writer else bucket_owner
-        bucket_owner_full_control = bool(writer and writer[1])
+        owner = self.account(writer) if writer else bucket_owner
         tags = {}
         if with_tags:
             try:
@@ -213,10 +212,7 @@ class AccessLayer:
                 tags = {t["Key"]: t["Value"] for t in listed}
             except Exception:  # noqa: BLE001 - tags are only condition keys
                 tags = {}
-        grants = grants_of(fake.acl, owner)
-        if bucket_owner_full_control:  # Moto's canned bucket-owner-full-control names only the writer
-            grants += (Grant(bucket_owner.canonical_id, "FULL_CONTROL"),)
-        return ObjectState(owner, grants, tags)
+        return ObjectState(owner, grants_of(fake.acl, owner), tags)
 
     # ----- the request -----------------------------------------------------------------------------
 
@@ -397,20 +393,25 @@ class AccessLayer:
         """Who will own the object a write stores (S3 User Guide, "Controlling ownership of objects":
         ObjectWriter keeps the writer; BucketOwnerPreferred hands objects written with
         bucket-owner-full-control to the bucket owner; BucketOwnerEnforced always does). None: the request
-        stores no object (an UploadPart, a CreateMultipartUpload)."""
+        stores no object (an UploadPart), or a CreateMultipartUpload that needs no grant to the bucket owner."""
         if bucket is None or action.key is None or action.name != "PutObject":
             return None
         params = view.params
+        creates_upload = view.method == "POST" and "uploads" in params
         stores = (view.method == "PUT" and "uploadId" not in params) or (
             view.method == "POST" and "uploadId" in params
         )
-        if not stores:
+        if not stores and not creates_upload:
             return None
         writer = principal or ANONYMOUS_OWNER
-        full_control = view.headers.get("x-amz-acl") == "bucket-owner-full-control"
+        canned = view.headers.get("x-amz-acl", "")
         owners = (
             writer.account_id == bucket.owner.account_id
             or bucket.owner_enforced
-            or (bucket.owner_preferred and full_control)
+            or (bucket.owner_preferred and canned == "bucket-owner-full-control")
         )
-        return Written(action.bucket, action.key, None if owners else (writer.account_id, full_control))
+        granted = None if owners else BUCKET_OWNER_CANNED.get(canned)
+        owner_grant = (bucket.owner.canonical_id, granted) if granted else None
+        if creates_upload:
+            return Written(action.bucket, action.key, None, owner_grant, upload=True) if owner_grant else None
+        return Written(action.bucket, action.key, None if owners else writer.account_id, owner_grant)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from moto_gateway import moto_patches
 from moto_gateway.access.layer import AccessLayer
+from moto_gateway.access.writers import ObjectWriters
 from moto_gateway.checks.body_checks import BodyChecks, RequestChecks
 from moto_gateway.checks.conformance.layer import ConformanceLayer
 from moto_gateway.checks.cors_answers import CorsAnswers
@@ -25,6 +26,7 @@ from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
 from moto_gateway.fault_rules import FaultRules
 from moto_gateway.moto_patches import acl_principals, bucket_permission, object_acl_default, owner_grants
 from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
+from moto_gateway.s3_features.notifications import HUB as webhooks_hub
 from moto_gateway.s3_features.notifications import PREFIX as WEBHOOKS, EventContext, webhooks_handler
 from moto_gateway.s3_features.object_lock import ObjectLock
 from moto_gateway.s3_features.sse_c import SseC
@@ -121,7 +123,7 @@ def layers(
     def access_layer(app: WsgiApp) -> AccessLayer:
         access = AccessLayer(app, keyring, enforce=enforce, allow_anonymous=settings.gateway_allow_anonymous)
         if enforce:
-            acl_principals.apply(keyring, access.owner_of)  # ACL answers name the real owner
+            acl_principals.apply(keyring, access.owner_of, access.account)  # ACLs name the real owner
         return access
 
     def router(app: WsgiApp) -> Router:
@@ -148,6 +150,12 @@ def layers(
             "tells the event senders which request Moto serves (a POST Object, who, from where), so S3 events"
             " carry AWS's names and fields, to /_events/webhooks and the bucket's destinations "
             "(s3_features/notifications.py, moto_patches/notification_events.py)",
+        ),
+        Layer(
+            ObjectWriters,
+            "the writer of an object another account put, as the access layer decided it, set on the version "
+            "Moto stored; inside the durable capture, so the state folder keeps it (access/writers.py)",
+            on=enforce,
         ),
         Layer(
             SseC,
@@ -317,6 +325,7 @@ def create_app(settings: GatewaySettings) -> WsgiApp:
         return gateway_endpoints(router, locks, settings, change_log, boot_id, durability)
 
     app = build_stack(S3FirstDispatcher(), layers(settings, change_log, endpoints, durability))
+    webhooks_hub.restore()  # the webhooks the state folder kept
     if durability:
         start_loading(durability)  # S3 is answered 503 SlowDown until the folder is in Moto
     return app

@@ -4,13 +4,13 @@
 own: resolve (the principal, and the account Moto acts as: Moto's `x-moto-account-id`), classify (the
 action, `request_action`), load (the bucket's owner, ACL, policy, public access block and ownership
 controls, the object, the condition keys, from Moto's backend), decide (`decision_for`) and answer (S3's
-refusal, the PolicyStatus, or Moto's answer with the object's writer recorded).
+refusal, the PolicyStatus, or Moto's answer, with the writer of what it stores marked for
+`writers.ObjectWriters`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,14 +32,16 @@ from moto_gateway.access.decide import (
     ObjectState,
     PublicAccessBlock,
     decide,
+    is_public_acl,
     public_acl_refusal,
 )
+from moto_gateway.access.writers import BUCKET_OWNER_CANNED, OBJECT_WRITER, Written, writer_of
 from moto_gateway.moto_patches.owner_grants import is_owner_placeholder
 from moto_gateway.signing.keyring import Account, Keyring, named_access_key
 from moto_gateway.signing.keyring import account as account_of
 from moto_gateway.signing.post_object import POST_ACCESS_KEY_ENVIRON
 from moto_gateway.signing.presigned import auth_kind
-from moto_gateway.state.s3state import find_bucket
+from moto_gateway.state.s3state import find_bucket, find_version
 from moto_gateway.wsgi.bodies import put_back, spool_body
 from moto_gateway.wsgi.errors import S3Error
 from moto_gateway.wsgi.refusals import refuse_drained
@@ -81,6 +83,11 @@ def request_action(view: RequestView) -> Action:
     if action.bucket is not None and action.key is None and view.method == "POST":
         return Action(action.name, action.bucket, "*")
     return action
+
+
+def public_by_acl(bucket: BucketState) -> bool:
+    """The bucket's ACL grants to everyone or every signed principal, and IgnorePublicAcls is off."""
+    return is_public_acl(bucket.grants) and not bucket.public_access_block.ignore_public_acls
 
 
 def grants_of(acl: object, owner: Account) -> tuple[Grant, ...]:
@@ -131,27 +138,26 @@ class AccessLayer:
         self.enforce = enforce
         self.allow_anonymous = allow_anonymous
         self.clock = clock
-        # Who owns an object another account wrote (Moto does not record it): (bucket, key) -> (owner, whether
-        # it was written with the bucket-owner-full-control canned ACL)
-        self.object_owners: dict[tuple[str, str], tuple[Account, bool]] = {}
-        self.lock = threading.Lock()
 
     # ----- reading Moto's state --------------------------------------------------------------------
 
-    def owner_of(self, bucket_name: str | None, key: str | None = None) -> Account | None:
+    def owner_of(
+        self, bucket_name: str | None, key: str | None = None, version_id: str | None = None
+    ) -> Account | None:
         """Who owns the bucket, or the object (its writer when another account wrote it); None: no bucket.
         What ACL answers name (moto_patches/acl_principals.py)."""
-        _bucket, account_id = find_bucket(bucket_name)
+        bucket, account_id = find_bucket(bucket_name)
         if account_id is None:
             return None
         if key:
-            with self.lock:
-                found = self.object_owners.get((bucket_name, key))
-            if found:
-                return found[0]
+            writer = writer_of(find_version(bucket, key, version_id))
+            if writer is not None:
+                return self.account(writer)
         return self.account(account_id)
 
     def account(self, account_id: str) -> Account:
+        if account_id == ANONYMOUS_OWNER.account_id:
+            return ANONYMOUS_OWNER
         return self.keyring.accounts.get(account_id) or account_of(account_id)
 
     def bucket_state(self, bucket, account_id: str) -> BucketState:
@@ -172,13 +178,15 @@ class AccessLayer:
             owner_preferred=rule == "BucketOwnerPreferred",
         )
 
-    def owners_own_object(self, principal: Account | None, bucket: BucketState, action: Action) -> bool:
-        """The bucket owner acting on an object of its own in a bucket without a policy: nothing about the
-        object can change the answer (allowed), so it is not looked up."""
+    @staticmethod
+    def owners_own_object(
+        principal: Account | None, bucket: BucketState, moto_bucket, action: Action, version_id: str | None
+    ) -> bool:
+        """The bucket owner acting on an object of its own in a bucket without a policy: nothing else about
+        the object can change the answer (allowed), so its ACL and tags are not read."""
         if principal is None or principal.account_id != bucket.owner.account_id or bucket.policy is not None:
             return False
-        with self.lock:
-            return (action.bucket, action.key) not in self.object_owners
+        return writer_of(find_version(moto_bucket, action.key, version_id)) is None
 
     def object_state(
         self, bucket, bucket_owner: Account, key: str, version_id: str | None, with_tags: bool = True
@@ -194,10 +202,8 @@ class AccessLayer:
             fake = None
         if fake is None or not hasattr(fake, "acl"):
             return None
-        with self.lock:
-            owner, bucket_owner_full_control = self.object_owners.get(
-                (bucket.name, key), (bucket_owner, False)
-            )
+        writer = writer_of(fake)
+        owner = self.account(writer) if writer else bucket_owner
         tags = {}
         if with_tags:
             try:
@@ -206,10 +212,7 @@ class AccessLayer:
                 tags = {t["Key"]: t["Value"] for t in listed}
             except Exception:  # noqa: BLE001 - tags are only condition keys
                 tags = {}
-        grants = grants_of(fake.acl, owner)
-        if bucket_owner_full_control:  # Moto's canned bucket-owner-full-control names only the writer
-            grants += (Grant(bucket_owner.canonical_id, "FULL_CONTROL"),)
-        return ObjectState(owner, grants, tags)
+        return ObjectState(owner, grants_of(fake.acl, owner), tags)
 
     # ----- the request -----------------------------------------------------------------------------
 
@@ -241,7 +244,7 @@ class AccessLayer:
         bucket = self.bucket_state(moto_bucket, owner_account_id) if moto_bucket is not None else None
         obj = None
         if bucket is not None and action.key is not None and not self.owners_own_object(
-            who.account, bucket, action
+            who.account, bucket, moto_bucket, action, view.params.get("versionId")
         ):
             with_tags = bucket.policy is not None and "ExistingObjectTag" in str(moto_bucket.policy)
             obj = self.object_state(
@@ -302,11 +305,13 @@ class AccessLayer:
             )
             error = S3Error(decision.status, decision.code, decision.message)
             return refuse_drained(view, error, environ, start_response)
-        if action.name == "GetBucketPolicyStatus" and bucket is not None and bucket.policy is not None:
-            return self.policy_status(bucket, start_response)
-        is_part = view.method == "PUT" and "uploadId" in view.params  # UploadPart: no object yet
-        recording = self.recording(action, who.account, bucket, view.headers, is_part, start_response)
-        return self.app(environ, recording)
+        if action.name == "GetBucketPolicyStatus" and bucket is not None:
+            if bucket.policy is not None or public_by_acl(bucket):
+                return self.policy_status(bucket, start_response)
+        written = self.written(view, action, who.account, bucket)
+        if written is not None:
+            environ[OBJECT_WRITER] = written
+        return self.app(environ, start_response)
 
     def acting_account(self, who: Principal, owner_account_id: str | None) -> str:
         """The account Moto acts as: the principal's; for the anonymous one, the bucket owner's (or the
@@ -318,9 +323,6 @@ class AccessLayer:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(MOTO_OWN_PATHS) or environ.get("REQUEST_METHOD") in UNCHECKED_METHODS:
-            if path.startswith("/moto-api/reset"):
-                with self.lock:
-                    self.object_owners.clear()
             return self.app(environ, start_response)
         environ.pop(ACCOUNT_HEADER, None)  # only the gateway says which account acts
         view = RequestView.from_environ(environ)
@@ -377,44 +379,39 @@ class AccessLayer:
 
     @staticmethod
     def policy_status(bucket: BucketState, start_response: Callable) -> list[bytes]:
-        body = POLICY_STATUS_XML.format(
-            "true" if bucket.policy is not None and policies.is_public(bucket.policy) else "false"
-        ).encode()
+        """IsPublic: a public policy, or an ACL granting to AllUsers or AuthenticatedUsers (S3 User Guide,
+        "The meaning of public"); a bucket with neither and no policy is Moto's NoSuchBucketPolicy."""
+        public = (bucket.policy is not None and policies.is_public(bucket.policy)) or public_by_acl(bucket)
+        body = POLICY_STATUS_XML.format("true" if public else "false").encode()
         start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
         return [body]
 
-    def recording(
-        self,
-        action: Action,
-        principal: Account | None,
-        bucket: BucketState | None,
-        request_headers: dict,
-        is_part: bool,
-        start_response: Callable,
-    ) -> Callable:
-        """Remembers who owns an object another account (or the anonymous principal) wrote (S3 User Guide,
-        "Controlling ownership of objects": ObjectWriter keeps the writer; BucketOwnerPreferred hands objects
-        written with bucket-owner-full-control to the bucket owner; BucketOwnerEnforced always does)."""
-        if bucket is None or action.key is None or is_part:
-            return start_response
-        if action.name not in ("PutObject", "DeleteObject"):
-            return start_response
+    @staticmethod
+    def written(
+        view: RequestView, action: Action, principal: Account | None, bucket: BucketState | None
+    ) -> Written | None:
+        """Who will own the object a write stores (S3 User Guide, "Controlling ownership of objects":
+        ObjectWriter keeps the writer; BucketOwnerPreferred hands objects written with
+        bucket-owner-full-control to the bucket owner; BucketOwnerEnforced always does). None: the request
+        stores no object (an UploadPart), or a CreateMultipartUpload that needs no grant to the bucket owner."""
+        if bucket is None or action.key is None or action.name != "PutObject":
+            return None
+        params = view.params
+        creates_upload = view.method == "POST" and "uploads" in params
+        stores = (view.method == "PUT" and "uploadId" not in params) or (
+            view.method == "POST" and "uploadId" in params
+        )
+        if not stores and not creates_upload:
+            return None
         writer = principal or ANONYMOUS_OWNER
-        key = (action.bucket, action.key)
-        full_control = request_headers.get("x-amz-acl") == "bucket-owner-full-control"
-
-        def record(status: str, headers: list, exc_info=None):
-            if status.startswith("2"):
-                with self.lock:
-                    if (
-                        action.name == "DeleteObject"
-                        or writer.account_id == bucket.owner.account_id
-                        or bucket.owner_enforced
-                        or (bucket.owner_preferred and full_control)
-                    ):
-                        self.object_owners.pop(key, None)
-                    else:
-                        self.object_owners[key] = (writer, full_control)
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        return record
+        canned = view.headers.get("x-amz-acl", "")
+        owners = (
+            writer.account_id == bucket.owner.account_id
+            or bucket.owner_enforced
+            or (bucket.owner_preferred and canned == "bucket-owner-full-control")
+        )
+        granted = None if owners else BUCKET_OWNER_CANNED.get(canned)
+        owner_grant = (bucket.owner.canonical_id, granted) if granted else None
+        if creates_upload:
+            return Written(action.bucket, action.key, None, owner_grant, upload=True) if owner_grant else None
+        return Written(action.bucket, action.key, None if owners else writer.account_id, owner_grant)

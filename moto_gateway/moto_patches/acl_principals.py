@@ -6,11 +6,14 @@ grantees: https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.htm
   400 UnresolvableGrantByEmailAddress for an address it does not know. Moto kept the address as a group URI
   (headers) or dropped it (bodies): the patch resolves it against GATEWAY_CREDENTIALS' `email=`;
 - ACL answers name one owner for every bucket and object (Moto's id, display name "webfile"): the patch
-  names the resource's owner (the bucket's account, or the object's writer the access layer recorded), with
+  names the resource's owner (the bucket's account, or the object's writer, access/writers.py), with
   the display name GATEWAY_CREDENTIALS gives it, and the owner grant Moto wrote as that owner;
-- CreateBucket applies `x-amz-grant-*` headers (Moto applied only `x-amz-acl`).
-`apply(keyring, owner_of)` is called by app.py under GATEWAY_ACCESS=s3, with the keyring (its accounts by
-e-mail and canonical id) and the access layer's `owner_of(bucket, key)`: who owns the bucket or object.
+- CreateBucket applies `x-amz-grant-*` headers (Moto applied only `x-amz-acl`);
+- ListBuckets' Owner is the calling account (S3 API Reference, ListBuckets: "The owner of the buckets
+  listed"), with its canonical id and display name; Moto answered one fixed id for every account.
+`apply(keyring, owner_of, account_of)` is called by app.py under GATEWAY_ACCESS=s3, with the keyring (its
+accounts by e-mail and canonical id), the access layer's `owner_of(bucket, key)` (who owns the bucket or
+object) and its `account(account_id)` (an account with its canonical id and display name).
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ MOTO_VERSION = "5.2.5"
 MOTO_DISPLAY_NAME = "webfile"
 
 
-def apply(keyring, owner_of: Callable[[str | None, str | None], object | None]) -> None:
+def apply(
+    keyring,
+    owner_of: Callable[[str | None, str | None, str | None], object | None],
+    account_of: Callable[[str], object],
+) -> None:
     require_moto(MOTO_VERSION, __name__)
     from moto.s3.exceptions import S3ClientError
     from moto.s3.models import OWNER, FakeGrantee
@@ -78,13 +85,15 @@ def apply(keyring, owner_of: Callable[[str | None, str | None], object | None]) 
         return found.display_name or (MOTO_DISPLAY_NAME if found.canonical_id == OWNER else found.account_id)
 
     def acl_to_dict(self, acl):
-        key = None
-        if getattr(self, "querystring", None) and "acl" in self.querystring:
+        key = version_id = None
+        querystring = getattr(self, "querystring", None)
+        if querystring and "acl" in querystring:
             try:
                 key = self.parse_key_name() or None
             except Exception:  # noqa: BLE001 - a bucket's ACL
                 key = None
-        owner = owner_of(getattr(self, "bucket_name", None), key)
+            version_id = (querystring.get("versionId") or [None])[0]
+        owner = owner_of(getattr(self, "bucket_name", None), key, version_id)
         by_id = {a.canonical_id: a for a in keyring.accounts.values()}
         grants = []
         for grant in acl.grants:
@@ -117,7 +126,26 @@ def apply(keyring, owner_of: Callable[[str | None, str | None], object | None]) 
             self.backend.put_bucket_acl(bucket_name, self._acl_from_headers(headers))
         return answer
 
+    original_all_buckets = S3Response.all_buckets
+
+    def all_buckets(self):
+        """Moto's ListBuckets, its Owner replaced by the account Moto lists the buckets of."""
+        calling = account_of(self.current_account)
+        serialize = self.serialized
+
+        def serialized(result):
+            if isinstance(result.result, dict) and "Owner" in result.result:
+                result.result["Owner"] = {"ID": calling.canonical_id, "DisplayName": display_name(calling)}
+            return serialize(result)
+
+        self.serialized = serialized
+        try:
+            return original_all_buckets(self)
+        finally:
+            del self.serialized
+
     acl_to_dict.motostack_patched = True
+    S3Response.all_buckets = all_buckets
     S3Response._acl_from_headers = acl_from_headers
     S3Response._get_grants_from_xml = get_grants_from_xml
     S3Response._acl_to_dict = acl_to_dict

@@ -19,8 +19,9 @@ EventBridge) get these records, through Moto's own senders (moto_patches/notific
 path `/_events/webhooks` (POST {"url": ..., "buckets": [...], "events": ["s3:ObjectCreated:*", ...]}, GET,
 DELETE /_events/webhooks/<id>); every event of the buckets a webhook names (all, when it names none) is
 POSTed to it as `{"Records": [record]}`, in order, from one delivery thread, with a timeout and a few
-retries (tenacity), never from inside the request that caused it. Webhooks live in memory: a restart
-forgets them. The testkit's `s3_events` fixture registers one for the length of a test.
+retries (tenacity), never from inside the request that caused it. With a state folder
+(GATEWAY_STATE_DIR) the registered webhooks are kept in it before a registration or removal is answered,
+and registered again when the gateway starts; without one, a restart forgets them. The testkit's `s3_events` fixture registers one for the length of a test.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ from tenacity import retry, stop_after_attempt, wait_exponential
 
 from moto_gateway.moto_patches.notification_events import CONTEXT, PUBLISHERS, RequestContext, event_record
 from moto_gateway.signing.post_object import POSTED_ENVIRON
+from moto_gateway.state import durable
+from moto_gateway.state.durable import DurabilityError, Ticket
 from moto_gateway.wsgi.answers import json_response
 
 log = logging.getLogger("moto_gateway")
 PREFIX = "/_events/webhooks"
+SETTING = "webhooks"  # the state folder's setting that keeps them (state/durable, GATEWAY_STATE_DIR)
 QUEUE_SIZE = 10_000
 DELIVERY_TIMEOUT = 5.0
 
@@ -91,17 +95,59 @@ class WebhookHub:
         self.thread: threading.Thread | None = None
 
     def register(self, url: str, buckets: list[str], events: list[str]) -> Webhook:
+        """Adds a webhook; with a state folder, returns once the folder keeps it (DurabilityError: it could
+        not, and the webhook is not registered)."""
         webhook = Webhook(uuid.uuid4().hex[:12], url, buckets, events)
         with self.lock:
             self.webhooks[webhook.id] = webhook
-            if self.thread is None:
-                self.thread = threading.Thread(target=self.loop, name="webhooks", daemon=True)
-                self.thread.start()
+            ticket = self.persist()
+        try:
+            ticket.wait()
+        except DurabilityError:
+            with self.lock:
+                self.webhooks.pop(webhook.id, None)
+                self.persist()
+            raise
+        self.start_delivering()
         return webhook
 
     def unregister(self, webhook_id: str) -> bool:
         with self.lock:
-            return self.webhooks.pop(webhook_id, None) is not None
+            removed = self.webhooks.pop(webhook_id, None)
+            ticket = self.persist() if removed else None
+        if ticket is not None:
+            try:
+                ticket.wait()
+            except DurabilityError:
+                with self.lock:
+                    self.webhooks.setdefault(webhook_id, removed)
+                    self.persist()
+                raise
+        return removed is not None
+
+    def persist(self) -> Ticket:
+        """The webhooks as they are now, to the state folder (GATEWAY_STATE_DIR); called under the lock, so
+        the folder's writer stores the lists in the order they were made."""
+        listed = [webhook.as_dict() for webhook in self.webhooks.values()]
+        return durable.persist_setting(SETTING, json.dumps(listed))
+
+    def restore(self) -> int:
+        """Start-up: the webhooks the state folder kept (none without one)."""
+        kept = durable.stored_setting(SETTING)
+        with self.lock:
+            for entry in json.loads(kept) if kept else []:
+                webhook = Webhook(entry["id"], entry["url"], entry["buckets"], entry["events"])
+                self.webhooks[webhook.id] = webhook
+            count = len(self.webhooks)
+        if count:
+            self.start_delivering()
+        return count
+
+    def start_delivering(self) -> None:
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self.loop, name="webhooks", daemon=True)
+                self.thread.start()
 
     def listed(self) -> list[dict]:
         with self.lock:
@@ -172,7 +218,11 @@ def webhooks_handler(hub: WebhookHub = HUB) -> Callable:
         if method == "GET" and not rest:
             return json_response(start_response, 200, {"webhooks": hub.listed()})
         if method == "DELETE" and rest:
-            if hub.unregister(rest):
+            try:
+                removed = hub.unregister(rest)
+            except DurabilityError as failure:
+                return json_response(start_response, 503, {"error": f"not kept in the state folder: {failure}"})
+            if removed:
                 start_response("204 No Content", [("Content-Length", "0")])
                 return [b""]
             return json_response(start_response, 404, {"error": f"no webhook {rest}"})
@@ -188,7 +238,10 @@ def webhooks_handler(hub: WebhookHub = HUB) -> Callable:
             except (ValueError, KeyError, TypeError):
                 usage = 'send {"url": "http://...", "buckets": [names], "events": ["s3:ObjectCreated:*"]}'
                 return json_response(start_response, 400, {"error": usage})
-            webhook = hub.register(url, list(buckets), list(events))
+            try:
+                webhook = hub.register(url, list(buckets), list(events))
+            except DurabilityError as failure:
+                return json_response(start_response, 503, {"error": f"not kept in the state folder: {failure}"})
             return json_response(start_response, 201, webhook.as_dict())
         return json_response(start_response, 405, {"error": "GET, POST, or DELETE /_events/webhooks/<id>"})
 

@@ -135,3 +135,31 @@ def test_bucket_owner_full_control_and_bucket_owner_preferred(gateway):  # noqa:
     assert not allowed(other.get_object, Bucket="handover", Key="handed")  # no longer hers
     other.put_object(Bucket="handover", Key="kept", Body=b"x")
     assert not allowed(s3.get_object, Bucket="handover", Key="kept")
+
+
+def test_bucket_owner_read_and_full_control_are_grants_of_the_objects_acl(gateway):  # noqa: F811
+    """S3 User Guide, "Access control list (ACL) overview", canned ACL: bucket-owner-read gives the object's
+    owner FULL_CONTROL and the bucket owner READ; bucket-owner-full-control both FULL_CONTROL. The grant is
+    part of the object's ACL: GetObjectAcl shows it, the bucket owner may read (and copy) the object but,
+    with only READ, not its ACL, and the writer's PutObjectAcl replaces it."""
+    s3 = owner(gateway)
+    new_bucket(s3, "shared", ACL="public-read-write")
+    bucket_owner_id = s3.get_bucket_acl(Bucket="shared")["Owner"]["ID"]
+    other = alice(gateway)
+    other.put_object(Bucket="shared", Key="read", Body=b"r", ACL="bucket-owner-read")
+    grants = {(g["Grantee"]["ID"], g["Permission"]) for g in other.get_object_acl(Bucket="shared", Key="read")["Grants"]}
+    assert (bucket_owner_id, "READ") in grants
+    assert s3.get_object(Bucket="shared", Key="read")["Body"].read() == b"r"
+    assert allowed(s3.copy_object, Bucket="shared", Key="copy", CopySource="shared/read")
+    assert not allowed(s3.get_object_acl, Bucket="shared", Key="read")
+    other.put_object(Bucket="shared", Key="full", Body=b"f", ACL="bucket-owner-full-control")
+    grants = {(g["Grantee"]["ID"], g["Permission"]) for g in s3.get_object_acl(Bucket="shared", Key="full")["Grants"]}
+    assert (bucket_owner_id, "FULL_CONTROL") in grants
+    other.put_object_acl(Bucket="shared", Key="full", ACL="private")
+    assert not allowed(s3.get_object, Bucket="shared", Key="full")
+    upload = other.create_multipart_upload(Bucket="shared", Key="parts", ACL="bucket-owner-full-control")
+    part = other.upload_part(Bucket="shared", Key="parts", UploadId=upload["UploadId"], PartNumber=1, Body=b"p")
+    other.complete_multipart_upload(Bucket="shared", Key="parts", UploadId=upload["UploadId"],
+                                    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert s3.get_object_acl(Bucket="shared", Key="parts")["Owner"]["ID"] != bucket_owner_id
+    assert s3.get_object(Bucket="shared", Key="parts")["Body"].read() == b"p"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
+from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,6 +183,112 @@ def test_policy_status_and_block_public_access(gateway):  # noqa: F811
     assert not allowed(put_policy, s3, "pub", public)
     put_policy(s3, "pub", restricted)  # not public: accepted
     assert allowed(s3.get_object, Bucket="pub", Key="k")
+
+
+def status_of(s3, bucket: str) -> bool | str:
+    try:
+        return s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"]
+    except ClientError as error:
+        return error.response["Error"]["Code"]
+
+
+@pytest.mark.parametrize("canned", ["public-read", "public-read-write", "authenticated-read"])
+def test_policy_status_of_a_bucket_public_by_its_acl(gateway, canned):  # noqa: F811
+    """S3 User Guide, "Blocking public access to your Amazon S3 storage", "The meaning of "public"": an ACL
+    granting to AllUsers or AuthenticatedUsers makes a bucket public, so GetBucketPolicyStatus answers
+    IsPublic true without any policy (as the s3-tests cases test_get_public_acl_bucket_policy_status and
+    test_get_authpublic_acl_bucket_policy_status expect); IgnorePublicAcls makes the ACL count for
+    nothing; a private bucket without a policy is NoSuchBucketPolicy, as S3 answers."""
+    s3 = owner(gateway)
+    new_bucket(s3, "acl-status")
+    assert status_of(s3, "acl-status") == "NoSuchBucketPolicy"
+    s3.put_bucket_acl(Bucket="acl-status", ACL=canned)
+    assert status_of(s3, "acl-status") is True
+    put_policy(s3, "acl-status", {"Effect": "Allow", "Principal": {"AWS": ALICE_ARN}, "Action": "s3:GetObject",
+                                  "Resource": "arn:aws:s3:::acl-status/*"})
+    assert status_of(s3, "acl-status") is True  # the policy is not public, the ACL is
+    s3.put_public_access_block(Bucket="acl-status", PublicAccessBlockConfiguration={"IgnorePublicAcls": True})
+    assert status_of(s3, "acl-status") is False
+    s3.delete_public_access_block(Bucket="acl-status")
+    s3.put_bucket_acl(Bucket="acl-status", ACL="private")
+    assert status_of(s3, "acl-status") is False
+
+
+def test_listing_condition_keys_on_every_listing(gateway):  # noqa: F811
+    """Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3": s3:prefix,
+    s3:delimiter and s3:max-keys are condition keys of ListBucket (ListObjects and ListObjectsV2) and of
+    ListBucketVersions; S3 User Guide, "Amazon S3 condition key examples" (restricting listings to a
+    prefix). Another account may list only what the conditions allow."""
+    s3 = owner(gateway)
+    new_bucket(s3, "lists")
+    s3.put_object(Bucket="lists", Key="home/alice/a", Body=b"x")
+    put_policy(
+        s3,
+        "lists",
+        {"Effect": "Allow", "Principal": {"AWS": ALICE_ARN}, "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+         "Resource": "arn:aws:s3:::lists", "Condition": {"StringLike": {"s3:prefix": "home/alice/*"},
+                                                          "StringEquals": {"s3:delimiter": "/"},
+                                                          "NumericLessThanEquals": {"s3:max-keys": "100"}}},
+    )
+    other = alice(gateway)
+    asked = {"Bucket": "lists", "Prefix": "home/alice/", "Delimiter": "/", "MaxKeys": 50}
+    assert other.list_objects(**asked)["Contents"][0]["Key"] == "home/alice/a"
+    assert other.list_objects_v2(**asked)["KeyCount"] == 1
+    assert other.list_object_versions(**asked)["Versions"][0]["Key"] == "home/alice/a"
+    for listing in (other.list_objects, other.list_objects_v2, other.list_object_versions):
+        assert not allowed(listing, **{**asked, "Prefix": "home/bob/"})
+        assert not allowed(listing, **{**asked, "Delimiter": "-"})
+        assert not allowed(listing, **{**asked, "MaxKeys": 500})
+        assert not allowed(listing, Bucket="lists", Prefix="home/alice/", Delimiter="/")  # no max-keys
+    assert not allowed(bob(gateway).list_objects_v2, **asked)
+
+
+def test_acl_and_grant_condition_keys_on_put_object_and_put_object_acl(gateway):  # noqa: F811
+    """S3 User Guide, "Amazon S3 condition key examples": s3:x-amz-acl and s3:x-amz-grant-full-control
+    (granting the bucket owner full control of what another account uploads); the same keys on
+    PutObjectAcl. As s3-tests' test_bucket_policy_put_obj_grant: the object written with the grant is the
+    bucket owner's to read the ACL of; one written without it is not."""
+    s3 = owner(gateway)
+    new_bucket(s3, "granted")
+    owner_grant = "id=" + s3.get_bucket_acl(Bucket="granted")["Owner"]["ID"]
+    put_policy(
+        s3,
+        "granted",
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::granted/*",
+         "Condition": {"StringEquals": {"s3:x-amz-grant-full-control": owner_grant}}},
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:PutObjectAcl",
+         "Resource": "arn:aws:s3:::granted/*", "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-read"}}},
+    )
+    other = alice(gateway)
+    assert not allowed(other.put_object, Bucket="granted", Key="k", Body=b"x")
+    assert not allowed(other.put_object, Bucket="granted", Key="k", Body=b"x", GrantFullControl="id=" + "0" * 64)
+    assert allowed(other.put_object, Bucket="granted", Key="k", Body=b"x", GrantFullControl=owner_grant)
+    assert s3.get_object_acl(Bucket="granted", Key="k")["Grants"][0]["Grantee"]["ID"] == owner_grant[3:]
+    assert not allowed(other.put_object_acl, Bucket="granted", Key="k", ACL="public-read")
+    assert allowed(other.put_object_acl, Bucket="granted", Key="k", ACL="bucket-owner-read")
+
+
+def test_acl_condition_key_on_a_post_object_form(gateway):  # noqa: F811
+    """S3 User Guide, "Amazon S3 condition key examples" (s3:x-amz-acl) and S3 API Reference, "POST Object":
+    a browser form's `acl` field is the upload's x-amz-acl, so a policy's condition on s3:x-amz-acl binds a
+    form upload as it binds a PutObject."""
+    s3 = owner(gateway)
+    new_bucket(s3, "forms")
+    put_policy(
+        s3,
+        "forms",
+        {"Effect": "Allow", "Principal": {"AWS": ALICE_ARN}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::forms/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::forms/*",
+         "Condition": {"StringLike": {"s3:x-amz-acl": "public*"}}},
+    )
+
+    def posted(acl: str) -> int:
+        form = alice(gateway).generate_presigned_post("forms", f"up-{acl}", Fields={"acl": acl},
+                                                      Conditions=[{"acl": acl}])
+        return requests.post(form["url"], data=form["fields"], files={"file": b"x"}, timeout=10).status_code
+
+    assert posted("private") == 204
+    assert posted("public-read") == 403
 
 
 @pytest.mark.parametrize(

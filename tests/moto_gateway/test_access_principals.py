@@ -88,3 +88,19 @@ def test_grant_headers_at_create_bucket(clients):
     assert allowed(alice.list_objects_v2, Bucket=bucket)
     public = create(owner, "cannedatcreate", ACL="public-read")
     assert any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in owner.get_bucket_acl(Bucket=public)["Grants"])
+
+
+def test_list_buckets_names_the_calling_account_as_owner(clients):
+    """ListBuckets (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html): Owner is the
+    owner of the buckets listed, the calling account, with its canonical id and display name: the owner
+    GetBucketAcl names for the same account's buckets."""
+    owner, alice, bob = clients
+    create(alice, "alicelists")
+    create(bob, "boblists")
+    assert bob.list_buckets()["Owner"] == {"ID": BOB_ID, "DisplayName": "bob"}
+    assert [b["Name"] for b in bob.list_buckets()["Buckets"]] == ["boblists"]
+    alices = alice.list_buckets()["Owner"]
+    assert alices == {"ID": canonical_id_of("111111111111"), "DisplayName": "alice"}
+    assert alices == alice.get_bucket_acl(Bucket="alicelists")["Owner"]
+    mains = owner.list_buckets()["Owner"]
+    assert mains == owner.get_bucket_acl(Bucket=create(owner, "mainlists"))["Owner"]

@@ -18,6 +18,8 @@ The contract for code that changes Moto's S3 objects (moto_patches, s3_features,
 - Requests need nothing: the capture layer stores, after every successful mutating S3 request, its
   bucket's configuration (bucket-level requests), the versions of the key it names (or the keys a
   DeleteObjects deleted), and the bucket's uploads whose parts changed.
+- The gateway's own settings that must outlive a restart (registered webhooks) are kept with
+  `persist_setting` and read back at start-up with `stored_setting`.
 - Code that changes S3 outside a request (a lifecycle scheduler, a restore, an import) holds the bucket's
   lock (BucketLocks), changes Moto, calls one of the functions below, releases the lock, then calls
   `.wait()` on the ticket they return (it raises DurabilityError if the change could not be stored; it
@@ -41,6 +43,8 @@ __all__ = [
     "persist_changed",
     "persist_everything",
     "persist_keys",
+    "persist_setting",
+    "stored_setting",
 ]
 
 _active: Durability | None = None
@@ -79,3 +83,14 @@ def persist_changed(bucket: str) -> Ticket:
 def persist_everything() -> Ticket:
     """All of S3 as Moto holds it, replacing the folder's copy (hold every bucket's lock)."""
     return _active.persist_everything() if _active else DONE
+
+
+def persist_setting(name: str, value: str) -> Ticket:
+    """One of the gateway's own settings (registered webhooks), kept in the folder, replacing its value.
+    Not queued for the request's answer: the caller waits for the ticket and undoes its change on failure."""
+    return _active.store.submit(_active.store.setting_ops(name, value), _active.seq()) if _active else DONE
+
+
+def stored_setting(name: str) -> str | None:
+    """The value of a setting as the folder held it when the gateway started; None: none, or no folder."""
+    return _active.store.settings.get(name) if _active else None

@@ -55,6 +55,8 @@ CHUNK = 1024 * 1024
 MAX_GROUP = 512
 HELP_AFTER = 0.5
 FORMAT = 1
+SETTING = "setting:"
+"""The meta table's rows that hold the gateway's own settings (`setting_ops`) start with this."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS buckets
@@ -133,6 +135,8 @@ class DurableStore:
         self.batch_seconds = batch_ms / 1000
         self.conn: sqlite3.Connection | None = None
         self.template: Template | None = None
+        self.settings: dict[str, str] = {}
+        """The gateway's own settings the folder keeps (`setting_ops`), as they were when it was opened."""
         self.boot_id = ""
         self.last_seq = 0
         self._next_body = 1
@@ -192,6 +196,8 @@ class DurableStore:
             raise DurabilityError(
                 f"{self.folder} holds state format {meta.get('format')}, this gateway reads {FORMAT}"
             )
+        self.settings = {name.removeprefix(SETTING): value for name, value in meta.items()
+                         if name.startswith(SETTING)}
         self.boot_id = str(meta["boot_id"])
         self.last_seq = int(meta["last_seq"])
         self.template = Template(codec.loads_own(meta["key_template"]))
@@ -449,6 +455,11 @@ class DurableStore:
                     ops.extend(self.key_ops(bucket, key_name, backend))
                 ops.extend(self.upload_ops(bucket))
         return ops
+
+    @staticmethod
+    def setting_ops(name: str, value: str) -> list[tuple]:
+        """One of the gateway's own settings (not S3's state: registered webhooks), in the meta table."""
+        return [("setting", name, value)]
 
     def snapshot_ops(self, name: str, state: s3state.S3State | None, created: float = 0.0) -> list[tuple]:
         """A named snapshot stored (None: removed). Its bodies are mostly the live keys' (already stored)."""
@@ -708,6 +719,8 @@ class DurableStore:
                     self._count(conn, (), blob, released)
                 conn.execute(f"DELETE FROM {table} WHERE bucket = ?", (name,))
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+        elif kind == "setting":
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (SETTING + op[1], op[2]))
         elif kind == "clear-live":
             for table in ("objects", "uploads"):
                 for (blob,) in conn.execute(f"SELECT bodies FROM {table}"):

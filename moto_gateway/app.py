@@ -24,6 +24,7 @@ from moto_gateway.fast_paths.plain_objects import PlainObjects
 from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
 from moto_gateway.fault_rules import FaultRules
 from moto_gateway.moto_patches import acl_principals, bucket_permission, object_acl_default, owner_grants
+from moto_gateway.s3_features.conditional_requests import ConditionalRequests
 from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
 from moto_gateway.s3_features.notifications import PREFIX as WEBHOOKS, EventContext, webhooks_handler
 from moto_gateway.s3_features.object_lock import ObjectLock
@@ -148,6 +149,13 @@ def layers(
             "tells the event senders which request Moto serves (a POST Object, who, from where), so S3 events"
             " carry AWS's names and fields, to /_events/webhooks and the bucket's destinations "
             "(s3_features/notifications.py, moto_patches/notification_events.py)",
+        ),
+        Layer(
+            ConditionalRequests,
+            "GET/HEAD preconditions with S3's precedence, conditional writes (PutObject, CopyObject, "
+            "CompleteMultipartUpload) and copy-source conditions; inside the locks, so a condition and the "
+            "write it guards are one step, outside the fast paths, which then never see a decided condition "
+            "(s3_features/conditional_requests.py)",
         ),
         Layer(
             SseC,

@@ -2,7 +2,7 @@
 
 References (S3 API Reference): ListObjects / ListObjectsV2 / ListObjectVersions / ListMultipartUploads /
 ListParts (max-keys, max-uploads, max-parts, encoding-type), CompleteMultipartUpload (a body with at least
-one Part; NoSuchUpload; If-None-Match / If-Match), GetObject / HeadObject (partNumber), PutObject and
+one Part; NoSuchUpload), GetObject / HeadObject (partNumber), PutObject and
 UploadPart (x-amz-checksum-*), CreateMultipartUpload (x-amz-checksum-type), "Error responses"; S3 User
 Guide, "Checking object integrity", "How does Amazon S3 evaluate the CORS configuration on a bucket?".
 """
@@ -45,15 +45,6 @@ def no_such_upload(upload_id: str) -> S3Error:
     )
 
 
-def precondition_failed(condition: str) -> S3Error:
-    return S3Error(
-        412,
-        "PreconditionFailed",
-        "At least one of the pre-conditions you specified did not hold",
-        [("Condition", condition)],
-    )
-
-
 PART_RE = re.compile(rb"<(?:[A-Za-z0-9_]+:)?Part[\s>]")
 
 
@@ -93,20 +84,6 @@ def completion_checksums(body: bytes, headers: Mapping[str, str]) -> CompletionC
         if named:
             parts[int(fields["PartNumber"])] = named
     return CompletionChecksums(parts, whole)
-
-
-def check_write_conditions(headers: Mapping[str, str], current_etag: str | None) -> None:
-    """If-None-Match: * fails over an existing key; If-Match needs the key, with that ETag."""
-    if_none_match = headers.get("if-none-match")
-    if if_none_match is not None and if_none_match.strip() == "*" and current_etag is not None:
-        raise precondition_failed("If-None-Match")
-    if_match = headers.get("if-match")
-    if if_match is not None:
-        if current_etag is None:
-            raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
-        wanted = {tag.strip().strip('"') for tag in if_match.split(",")}
-        if "*" not in wanted and current_etag.strip('"') not in wanted:
-            raise precondition_failed("If-Match")
 
 
 def check_part_read(part_number: int, has_range: bool, part_count: int | None) -> None:

@@ -76,7 +76,7 @@ def conditional_conflict() -> S3Error:
 
 
 def etag_matches(header: str, etag: str) -> bool:
-    """Whether an If-Match / If-None-Match list names this ETag (quotes and a weak prefix ignored) or is `*`."""
+    """Whether an If-Match / If-None-Match list names this ETag (quotes, a weak prefix ignored) or is `*`."""
     bare = etag.strip().strip('"')
     for tag in header.split(","):
         tag = tag.strip()
@@ -173,7 +173,7 @@ def sent(headers: Mapping[str, str], names: Iterable[str]) -> list[str]:
 
 
 class ConditionalRequests:
-    """WSGI layer: GET/HEAD preconditions, conditional writes and copy-source conditions, as S3 answers them."""
+    """WSGI layer: GET/HEAD preconditions, conditional writes and copy-source conditions, as S3 has them."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app
@@ -252,7 +252,9 @@ class ConditionalRequests:
             return
         source_bucket, source_key, version_id = source
         bucket, _account = find_bucket(source_bucket)
-        version = object_version(bucket, source_key, version_id) if bucket is not None and source_key else None
+        version = None
+        if bucket is not None and source_key:
+            version = object_version(bucket, source_key, version_id)
         if version is None:
             return  # Moto answers NoSuchKey
         check_read_conditions(headers, version.etag, modified_at(version), "x-amz-copy-source-")

@@ -1,8 +1,9 @@
-"""Conditional requests answered as S3 answers them (moto_gateway/s3_features/conditional_requests.py), against
-a real gateway with boto3. Pages: S3 User Guide "Conditional requests"
+"""Conditional requests answered as S3 answers them (moto_gateway/s3_features/conditional_requests.py),
+against a real gateway with boto3. Pages: S3 User Guide "Conditional requests"
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-requests.html) and "How to prevent object
-overwrites with conditional writes" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html),
-and the S3 API Reference pages each test names."""
+overwrites with conditional writes"
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html), and the S3 API Reference
+pages each test names."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def test_not_modified_has_no_body_and_names_the_object(gateway):  # noqa: F811
     bucket = new_bucket(s3, "cond")
     etag = s3.put_object(Bucket=bucket, Key="k", Body=b"hello")["ETag"]
     url = f"{gateway.url}/{bucket}/k"
-    answer = requests.get(url, headers=signed_headers("GET", url, headers={"If-None-Match": etag}), timeout=10)
+    headers = signed_headers("GET", url, headers={"If-None-Match": etag})
+    answer = requests.get(url, headers=headers, timeout=10)
     assert answer.status_code == 304
     assert answer.content == b""
     assert answer.headers["ETag"] == etag
@@ -75,15 +77,16 @@ def test_not_modified_has_no_body_and_names_the_object(gateway):  # noqa: F811
 
 
 def test_conditional_put_and_completion(gateway):  # noqa: F811
-    """PutObject and CompleteMultipartUpload (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html,
-    .../API_CompleteMultipartUpload.html): `If-None-Match: *` is 412 when the key exists and writes when it
-    does not (a delete marker is no object); `If-Match` is 412 on another ETag and 404 NoSuchKey without an
-    object; the matching ETag writes."""
+    """PutObject and CompleteMultipartUpload (S3 API Reference,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html and API_CompleteMultipartUpload.html):
+    `If-None-Match: *` is 412 when the key exists and writes when it does not (a delete marker is no object);
+    `If-Match` is 412 on another ETag and 404 NoSuchKey without an object; the matching ETag writes."""
     s3 = owner(gateway)
     bucket = new_bucket(s3, "cond")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     etag = s3.put_object(Bucket=bucket, Key="k", Body=b"one", IfNoneMatch="*")["ETag"]
-    assert refused(s3.put_object, Bucket=bucket, Key="k", Body=b"two", IfNoneMatch="*") == (412, "PreconditionFailed")
+    assert refused(s3.put_object, Bucket=bucket, Key="k", Body=b"two", IfNoneMatch="*") == (
+        412, "PreconditionFailed")
     assert refused(s3.put_object, Bucket=bucket, Key="k", Body=b"two", IfMatch='"other"') == (
         412, "PreconditionFailed")
     assert refused(s3.put_object, Bucket=bucket, Key="absent", Body=b"x", IfMatch=etag) == (404, "NoSuchKey")
@@ -97,7 +100,8 @@ def test_conditional_put_and_completion(gateway):  # noqa: F811
         parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
         return dict(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload=parts, **conditions)
 
-    assert refused(s3.complete_multipart_upload, **completion("k", IfNoneMatch="*")) == (412, "PreconditionFailed")
+    assert refused(s3.complete_multipart_upload, **completion("k", IfNoneMatch="*")) == (
+        412, "PreconditionFailed")
     assert refused(s3.complete_multipart_upload, **completion("k", IfMatch='"other"')) == (
         412, "PreconditionFailed")
     assert refused(s3.complete_multipart_upload, **completion("new", IfMatch='"other"')) == (404, "NoSuchKey")

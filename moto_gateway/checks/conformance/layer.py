@@ -104,10 +104,13 @@ class ConformanceLayer:
         return self.app(environ, start_response)
 
     def check_preflight(self, view: RequestView, bucket_name: str | None, key: str | None) -> None:
-        """S3's CORS rules decide preflights: a bucket without a CORS configuration refuses every one (under
-        GATEWAY_ACCESS=moto it keeps Moto's allow-all answer)."""
+        """S3's CORS rules decide preflights: one without an Origin or a requested method is a bad request, a
+        bucket without a CORS configuration refuses every one (under GATEWAY_ACCESS=moto it keeps Moto's
+        allow-all answer)."""
         origin = view.headers.get("origin")
         method = view.headers.get("access-control-request-method")
+        if self.cors_required and bucket_name:
+            rules.check_preflight_headers(origin, method)
         bucket, _account_id = find_bucket(bucket_name)
         if bucket is None or not origin or not method:
             return

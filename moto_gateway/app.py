@@ -28,6 +28,7 @@ from moto_gateway.s3_features.conditional_requests import ConditionalRequests
 from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
 from moto_gateway.s3_features.notifications import PREFIX as WEBHOOKS, EventContext, webhooks_handler
 from moto_gateway.s3_features.object_lock import ObjectLock
+from moto_gateway.s3_features.object_ownership import ObjectOwnership
 from moto_gateway.s3_features.sse_c import SseC
 from moto_gateway.server.faults import FaultInjector
 from moto_gateway.server.internal_errors import InternalErrors
@@ -172,6 +173,12 @@ def layers(
             LifecycleRules,
             "lifecycle rules validated as S3 does and kept on the bucket for the scheduler that carries them "
             "out under the bucket locks, its deletions in the change feed (s3_features/lifecycle.py)",
+        ),
+        Layer(
+            ObjectOwnership,
+            "BucketOwnerEnforced refused over a bucket ACL that grants access to others, at CreateBucket and "
+            "PutBucketOwnershipControls; inside the locks, so the ACL it reads is the one the change meets "
+            "(s3_features/object_ownership.py)",
         ),
         Layer(
             lambda app: DurableCapture(app, durability),

@@ -24,6 +24,7 @@ from moto_gateway.fast_paths.plain_objects import PlainObjects
 from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
 from moto_gateway.fault_rules import FaultRules
 from moto_gateway.moto_patches import acl_principals, bucket_permission, object_acl_default, owner_grants
+from moto_gateway.s3_features.bucket_logging import BucketLogging
 from moto_gateway.s3_features.conditional_requests import ConditionalRequests
 from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
 from moto_gateway.s3_features.notifications import PREFIX as WEBHOOKS, EventContext, webhooks_handler
@@ -179,6 +180,11 @@ def layers(
             "BucketOwnerEnforced refused over a bucket ACL that grants access to others, at CreateBucket and "
             "PutBucketOwnershipControls; inside the locks, so the ACL it reads is the one the change meets "
             "(s3_features/object_ownership.py)",
+        ),
+        Layer(
+            BucketLogging,
+            "PutBucketLogging's target of another account and target grants on a BucketOwnerEnforced target "
+            "refused as S3 refuses them, before Moto's own checks (s3_features/bucket_logging.py)",
         ),
         Layer(
             lambda app: DurableCapture(app, durability),

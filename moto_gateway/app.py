@@ -25,10 +25,13 @@ from moto_gateway.fast_paths.plain_objects import PlainObjects
 from moto_gateway.fast_paths.streamed_bodies import StreamedBodies
 from moto_gateway.fault_rules import FaultRules
 from moto_gateway.moto_patches import acl_principals, bucket_permission, object_acl_default, owner_grants
+from moto_gateway.s3_features.bucket_logging import BucketLogging
+from moto_gateway.s3_features.conditional_requests import ConditionalRequests
 from moto_gateway.s3_features.lifecycle import LifecycleRules, LifecycleScheduler
 from moto_gateway.s3_features.notifications import HUB as webhooks_hub
 from moto_gateway.s3_features.notifications import PREFIX as WEBHOOKS, EventContext, webhooks_handler
 from moto_gateway.s3_features.object_lock import ObjectLock
+from moto_gateway.s3_features.object_ownership import ObjectOwnership
 from moto_gateway.s3_features.sse_c import SseC
 from moto_gateway.server.faults import FaultInjector
 from moto_gateway.server.internal_errors import InternalErrors
@@ -158,6 +161,13 @@ def layers(
             on=enforce,
         ),
         Layer(
+            ConditionalRequests,
+            "GET/HEAD preconditions with S3's precedence, conditional writes (PutObject, CopyObject, "
+            "CompleteMultipartUpload) and copy-source conditions; inside the locks, so a condition and the "
+            "write it guards are one step, outside the fast paths, which then never see a decided condition "
+            "(s3_features/conditional_requests.py)",
+        ),
+        Layer(
             SseC,
             "SSE-C keys required and checked, kept only as a salted HMAC on Moto's FakeKey; inside the "
             "locks, outside the recorder and the fast paths, so no plain GET reaches Moto around it "
@@ -172,6 +182,17 @@ def layers(
             LifecycleRules,
             "lifecycle rules validated as S3 does and kept on the bucket for the scheduler that carries them "
             "out under the bucket locks, its deletions in the change feed (s3_features/lifecycle.py)",
+        ),
+        Layer(
+            ObjectOwnership,
+            "BucketOwnerEnforced refused over a bucket ACL that grants access to others, at CreateBucket and "
+            "PutBucketOwnershipControls; inside the locks, so the ACL it reads is the one the change meets "
+            "(s3_features/object_ownership.py)",
+        ),
+        Layer(
+            BucketLogging,
+            "PutBucketLogging's target of another account and target grants on a BucketOwnerEnforced target "
+            "refused as S3 refuses them, before Moto's own checks (s3_features/bucket_logging.py)",
         ),
         Layer(
             lambda app: DurableCapture(app, durability),

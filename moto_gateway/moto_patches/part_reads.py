@@ -10,11 +10,16 @@ ETag and no Content-Range, looked parts up by the number they were uploaded with
 uploaded (also those the completion left out) and answered 500 for a part that does not exist.
 Part numbers here count the completed parts in order, 1..N, as the ETag's "-N" does.
 Out-of-range part numbers are refused before Moto (S3's 416 InvalidPartNumber; gateway's conformance rules).
+With `x-amz-checksum-mode: ENABLED`, a part of an object with a COMPOSITE checksum answers with the part's
+own checksum (S3 User Guide, "Checking object integrity": the checksum of each part can be read with
+GetObject / HeadObject and its part number); the whole object's is never a part's.
 """
 
 from __future__ import annotations
 
 from moto_gateway.moto_patches import require_moto
+from moto_gateway.moto_patches.checksum_algorithms import RunningChecksum
+from moto_gateway.state.key_bodies import key_chunks
 
 MOTO_VERSION = "5.2.5"
 
@@ -37,6 +42,22 @@ def part_range(key, part_number: int) -> tuple[int, int, int] | None:
     return start, start + parts[part_number - 1].size - 1, len(parts)
 
 
+def part_checksum(key, part_number: int) -> dict[str, str]:
+    """The checksum header of part `part_number` of an object whose checksum is COMPOSITE ({} otherwise),
+    computed from the part's bytes a chunk at a time, as GetObjectAttributes lists it (object_attributes.py):
+    the parts' own buffers are gone once the upload completed."""
+    algorithm = (getattr(key, "checksum_algorithm", None) or "").upper()
+    found = part_range(key, part_number)
+    if not algorithm or getattr(key, "checksum_type", None) != "COMPOSITE" or found is None:
+        return {}
+    first, last, _count = found
+    running = RunningChecksum(algorithm)
+    with key.lock:
+        for chunk in key_chunks(key, first, last - first + 1):
+            running.update(chunk)
+    return {f"x-amz-checksum-{algorithm.lower()}": running.value()}
+
+
 def apply() -> None:
     require_moto(MOTO_VERSION, __name__)
     from moto.s3.models import S3Backend
@@ -57,7 +78,7 @@ def apply() -> None:
             key.multipart.completed_part_numbers = [number for number, _etag in named]
         return key
 
-    def as_part(key, part_number: int, headers: dict) -> tuple[int, int] | None:
+    def as_part(key, part_number: int, headers: dict, checksum_mode: bool) -> tuple[int, int] | None:
         """Turns the whole object's headers into the part's; (first, last) byte, or None to leave them."""
         found = part_range(key, part_number) if key is not None else None
         if found is None:
@@ -69,6 +90,8 @@ def apply() -> None:
                 headers.pop(name)  # the whole object's
         headers["content-range"] = f"bytes {first}-{last}/{key.size}"
         headers["x-amz-mp-parts-count"] = str(count)
+        if checksum_mode:
+            headers.update(part_checksum(key, part_number))
         return first, last
 
     def get_object(self):
@@ -86,7 +109,8 @@ def apply() -> None:
             self.querystring["partNumber"] = raw
         if status != 200:
             return status, headers, body
-        span = as_part(key, part_number, headers)
+        checksum_mode = (self.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED"
+        span = as_part(key, part_number, headers, checksum_mode)
         if span is None:
             return status, headers, body
         return 206, headers, body[span[0] : span[1] + 1]
@@ -103,7 +127,8 @@ def apply() -> None:
         status, response_headers, body = original_head_object(self, bucket_name, whole, key_name, headers)
         if status != 200:
             return status, response_headers, body
-        span = as_part(key, int(raw), response_headers)
+        checksum_mode = (headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED"
+        span = as_part(key, int(raw), response_headers, checksum_mode)
         if span is None:
             return status, response_headers, body
         response_headers["content-length"] = str(span[1] - span[0] + 1)

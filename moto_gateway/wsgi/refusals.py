@@ -23,9 +23,10 @@ def refuse(
     body = error_xml(error, request_id)
     headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
     origin = view.headers.get("origin")
-    if origin and not moto_settings.DISABLE_GLOBAL_CORS:
+    if origin and view.method != "OPTIONS" and not moto_settings.DISABLE_GLOBAL_CORS:
         # Moto answers every cross-origin request with this header; so do refusals, or a browser
-        # would see a network error instead of S3's answer.
+        # would see a network error instead of S3's answer. A refused preflight carries none, as S3's
+        # does: the browser then blocks the request it asked about.
         headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
     if view.method == "HEAD":
         start_response(

@@ -170,12 +170,12 @@ def test_wrong_checksum_is_bad_digest_and_nothing_is_stored(gateway, header, val
 def test_right_checksums_are_stored(gateway):  # noqa: F811
     s3 = owner(gateway)
     new_bucket(s3, "sums")
-    headers = {
-        "x-amz-checksum-sha256": b64(hashlib.sha256(b"data").digest()),
-        "x-amz-checksum-crc32": b64(zlib.crc32(b"data").to_bytes(4, "big")),
-    }
-    assert signed("PUT", f"{gateway.url}/sums/k", b"data", headers).status_code == 200
-    assert s3.get_object(Bucket="sums", Key="k")["Body"].read() == b"data"
+    for header, value in (
+        ("x-amz-checksum-sha256", b64(hashlib.sha256(b"data").digest())),
+        ("x-amz-checksum-crc32", b64(zlib.crc32(b"data").to_bytes(4, "big"))),
+    ):  # one at a time: S3 refuses two checksum headers in one request (test_s3_checksums.py)
+        assert signed("PUT", f"{gateway.url}/sums/k", b"data", {header: value}).status_code == 200
+        assert s3.get_object(Bucket="sums", Key="k")["Body"].read() == b"data"
     error = aws_error(signed("PUT", f"{gateway.url}/sums/k", b"data", {"x-amz-checksum-sha256": "short"}))
     assert (error["status"], error["Code"]) == (400, "InvalidRequest")
 

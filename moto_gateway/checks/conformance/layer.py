@@ -26,16 +26,6 @@ log = logging.getLogger("moto_gateway")
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts of ~150 bytes each; more is not a CompleteMultipartUpload
 
 
-def current_etag(bucket, key: str) -> str | None:
-    try:
-        fake = bucket.keys.get(key)
-    except Exception:  # noqa: BLE001 - Moto's key store mid-change: as if absent
-        return None
-    if fake is None or getattr(fake, "is_delete_marker", False) or not hasattr(fake, "etag"):
-        return None
-    return fake.etag
-
-
 def copy_source_size(headers: dict[str, str]) -> int | None:
     """The size of the object x-amz-copy-source names, or None (absent: Moto answers)."""
     source, _, query = unquote(headers.get("x-amz-copy-source", "")).partition("?")
@@ -67,6 +57,15 @@ def completed_by(bucket, key: str, upload_id: str) -> bool:
     return multipart is not None and getattr(multipart, "id", None) == upload_id
 
 
+def upload_algorithm(bucket_name: str, params: dict[str, str]) -> str | None:
+    """The checksum algorithm of the multipart upload an UploadPart names (None: no upload, or none named)."""
+    if "uploadId" not in params:
+        return None
+    bucket, _account_id = find_bucket(bucket_name)
+    upload = bucket.multiparts.get(params["uploadId"]) if bucket is not None else None
+    return (upload.metadata or {}).get("x-amz-checksum-algorithm") if upload is not None else None
+
+
 class ConformanceLayer:
     def __init__(self, app: Callable, *, spool_memory_bytes: int, cors_required: bool = True):
         self.app = app
@@ -96,6 +95,7 @@ class ConformanceLayer:
                 if view.method == "PUT" and copy_range is not None and "uploadId" in view.params:
                     rules.check_copy_source_range(copy_range, copy_source_size(view.headers))
                 if view.method == "PUT" and key and not set(view.params) - {"partNumber", "uploadId"}:
+                    rules.check_checksum_headers(view.headers, upload_algorithm(bucket_name, view.params))
                     checksums = rules.requested_checksums(view.headers)
                     if checksums and has_body(environ) and not aws_chunked(view):
                         return self.with_checksums(environ, view, checksums, start_response)
@@ -104,10 +104,13 @@ class ConformanceLayer:
         return self.app(environ, start_response)
 
     def check_preflight(self, view: RequestView, bucket_name: str | None, key: str | None) -> None:
-        """S3's CORS rules decide preflights: a bucket without a CORS configuration refuses every one (under
-        GATEWAY_ACCESS=moto it keeps Moto's allow-all answer)."""
+        """S3's CORS rules decide preflights: one without an Origin or a requested method is a bad request, a
+        bucket without a CORS configuration refuses every one (under GATEWAY_ACCESS=moto it keeps Moto's
+        allow-all answer)."""
         origin = view.headers.get("origin")
         method = view.headers.get("access-control-request-method")
+        if self.cors_required and bucket_name:
+            rules.check_preflight_headers(origin, method)
         bucket, _account_id = find_bucket(bucket_name)
         if bucket is None or not origin or not method:
             return
@@ -156,9 +159,10 @@ class ConformanceLayer:
         upload_id = view.params["uploadId"]
         if completed_by(bucket, key, upload_id):
             return self.app(environ, start_response)  # S3 answers a repeated completion as the first: 200
-        if upload_id not in bucket.multiparts:
+        upload = bucket.multiparts.get(upload_id)
+        if upload is None:
             raise rules.no_such_upload(upload_id)
-        rules.check_write_conditions(view.headers, current_etag(bucket, key))
+        rules.check_part_checksums_listed(body, upload.metadata or {})
         try:
             with handed_to_moto(multipart_completion, rules.completion_checksums(body, view.headers)):
                 return answered(self.app, environ, start_response)

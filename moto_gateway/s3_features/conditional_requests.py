@@ -162,10 +162,13 @@ def object_version(bucket, key: str, version_id: str | None):
 
 
 def without_headers(environ: dict, names: Iterable[str]) -> None:
-    """The decided conditions taken off the request (and its cached view, rebuilt by the next reader)."""
-    for name in names:
-        environ.pop("HTTP_" + name.upper().replace("-", "_"), None)
-    environ.pop(VIEW_ENVIRON, None)
+    """The decided conditions taken off the request, and then its cached view (rebuilt by the next reader).
+    Only then: a view rebuilt here would carry what the layers in between added to the environ (the access
+    layer's x-moto-account-id), and the fast paths would take every plain PutObject for one they must leave
+    to Moto (measured: the memory-only gateway's PUT rate halved)."""
+    removed = [environ.pop("HTTP_" + name.upper().replace("-", "_"), None) for name in names]
+    if any(value is not None for value in removed):
+        environ.pop(VIEW_ENVIRON, None)
 
 
 def sent(headers: Mapping[str, str], names: Iterable[str]) -> list[str]:

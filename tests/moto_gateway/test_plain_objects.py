@@ -624,3 +624,51 @@ def test_large_objects_still_stream_through_a_real_gateway(gateway):
     s3.put_object(Bucket="reads-large", Key="big", Body=body)
     assert s3.get_object(Bucket="reads-large", Key="big")["Body"].read() == body
     assert s3.head_object(Bucket="reads-large", Key="big")["ContentLength"] == len(body)
+
+
+def test_plain_requests_through_the_whole_gateway_take_the_fast_path(monkeypatch):
+    """Every layer of create_app's stack lets a plain presigned PutObject, GetObject, HeadObject and
+    DeleteObject reach this layer as plain (a layer that rebuilt the cached request view after the access
+    layer added Moto's x-moto-account-id sent every one of them through Moto's route: the memory-only
+    gateway's PUT rate halved, bench.durability). A conditional PUT is still Moto's to store."""
+    from urllib.parse import urlsplit
+
+    from moto_gateway.app import create_app
+    from moto_gateway.settings import GatewaySettings
+
+    app = create_app(GatewaySettings(gateway_allow_anonymous=True))
+    reached = []
+    original = S3FirstDispatcher.__call__
+
+    def counting(self, environ, start_response):
+        reached.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
+        return original(self, environ, start_response)
+
+    monkeypatch.setattr(S3FirstDispatcher, "__call__", counting)
+    signer = make_test_client("http://127.0.0.1:5000")
+
+    def send(method: str, url: str, body: bytes = b"", headers: dict | None = None) -> str:
+        parts = urlsplit(url)
+        environ = EnvironBuilder(
+            method=method, path=parts.path, query_string=parts.query, data=body, headers=headers or {},
+            base_url="http://127.0.0.1:5000",
+        ).get_environ()
+        answer: dict = {}
+        chunks = app(environ, lambda status, _headers, exc_info=None: answer.update(status=status))
+        b"".join(chunks)
+        return answer["status"]
+
+    bucket = f"fast-{time.monotonic_ns()}"
+    where = "<CreateBucketConfiguration><LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>"
+    create = signer.generate_presigned_url("create_bucket", Params={"Bucket": bucket})
+    assert send("PUT", create, (where % REGION).encode())[:3] == "200"
+    reached.clear()
+    params = {"Bucket": bucket, "Key": "plain"}
+    assert send("PUT", signer.generate_presigned_url("put_object", Params=params), b"x" * 1024)[:3] == "200"
+    assert send("GET", signer.generate_presigned_url("get_object", Params=params))[:3] == "200"
+    assert send("HEAD", signer.generate_presigned_url("head_object", Params=params))[:3] == "200"
+    assert send("DELETE", signer.generate_presigned_url("delete_object", Params=params))[:3] == "204"
+    assert reached == [], "plain requests went through Moto's route"
+    put = signer.generate_presigned_url("put_object", Params=params)
+    assert send("PUT", put, b"y", {"If-None-Match": "*"})[:3] == "200"
+    assert reached == [("PUT", f"/{bucket}/plain")], "a decided condition leaves the request to Moto"

@@ -659,7 +659,8 @@ def test_plain_requests_through_the_whole_gateway_take_the_fast_path(monkeypatch
         return answer["status"]
 
     bucket = f"fast-{time.monotonic_ns()}"
-    where = "<CreateBucketConfiguration><LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>"
+    where = "<CreateBucketConfiguration><LocationConstraint>%s</LocationConstraint>"
+    where += "</CreateBucketConfiguration>"
     create = signer.generate_presigned_url("create_bucket", Params={"Bucket": bucket})
     assert send("PUT", create, (where % REGION).encode())[:3] == "200"
     reached.clear()

@@ -29,7 +29,13 @@ def inner(environ, start_response):
 def test_requests_wait_for_the_load_with_slow_down_and_health_says_loading(tmp_path):
     store = DurableStore(str(tmp_path / "state"))
     store.open()
-    durability = Durability(store, None)
+    try:
+        check_the_gate(Durability(store, None))
+    finally:
+        store.stop()
+
+
+def check_the_gate(durability: Durability) -> None:
     gate = DurableGate(inner, durability)
 
     status, headers, body = call(gate, "/bucket/key", "PUT")

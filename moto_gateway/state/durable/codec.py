@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import os
 import pickle
 import threading
 from typing import Any, ClassVar
@@ -258,10 +257,6 @@ class BytesBody(ReadOnlyBody):
         data = self.data[self.position : end] if self.position or end != self.size else self.data
         self.position = max(self.position, end)
         return data
-
-
-def body_path(folder: str, body_id: int) -> str:
-    return os.path.join(folder, f"{body_id:012d}")
 
 
 # ----- records ------------------------------------------------------------------------------------------

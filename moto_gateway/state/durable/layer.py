@@ -73,7 +73,6 @@ class Durability:
             return
         if self.snapshots is not None:
             self.snapshots.replace_all(loaded.snapshots)
-        self.store.start()
         self.loaded.set()
         log.info(
             "state %s loaded: %d bucket(s), %d key(s), %d snapshot(s) in %.2f s (%.2f s of CPU; fsync %s)",

@@ -1,14 +1,15 @@
 """The state folder: SQLite (WAL) for what Moto holds about buckets, objects, uploads and snapshots, with
-object bytes inline up to INLINE_BYTES and in files of `bodies/` beyond; one writer thread commits.
+object bytes inline up to INLINE_BYTES and in files of `bodies/` beyond; a writer process commits.
 
 Who does what:
 - `capture_*` run under the bucket's lock, right after Moto changed it: they read what changed from Moto's
   objects, write any new large body to its file (not yet fsynced), and return operations (plain tuples);
 - `submit` queues them as a Ticket, without waiting; the bucket's lock is released after that, so a
   bucket's operations are queued in the order Moto applied them;
-- the writer takes every queued ticket at once (group commit), applies them in one transaction, fsyncs
-  the new body files and the folder, and commits (synchronous=FULL under GATEWAY_FSYNC=always: one fsync
-  of the WAL for the whole group); then each ticket's waiter (the request) lets its answer go.
+- one waiter at a time (`drive`) takes every queued ticket at once (group commit) and sends them to the
+  writer process (writer.py), which applies them in one transaction, fsyncs the new body files and the
+  folder, and commits (synchronous=FULL under GATEWAY_FSYNC=always: one fsync of the WAL for the whole
+  group); then each ticket's waiter (the request) lets its answer go.
 - A failure (disk full, read-only folder, an attribute that cannot be stored) rolls the transaction back
   and calls `on_failure`, which puts Moto back to what the folder holds (durable/layer.py): nothing a
   client was not told about stays visible, and every ticket of the group and of the queue is refused.
@@ -40,6 +41,14 @@ from moto_gateway.state import s3state
 from moto_gateway.state.durable import codec
 from moto_gateway.state.durable.codec import BODY_ATTR, Template
 from moto_gateway.state.durable.snapshot_files import decode_state, encode_state
+from moto_gateway.state.durable.writer import (
+    BUSY_MS,
+    SETTING,
+    SYNCHRONOUS,
+    WriterError,
+    WriterProcess,
+    body_path,
+)
 from moto_gateway.state.s3state import BUCKET_OWN_ATTRS, bucket_home, share_body
 
 log = logging.getLogger("moto_gateway.durable")
@@ -49,14 +58,10 @@ INLINE_BYTES = 16 * 1024
 ones in files, where they cost their size rounded to a block (SQLite's overflow pages would cost more)."""
 PAGE_BYTES = 16384
 """SQLite's page size in a new folder: rows of small bodies pack 15 to a page (4 KiB pages: 3, +33%)."""
-WAL_CHECKPOINT_BYTES = 8 * 1024 * 1024
-"""The WAL is folded into the database and truncated once it is this large (else it keeps its peak size)."""
 CHUNK = 1024 * 1024
 MAX_GROUP = 512
 HELP_AFTER = 0.5
 FORMAT = 1
-SETTING = "setting:"
-"""The meta table's rows that hold the gateway's own settings (`setting_ops`) start with this."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS buckets
@@ -67,7 +72,6 @@ CREATE TABLE IF NOT EXISTS uploads (bucket TEXT, id TEXT, upload BLOB, bodies BL
 CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, state BLOB, bodies BLOB);
 CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, size INTEGER, refs INTEGER, data BLOB);
 """
-SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
 
 
 class DurabilityError(Exception):
@@ -109,13 +113,6 @@ def ids_bytes(ids: Iterable[int]) -> bytes:
     return array("q", ids).tobytes()
 
 
-def ids_of(blob: bytes | None) -> array:
-    found = array("q")
-    if blob:
-        found.frombytes(blob)
-    return found
-
-
 @dataclass
 class Loaded:
     """What start-up read: the snapshots (name -> (S3State, created)) and counts for the log."""
@@ -145,9 +142,7 @@ class DurableStore:
         self._lead_lock = threading.Lock()
         self._commit_lock = threading.Lock()
         self._leading = False
-        self._timer: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._sync_lock = threading.Lock()
+        self.writer = WriterProcess(self.folder, fsync, batch_ms)
         self.on_failure: Callable[[BaseException], None] = lambda _exc: None
         self.commits = 0
         self.committed = 0
@@ -158,10 +153,6 @@ class DurableStore:
         self.known_buckets: set[str] = set()
         self.key_counts: dict[str, dict[str, int]] = {}
         self.upload_counts: dict[str, dict[str, int]] = {}
-        self._unsynced: list[str] = []
-        self._unlink_after_sync: list[str] = []
-        self._last_sync = time.monotonic()
-        self._wal_path = os.path.join(self.folder, "state.db-wal")
 
     # ----- opening and loading --------------------------------------------------------------------------
 
@@ -171,10 +162,10 @@ class DurableStore:
         conn = sqlite3.connect(
             os.path.join(self.folder, "state.db"), isolation_level=None, check_same_thread=False
         )
+        conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         conn.execute(f"PRAGMA page_size={PAGE_BYTES}")  # a no-op on an existing database
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[self.fsync]}")
-        conn.execute("PRAGMA journal_size_limit=8388608")
         conn.executescript(SCHEMA)
         self.conn = conn
         meta = dict(conn.execute("SELECT name, value FROM meta"))
@@ -191,7 +182,9 @@ class DurableStore:
                 ],
             )
             conn.execute("COMMIT")
-            meta = dict(conn.execute("SELECT name, value FROM meta"))
+        # the writer first: it waits for a writer a killed gateway left to finish its commit
+        self.writer.start()
+        meta = dict(conn.execute("SELECT name, value FROM meta"))
         if int(meta.get("format", 0)) != FORMAT:
             raise DurabilityError(
                 f"{self.folder} holds state format {meta.get('format')}, this gateway reads {FORMAT}"
@@ -216,7 +209,7 @@ class DurableStore:
                 data = inline.get(body_id)
                 if data is not None:
                     return codec.BytesBody(data)
-                return codec.FileBody(codec.body_path(self.bodies_dir, body_id), sizes.get(body_id, 0))
+                return codec.FileBody(body_path(self.bodies_dir, body_id), sizes.get(body_id, 0))
 
             s3state.put_back(s3state.EMPTY)
             self.known_buckets.clear()
@@ -325,7 +318,7 @@ class DurableStore:
         try:
             body_id = self._new_body_id()
             size = shared.size
-            path = codec.body_path(self.bodies_dir, body_id)
+            path = body_path(self.bodies_dir, body_id)
             with open(path, "wb") as file:
                 position = 0
                 while position < size:
@@ -486,7 +479,7 @@ class DurableStore:
         size = version.body.size
         if size <= INLINE_BYTES:
             return body_id, ("body", body_id, size, version.body.read_at(0, size), None)
-        path = codec.body_path(self.bodies_dir, body_id)
+        path = body_path(self.bodies_dir, body_id)
         with open(path, "wb") as file:
             file.writelines(
                 version.body.read_at(position, min(CHUNK, size - position))
@@ -509,23 +502,14 @@ class DurableStore:
 
     # ----- the writer: group commit by whichever waiter comes first -------------------------------------
 
-    def start(self) -> None:
-        """Writes may come from now on (after the load); GATEWAY_FSYNC=batch gets its fsync timer."""
-        if self.fsync == "batch" and self._timer is None:
-            self._timer = threading.Thread(target=self._sync_loop, name="durable-fsync", daemon=True)
-            self._timer.start()
-
     def stop(self) -> None:
-        """Commits what is queued and folds the WAL into the database (a clean stop)."""
-        self._stopping.set()
+        """Commits what is queued, then stops the writer (which folds the WAL into the database)."""
         with self._commit_lock:
             try:
                 while self._queue:
                     self._process(self._drain())
-                self._sync_batch()
-                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except (sqlite3.Error, OSError):
-                pass
+            finally:
+                self.writer.stop()
 
     def submit(self, ops: list[tuple], seq: int = 0, error: BaseException | None = None) -> Ticket:
         if not ops and error is None:
@@ -624,147 +608,15 @@ class DurableStore:
             drained.append(self._queue.popleft())
         return drained
 
-    def _sync_loop(self) -> None:
-        while not self._stopping.wait(self.batch_seconds):
-            if self._unsynced:
-                self._sync_batch()
-
     def _commit(self, group: list[Ticket]) -> None:
-        conn = self.conn
-        new_files: list[str] = []
-        released: set[int] = set()
+        """One transaction for the whole group, in the writer process (writer.py says why a process)."""
         seq = max(ticket.seq for ticket in group)
-        conn.execute("BEGIN IMMEDIATE")
+        ops = [op for ticket in group for op in ticket.ops]
         try:
-            for ticket in group:
-                for op in ticket.ops:
-                    self._apply(conn, op, new_files, released)
-            if seq > self.last_seq:
-                conn.execute("UPDATE meta SET value = ? WHERE name = 'last_seq'", (seq,))
-            garbage = self._collect(conn, released)
-            if new_files and self.fsync == "always":
-                for path in new_files:
-                    fsync_path(path)
-                fsync_path(self.bodies_dir)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-            raise
+            self.writer.commit(seq, ops)
+        except WriterError as exc:
+            raise DurabilityError(str(exc)) from exc
         self.last_seq = max(self.last_seq, seq)
-        if self.fsync == "batch":
-            with self._sync_lock:
-                self._unsynced.extend(new_files)
-                self._unsynced.append(self._wal_path)
-                # a body's file goes once the commit that forgot it is fsynced (else a power loss could
-                # bring back a row whose file is gone)
-                self._unlink_after_sync.extend(garbage)
-            if time.monotonic() - self._last_sync >= self.batch_seconds:
-                self._sync_batch()
-        else:
-            unlink_all(garbage)
-        try:
-            if os.stat(self._wal_path).st_size > WAL_CHECKPOINT_BYTES:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except (OSError, sqlite3.Error):
-            pass  # the next commit tries again; SQLite also checkpoints on its own
-
-    def _sync_batch(self) -> None:
-        """GATEWAY_FSYNC=batch: what the commits since the last sync wrote, fsynced at once."""
-        with self._sync_lock:
-            pending, self._unsynced = self._unsynced, []
-            garbage, self._unlink_after_sync = self._unlink_after_sync, []
-            self._last_sync = time.monotonic()
-        if not pending:
-            unlink_all(garbage)
-            return
-        try:
-            for path in dict.fromkeys(pending):
-                fsync_path(path)
-            fsync_path(self.bodies_dir)
-        except OSError as exc:
-            self.error = f"fsync: {exc}"
-            log.error("fsync of the state folder failed: %s", exc)
-            return
-        unlink_all(garbage)
-
-    def _apply(self, conn: sqlite3.Connection, op: tuple, new_files: list[str], released: set[int]) -> None:
-        kind = op[0]
-        if kind == "body":
-            _kind, body_id, size, data, path = op
-            conn.execute("INSERT INTO bodies VALUES (?, ?, 0, ?)", (body_id, size, data))
-            if path:
-                new_files.append(path)
-        elif kind == "object":
-            self._replace_row(conn, "objects", "key", op[1:], released)
-        elif kind == "upload":
-            self._replace_row(conn, "uploads", "id", op[1:], released)
-        elif kind == "snapshot":
-            _kind, name, blob, ids = op
-            old = conn.execute("SELECT bodies FROM snapshots WHERE name = ?", (name,)).fetchone()
-            if blob is None:
-                conn.execute("DELETE FROM snapshots WHERE name = ?", (name,))
-            else:
-                conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (name, blob, ids))
-            self._count(conn, ids_of(ids), old[0] if old else None, released)
-        elif kind == "bucket":
-            conn.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?)", op[1:])
-        elif kind == "drop-bucket":
-            name = op[1]
-            for table in ("objects", "uploads"):
-                for (blob,) in conn.execute(f"SELECT bodies FROM {table} WHERE bucket = ?", (name,)):
-                    self._count(conn, (), blob, released)
-                conn.execute(f"DELETE FROM {table} WHERE bucket = ?", (name,))
-            conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
-        elif kind == "setting":
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (SETTING + op[1], op[2]))
-        elif kind == "clear-live":
-            for table in ("objects", "uploads"):
-                for (blob,) in conn.execute(f"SELECT bodies FROM {table}"):
-                    self._count(conn, (), blob, released)
-                conn.execute(f"DELETE FROM {table}")
-            conn.execute("DELETE FROM buckets")
-        else:
-            raise DurabilityError(f"unknown operation {kind!r}")
-
-    def _replace_row(self, conn, table: str, column: str, fields: tuple, released: set[int]) -> None:
-        bucket, name, blob, ids = fields
-        old = conn.execute(
-            f"SELECT bodies FROM {table} WHERE bucket = ? AND {column} = ?",
-            (bucket, name),
-        ).fetchone()
-        if blob is None:
-            conn.execute(f"DELETE FROM {table} WHERE bucket = ? AND {column} = ?", (bucket, name))
-        else:
-            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)", (bucket, name, blob, ids))
-        self._count(conn, ids_of(ids), old[0] if old else None, released)
-
-    @staticmethod
-    def _count(conn, new_ids: Iterable[int], old_blob: bytes | None, released: set[int]) -> None:
-        new_ids = list(new_ids)
-        if new_ids:
-            conn.executemany("UPDATE bodies SET refs = refs + 1 WHERE id = ?", [(i,) for i in new_ids])
-        old_ids = list(ids_of(old_blob))
-        if old_ids:
-            conn.executemany("UPDATE bodies SET refs = refs - 1 WHERE id = ?", [(i,) for i in old_ids])
-            released.update(old_ids)
-
-    def _collect(self, conn, released: set[int]) -> list[str]:
-        if not released:
-            return []
-        garbage = []
-        gone = []
-        for body_id in released:
-            row = conn.execute("SELECT refs, data IS NULL FROM bodies WHERE id = ?", (body_id,)).fetchone()
-            if row is not None and row[0] <= 0:
-                gone.append((body_id,))
-                if row[1]:
-                    garbage.append(codec.body_path(self.bodies_dir, body_id))
-        conn.executemany("DELETE FROM bodies WHERE id = ?", gone)
-        return garbage
 
     # ----- health, probe --------------------------------------------------------------------------------
 
@@ -795,19 +647,3 @@ class DurableStore:
             "commits": self.commits,
             "changes_committed": self.committed,
         }
-
-
-def unlink_all(paths: list[str]) -> None:
-    for path in paths:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
-def fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,0 +1,364 @@
+"""The state folder's SQLite writer, in a process of its own (standard library only).
+
+Why a process: a commit is a dozen SQLite statements and an fsync, and Python's sqlite3 lets go of the GIL
+around each of them. Inside the gateway, the request threads took the GIL at every one of those moments,
+so a commit of 0.4 ms of work took 3.4 ms of wall time, with a context switch each time (PUT 1 KiB at 8
+connections, profiled with py-spy and timers: docs/durability.md). Here the commit runs under a GIL of
+its own, on the other core: the gateway sends one message per group of tickets and waits for one answer.
+
+Run as a file (`python -P writer.py FOLDER FSYNC BATCH_MS REQUESTS_FD ANSWERS_FD`), not as a module of the
+package, so that the process imports neither Moto nor the gateway. It holds `writer.lock` in the folder
+while it lives: a gateway that starts again after a kill -9 starts its writer, which waits there until the
+old one (which sees its pipe close) has finished its last commit, before the gateway reads the folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from array import array
+from collections.abc import Iterable
+from multiprocessing.connection import Connection
+
+SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
+WAL_CHECKPOINT_BYTES = 8 * 1024 * 1024
+"""The WAL is folded into the database and truncated once it is this large (else it keeps its peak size)."""
+BUSY_MS = 30_000
+"""How long a statement waits for another connection's lock (the gateway's own reads)."""
+SETTING = "setting:"
+"""The meta table's rows that hold the gateway's own settings (store.py's `setting_ops`) start with this."""
+START_SECONDS = 60.0
+"""How long the gateway waits for a new writer: the old one's last commit comes first."""
+
+
+class WriterError(Exception):
+    """The writer could not store a group (its message says why), or is gone."""
+
+
+def ids_of(blob: bytes | None) -> array:
+    found = array("q")
+    if blob:
+        found.frombytes(blob)
+    return found
+
+
+def body_path(folder: str, body_id: int) -> str:
+    return os.path.join(folder, f"{body_id:012d}")
+
+
+def unlink_all(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def connect(folder: str, fsync: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(os.path.join(folder, "state.db"), isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[fsync]}")
+    conn.execute("PRAGMA journal_size_limit=8388608")
+    return conn
+
+
+class Committer:
+    """Applies groups of operations (plain tuples, store.py's capture makes them) in one transaction each."""
+
+    def __init__(self, folder: str, fsync: str, batch_ms: int) -> None:
+        self.folder = folder
+        self.bodies_dir = os.path.join(folder, "bodies")
+        self.fsync = fsync
+        self.batch_seconds = batch_ms / 1000
+        self.conn = connect(folder, fsync)
+        self.last_seq = int(self.conn.execute("SELECT value FROM meta WHERE name = 'last_seq'").fetchone()[0])
+        self._wal_path = os.path.join(folder, "state.db-wal")
+        self._sync_lock = threading.Lock()
+        self._unsynced: list[str] = []
+        self._unlink_after_sync: list[str] = []
+        self._last_sync = time.monotonic()
+        self._stopping = threading.Event()
+        if fsync == "batch":
+            threading.Thread(target=self._sync_loop, name="durable-fsync", daemon=True).start()
+
+    def commit(self, seq: int, ops: list[tuple]) -> None:
+        conn = self.conn
+        new_files: list[str] = []
+        released: set[int] = set()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in ops:
+                self._apply(conn, op, new_files, released)
+            if seq > self.last_seq:
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'last_seq'", (seq,))
+            garbage = self._collect(conn, released)
+            if new_files and self.fsync == "always":
+                for path in new_files:
+                    fsync_path(path)
+                fsync_path(self.bodies_dir)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+        self.last_seq = max(self.last_seq, seq)
+        if self.fsync == "batch":
+            with self._sync_lock:
+                self._unsynced.extend(new_files)
+                self._unsynced.append(self._wal_path)
+                # a body's file goes once the commit that forgot it is fsynced (else a power loss could
+                # bring back a row whose file is gone)
+                self._unlink_after_sync.extend(garbage)
+            if time.monotonic() - self._last_sync >= self.batch_seconds:
+                self.sync_batch()
+        else:
+            unlink_all(garbage)
+        try:
+            if os.stat(self._wal_path).st_size > WAL_CHECKPOINT_BYTES:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (OSError, sqlite3.Error):
+            pass  # the next commit tries again; SQLite also checkpoints on its own
+
+    def stop(self) -> None:
+        """A clean stop: the last batch fsynced and the WAL folded into the database."""
+        self._stopping.set()
+        try:
+            self.sync_batch()
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (sqlite3.Error, OSError):
+            pass
+        self.conn.close()
+
+    def _sync_loop(self) -> None:
+        while not self._stopping.wait(self.batch_seconds):
+            if self._unsynced:
+                self.sync_batch()
+
+    def sync_batch(self) -> None:
+        """GATEWAY_FSYNC=batch: what the commits since the last sync wrote, fsynced at once."""
+        with self._sync_lock:
+            pending, self._unsynced = self._unsynced, []
+            garbage, self._unlink_after_sync = self._unlink_after_sync, []
+            self._last_sync = time.monotonic()
+        if not pending:
+            unlink_all(garbage)
+            return
+        try:
+            for path in dict.fromkeys(pending):
+                fsync_path(path)
+            fsync_path(self.bodies_dir)
+        except OSError as exc:
+            print(f"fsync of the state folder failed: {exc}", file=sys.stderr, flush=True)
+            return
+        unlink_all(garbage)
+
+    def _apply(self, conn: sqlite3.Connection, op: tuple, new_files: list[str], released: set[int]) -> None:
+        kind = op[0]
+        if kind == "body":
+            _kind, body_id, size, data, path = op
+            conn.execute("INSERT INTO bodies VALUES (?, ?, 0, ?)", (body_id, size, data))
+            if path:
+                new_files.append(path)
+        elif kind == "object":
+            self._replace_row(conn, "objects", "key", op[1:], released)
+        elif kind == "upload":
+            self._replace_row(conn, "uploads", "id", op[1:], released)
+        elif kind == "snapshot":
+            _kind, name, blob, ids = op
+            old = conn.execute("SELECT bodies FROM snapshots WHERE name = ?", (name,)).fetchone()
+            if blob is None:
+                conn.execute("DELETE FROM snapshots WHERE name = ?", (name,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (name, blob, ids))
+            self._count(conn, ids_of(ids), old[0] if old else None, released)
+        elif kind == "bucket":
+            conn.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?)", op[1:])
+        elif kind == "drop-bucket":
+            name = op[1]
+            for table in ("objects", "uploads"):
+                for (blob,) in conn.execute(f"SELECT bodies FROM {table} WHERE bucket = ?", (name,)):
+                    self._count(conn, (), blob, released)
+                conn.execute(f"DELETE FROM {table} WHERE bucket = ?", (name,))
+            conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+        elif kind == "setting":
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (SETTING + op[1], op[2]))
+        elif kind == "clear-live":
+            for table in ("objects", "uploads"):
+                for (blob,) in conn.execute(f"SELECT bodies FROM {table}"):
+                    self._count(conn, (), blob, released)
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM buckets")
+        else:
+            raise WriterError(f"unknown operation {kind!r}")
+
+    def _replace_row(self, conn, table: str, column: str, fields: tuple, released: set[int]) -> None:
+        bucket, name, blob, ids = fields
+        old = conn.execute(
+            f"SELECT bodies FROM {table} WHERE bucket = ? AND {column} = ?",
+            (bucket, name),
+        ).fetchone()
+        if blob is None:
+            conn.execute(f"DELETE FROM {table} WHERE bucket = ? AND {column} = ?", (bucket, name))
+        else:
+            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)", (bucket, name, blob, ids))
+        self._count(conn, ids_of(ids), old[0] if old else None, released)
+
+    @staticmethod
+    def _count(conn, new_ids: Iterable[int], old_blob: bytes | None, released: set[int]) -> None:
+        new_ids = list(new_ids)
+        if new_ids:
+            conn.executemany("UPDATE bodies SET refs = refs + 1 WHERE id = ?", [(i,) for i in new_ids])
+        old_ids = list(ids_of(old_blob))
+        if old_ids:
+            conn.executemany("UPDATE bodies SET refs = refs - 1 WHERE id = ?", [(i,) for i in old_ids])
+            released.update(old_ids)
+
+    def _collect(self, conn, released: set[int]) -> list[str]:
+        if not released:
+            return []
+        garbage = []
+        gone = []
+        for body_id in released:
+            row = conn.execute("SELECT refs, data IS NULL FROM bodies WHERE id = ?", (body_id,)).fetchone()
+            if row is not None and row[0] <= 0:
+                gone.append((body_id,))
+                if row[1]:
+                    garbage.append(body_path(self.bodies_dir, body_id))
+        conn.executemany("DELETE FROM bodies WHERE id = ?", gone)
+        return garbage
+
+
+# ----- the gateway's side ---------------------------------------------------------------------------------
+
+
+class WriterProcess:
+    """Starts the writer and talks to it: `commit` sends one group and returns once it is stored (or raises
+    WriterError). Calls come one at a time (the store's commit lock); a writer that died is started again
+    by the next call, after its own group was refused."""
+
+    def __init__(self, folder: str, fsync: str, batch_ms: int) -> None:
+        self.folder = folder
+        self.arguments = [folder, fsync, str(batch_ms)]
+        self.process: subprocess.Popen | None = None
+        self.requests: Connection | None = None
+        self.answers: Connection | None = None
+
+    def start(self) -> None:
+        """Returns once the writer holds the folder's lock and reads its pipe."""
+        requests_read, requests_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", os.path.abspath(__file__), *self.arguments,
+                 str(requests_read), str(answers_write)],
+                pass_fds=(requests_read, answers_write),
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            os.close(requests_read)
+            os.close(answers_write)
+        self.requests = Connection(requests_write, readable=False)
+        self.answers = Connection(answers_read, writable=False)
+        try:
+            ready = self.answers.poll(START_SECONDS) and self.answers.recv_bytes() == b"ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            code = self.process.poll()
+            self.close()
+            raise WriterError(f"the state folder's writer did not start (exit code {code})")
+
+    def commit(self, seq: int, ops: list[tuple]) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.close()
+            self.start()
+        try:
+            self.requests.send_bytes(pickle.dumps(("commit", seq, ops), pickle.HIGHEST_PROTOCOL))
+            answer, message = pickle.loads(self.answers.recv_bytes())
+        except (EOFError, OSError) as exc:
+            self.close()
+            raise WriterError(f"the state folder's writer stopped ({exc or type(exc).__name__})") from exc
+        if answer != "ok":
+            raise WriterError(message)
+
+    def stop(self) -> None:
+        """Folds the WAL into the database (a clean stop) and waits for the process."""
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.requests.send_bytes(pickle.dumps(("stop", 0, [])))
+                if self.answers.poll(30):
+                    self.answers.recv_bytes()
+            except (EOFError, OSError):
+                pass
+        self.close()
+
+    def close(self) -> None:
+        for connection in (self.requests, self.answers):
+            if connection is not None:
+                try:
+                    connection.close()
+                except OSError:
+                    pass
+        self.requests = self.answers = None
+        if self.process is not None:
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+# ----- the writer process -----------------------------------------------------------------------------------
+
+
+def serve(committer: Committer, requests: Connection, answers: Connection) -> None:
+    while True:
+        try:
+            kind, seq, ops = pickle.loads(requests.recv_bytes())
+        except EOFError:  # the gateway is gone (a stop, or a kill): what was committed stays
+            return
+        if kind == "stop":
+            committer.stop()
+            answers.send_bytes(pickle.dumps(("ok", None)))
+            return
+        try:
+            committer.commit(seq, ops)
+            answer = ("ok", None)
+        except Exception as exc:  # noqa: BLE001 (the gateway answers every failure: it undoes the change)
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        answers.send_bytes(pickle.dumps(answer))
+
+
+def main(argv: list[str]) -> int:
+    folder, fsync, batch_ms, requests_fd, answers_fd = argv
+    requests = Connection(int(requests_fd), writable=False)
+    answers = Connection(int(answers_fd), readable=False)
+    with open(os.path.join(folder, "writer.lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a writer left by a killed gateway finishes its commit first
+        committer = Committer(folder, fsync, int(batch_ms))
+        answers.send_bytes(b"ready")
+        serve(committer, requests, answers)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,50 @@
+"""The state folder's writer process (moto_gateway/state/durable/writer.py): a writer that died is replaced
+before the next group is sent; a group the database refuses is rolled back and refused; a stop folds the
+WAL into the database and ends the process."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+from moto_gateway.state.durable.store import DurableStore
+from moto_gateway.state.durable.writer import SETTING, WriterError
+
+
+def stored(folder, name: str):
+    with sqlite3.connect(os.path.join(folder, "state.db")) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE name = ?", (SETTING + name,)).fetchone()
+    return row[0] if row else None
+
+
+def test_a_writer_that_died_is_replaced_before_the_next_group(tmp_path):
+    folder = tmp_path / "state"
+    store = DurableStore(str(folder))
+    store.open()
+    try:
+        store.submit(store.setting_ops("colour", "red"), 1).wait(10)
+        assert stored(folder, "colour") == "red"
+        first = store.writer.process
+        first.kill()  # the OOM killer, say
+        first.wait()
+        store.submit(store.setting_ops("colour", "green"), 2).wait(10)
+        assert store.writer.process is not first and stored(folder, "colour") == "green"
+    finally:
+        store.stop()
+    assert store.writer.process is None
+    assert not os.path.exists(folder / "state.db-wal") or os.path.getsize(folder / "state.db-wal") == 0
+
+
+def test_a_group_the_database_refuses_is_rolled_back_and_answered(tmp_path):
+    store = DurableStore(str(tmp_path / "state"))
+    store.open()
+    try:
+        with pytest.raises(WriterError, match="unknown operation"):
+            store.writer.commit(1, [("setting", "kept", "no"), ("nonsense",)])
+        assert stored(tmp_path / "state", "kept") is None
+        store.writer.commit(2, [("setting", "kept", "yes")])
+        assert stored(tmp_path / "state", "kept") == "yes"
+    finally:
+        store.stop()

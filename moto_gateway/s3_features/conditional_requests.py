@@ -31,6 +31,7 @@ from email.utils import parsedate_to_datetime
 
 from moto_gateway.s3_features.object_lock import MAX_DELETE_BODY, delete_entries, read_small
 from moto_gateway.s3_features.sse_c import OBJECT_WRITE_PARAMS, copy_source, reads_object
+from moto_gateway.state import durable
 from moto_gateway.state.s3state import find_bucket, find_version
 from moto_gateway.wsgi.bodies import answered
 from moto_gateway.wsgi.errors import S3Error, new_request_id
@@ -288,9 +289,12 @@ class ConditionalRequests:
 
 
 def mark_uploads(bucket, keys: set[str]) -> None:
-    for upload in list(bucket.multiparts.values()):
-        if upload.key_name in keys:
+    """Each upload to one of `keys` marked as crossed by a delete, and stored so with the request's change
+    (this layer runs inside the durable capture): a restart keeps the 409 it promises."""
+    for upload_id, upload in list(bucket.multiparts.items()):
+        if upload.key_name in keys and not getattr(upload, DELETED_DURING_UPLOAD, False):
             setattr(upload, DELETED_DURING_UPLOAD, True)
+            durable.upload_changed(bucket.name, upload_id)
 
 
 def not_modified(version, start_response: Callable) -> list[bytes]:

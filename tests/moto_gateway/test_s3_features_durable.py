@@ -120,3 +120,30 @@ def test_registered_webhooks_survive_a_crash(tmp_path):
             capture.server.shutdown()
             capture.server.server_close()
         server.stop()
+
+
+def test_a_delete_that_crossed_an_upload_still_conflicts_after_a_crash(tmp_path):
+    """CompleteMultipartUpload with If-None-Match answers 409 ConditionalRequestConflict after a delete of
+    its key crossed the upload (s3_features/conditional_requests.py); the mark is stored with the delete,
+    so a kill -9 between the delete and the completion keeps the answer S3 gives."""
+    server = MotoServer(env={"GATEWAY_STATE_DIR": str(tmp_path)})
+    server.start()
+    try:
+        s3 = make_test_client(server.url)
+        s3.create_bucket(Bucket="crossed", CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(Bucket="crossed", Key="k", Body=b"old")
+        upload = s3.create_multipart_upload(Bucket="crossed", Key="k")["UploadId"]
+        part = s3.upload_part(Bucket="crossed", Key="k", UploadId=upload, PartNumber=1, Body=b"new")
+        s3.delete_object(Bucket="crossed", Key="k")
+        server.kill()
+        server.start()
+        s3 = make_test_client(server.url)
+        wait_until(lambda: s3.list_multipart_uploads(Bucket="crossed").get("Uploads"), 30, "the folder loaded")
+        with pytest.raises(ClientError) as error:
+            s3.complete_multipart_upload(
+                Bucket="crossed", Key="k", UploadId=upload, IfNoneMatch="*",
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+            )
+        assert error.value.response["Error"]["Code"] == "ConditionalRequestConflict"
+    finally:
+        server.stop()

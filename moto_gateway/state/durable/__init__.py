@@ -17,7 +17,8 @@ The contract for code that changes Moto's S3 objects (moto_patches, s3_features,
   for ACLs): a loaded key may share such a value with the folder's key template.
 - Requests need nothing: the capture layer stores, after every successful mutating S3 request, its
   bucket's configuration (bucket-level requests), the versions of the key it names (or the keys a
-  DeleteObjects deleted), and the bucket's uploads whose parts changed.
+  DeleteObjects deleted), and the bucket's uploads whose parts changed. A layer inside the capture that
+  changes an upload's attributes without a part (a mark) calls `upload_changed` so that capture stores it.
 - The gateway's own settings that must outlive a restart (registered webhooks) are kept with
   `persist_setting` and read back at start-up with `stored_setting`.
 - Code that changes S3 outside a request (a lifecycle scheduler, a restore, an import) holds the bucket's
@@ -45,6 +46,7 @@ __all__ = [
     "persist_keys",
     "persist_setting",
     "stored_setting",
+    "upload_changed",
 ]
 
 _active: Durability | None = None
@@ -94,3 +96,10 @@ def persist_setting(name: str, value: str) -> Ticket:
 def stored_setting(name: str) -> str | None:
     """The value of a setting as the folder held it when the gateway started; None: none, or no folder."""
     return _active.store.settings.get(name) if _active else None
+
+
+def upload_changed(bucket: str, upload_id: str) -> None:
+    """The upload's attributes changed in this request (its parts did not): the request's capture stores it.
+    Call it under the bucket's lock, inside the capture layer."""
+    if _active:
+        _active.store.upload_counts.get(bucket, {}).pop(upload_id, None)

@@ -77,14 +77,8 @@ def test_a_part_checksum_is_of_the_uploads_algorithm(gateway):  # noqa: F811
     )
 
 
-def test_a_composite_completion_names_each_parts_checksum(gateway):  # noqa: F811
-    """"Checking object integrity" (Using part-level checksums for multipart uploads) and
-    CompleteMultipartUpload
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html): the composite
-    checksum is made of the parts' checksums, so a completion of such an upload that leaves one out is 400
-    InvalidRequest and the upload stays; naming them all completes it."""
-    s3 = owner(gateway)
-    bucket = new_bucket(s3, "sums")
+def two_sha256_parts(s3, bucket: str) -> tuple[str, list[dict]]:
+    """An upload of key `m` with SHA-256 checksums and two parts (5 MiB and 1 byte): its id and parts."""
     upload = s3.create_multipart_upload(Bucket=bucket, Key="m", ChecksumAlgorithm="SHA256")["UploadId"]
     parts = []
     for number, body in enumerate((b"a" * (5 * MIB), b"b"), start=1):
@@ -94,6 +88,18 @@ def test_a_composite_completion_names_each_parts_checksum(gateway):  # noqa: F81
         parts.append(
             {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": answer["ChecksumSHA256"]}
         )
+    return upload, parts
+
+
+def test_a_composite_completion_names_each_parts_checksum(gateway):  # noqa: F811
+    """"Checking object integrity" (Using part-level checksums for multipart uploads) and
+    CompleteMultipartUpload
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html): the composite
+    checksum is made of the parts' checksums, so a completion of such an upload that leaves one out is 400
+    InvalidRequest and the upload stays; naming them all completes it."""
+    s3 = owner(gateway)
+    bucket = new_bucket(s3, "sums")
+    upload, parts = two_sha256_parts(s3, bucket)
     without = [parts[0], {"PartNumber": 2, "ETag": parts[1]["ETag"]}]
     status, code, message = refused(
         s3.complete_multipart_upload,
@@ -112,15 +118,7 @@ def test_a_part_read_with_checksum_mode_gives_the_parts_checksum(gateway):  # no
     checksum, never the whole object's."""
     s3 = owner(gateway)
     bucket = new_bucket(s3, "sums")
-    upload = s3.create_multipart_upload(Bucket=bucket, Key="m", ChecksumAlgorithm="SHA256")["UploadId"]
-    parts = []
-    for number, body in enumerate((b"a" * (5 * MIB), b"b"), start=1):
-        answer = s3.upload_part(
-            Bucket=bucket, Key="m", UploadId=upload, PartNumber=number, Body=body, ChecksumAlgorithm="SHA256"
-        )
-        parts.append(
-            {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": answer["ChecksumSHA256"]}
-        )
+    upload, parts = two_sha256_parts(s3, bucket)
     s3.complete_multipart_upload(Bucket=bucket, Key="m", UploadId=upload, MultipartUpload={"Parts": parts})
     head = s3.head_object(Bucket=bucket, Key="m", PartNumber=2, ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == sha256(b"b")

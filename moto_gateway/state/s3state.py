@@ -76,40 +76,60 @@ class SharedBody:
             return self.buffer.read(size)
 
 
-class BodyHandle:
-    """What a FakeKey holds as `_value_buffer` once its bytes are shared: a file with its own position."""
+class ReadOnlyBody:
+    """A key's buffer for bytes kept elsewhere (shared with a snapshot, in the state folder): seekable and
+    read-only, as every key's bytes are. Subclasses say where the bytes are (`read_at`)."""
 
-    __slots__ = ("shared", "position", "closed")
+    __slots__ = ("closed", "position", "size")
 
-    def __init__(self, shared: SharedBody) -> None:
-        self.shared = shared
+    def __init__(self, size: int) -> None:
+        self.size = size
         self.position = 0
         self.closed = False
 
     def seek(self, position: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self.position, 2: self.shared.size}[whence]
+        base = {0: 0, 1: self.position, 2: self.size}[whence]
         self.position = max(0, base + position)
         return self.position
 
     def tell(self) -> int:
         return self.position
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         if self.closed:
             raise ValueError("read of closed file")
-        remaining = self.shared.size - self.position
+        remaining = self.size - self.position
         size = remaining if size is None or size < 0 else min(size, remaining)
         if size <= 0:
             return b""
-        data = self.shared.read_at(self.position, size)
+        data = self.read_at(self.position, size)
         self.position += len(data)
         return data
 
+    def read_at(self, position: int, size: int) -> bytes:
+        raise NotImplementedError
+
     def write(self, _data: bytes) -> int:
-        raise OSError("a shared object body is read-only")
+        raise OSError("an object body is read-only")
 
     def truncate(self, _size: int | None = None) -> int:
-        raise OSError("a shared object body is read-only")
+        raise OSError("an object body is read-only")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class BodyHandle(ReadOnlyBody):
+    """What a FakeKey holds as `_value_buffer` once its bytes are shared: a file with its own position."""
+
+    __slots__ = ("shared",)
+
+    def __init__(self, shared: SharedBody) -> None:
+        super().__init__(shared.size)
+        self.shared = shared
+
+    def read_at(self, position: int, size: int) -> bytes:
+        return self.shared.read_at(position, size)
 
     def close(self) -> None:
         if not self.closed:

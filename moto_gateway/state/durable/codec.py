@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from moto.s3.models import FakeDeleteMarker, FakeKey, FakeMultipart
 from moto.utilities.utils import LowercaseDict
 
-from moto_gateway.state.s3state import KEY_OWN_ATTRS
+from moto_gateway.state.s3state import KEY_OWN_ATTRS, ReadOnlyBody
 
 PROTOCOL = 5
 BODY_ATTR = "_durable_body"
@@ -185,38 +185,6 @@ class Template:
 # ----- bodies -------------------------------------------------------------------------------------------
 
 
-class ReadOnlyBody:
-    """A key's buffer for bytes the state folder holds: seekable and read-only, as every key's bytes are.
-    Subclasses say where the bytes are (`read`)."""
-
-    __slots__ = ("closed", "position", "size")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.position = 0
-        self.closed = False
-
-    def seek(self, position: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self.position, 2: self.size}[whence]
-        self.position = max(0, base + position)
-        return self.position
-
-    def tell(self) -> int:
-        return self.position
-
-    def read(self, size: int | None = -1) -> bytes:
-        raise NotImplementedError
-
-    def write(self, _data: bytes) -> int:
-        raise OSError("an object body is read-only")
-
-    def truncate(self, _size: int | None = None) -> int:
-        raise OSError("an object body is read-only")
-
-    def close(self) -> None:
-        self.closed = True
-
-
 class FileBody(ReadOnlyBody):
     """Bytes kept in a file of the state folder: opened for each read, so that 100,000 objects cost no
     file descriptors."""
@@ -227,18 +195,10 @@ class FileBody(ReadOnlyBody):
         super().__init__(size)
         self.path = path
 
-    def read(self, size: int | None = -1) -> bytes:
-        if self.closed:
-            raise ValueError("read of closed file")
-        remaining = self.size - self.position
-        size = remaining if size is None or size < 0 else min(size, remaining)
-        if size <= 0:
-            return b""
+    def read_at(self, position: int, size: int) -> bytes:
         with open(self.path, "rb") as file:
-            file.seek(self.position)
-            data = file.read(size)
-        self.position += len(data)
-        return data
+            file.seek(position)
+            return file.read(size)
 
 
 class BytesBody(ReadOnlyBody):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from moto.s3.models import FakeAcl, FakeGrant, FakeGrantee
 
 from moto_gateway.state.s3state import find_bucket
-from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.bodies import answered_with_status
 
 WRITER_ATTR = "object_writer"
 OBJECT_WRITER = "moto_gateway.object_writer"
@@ -84,16 +84,10 @@ class ObjectWriters:
     def grant_on_upload(self, environ: dict, start_response: Callable, written: Written) -> list[bytes]:
         """CreateMultipartUpload with a bucket-owner-* canned ACL: Moto gives the completed object the
         upload's ACL, so the bucket owner's grant is added to the upload's."""
-        statuses: list[str] = []
-
-        def record(status: str, headers: list, exc_info=None):
-            statuses.append(status)
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        body = answered(self.app, environ, record)
+        status, body = answered_with_status(self.app, environ, start_response)
         found = re.search(rb"<UploadId>([^<]+)</UploadId>", b"".join(body))
         bucket, _account = find_bucket(written.bucket)
-        if statuses and statuses[0].startswith("2") and found and bucket is not None:
+        if status is not None and 200 <= status < 300 and found and bucket is not None:
             upload = bucket.multiparts.get(found.group(1).decode())
             if upload is not None:
                 upload.acl = with_grant(upload.acl, *written.bucket_owner_grant)

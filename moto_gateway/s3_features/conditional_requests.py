@@ -33,7 +33,7 @@ from moto_gateway.s3_features.object_lock import MAX_DELETE_BODY, delete_entries
 from moto_gateway.s3_features.sse_c import OBJECT_WRITE_PARAMS, copy_source, reads_object
 from moto_gateway.state import durable
 from moto_gateway.state.s3state import find_bucket, find_version
-from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.bodies import answered_with_status
 from moto_gateway.wsgi.errors import S3Error, new_request_id
 from moto_gateway.wsgi.refusals import refuse_drained
 from moto_gateway.wsgi.request import VIEW_ENVIRON, RequestView
@@ -276,14 +276,8 @@ class ConditionalRequests:
     def marking_uploads(self, environ: dict, bucket, keys: list[str], start_response: Callable):
         """A delete that succeeds marks the uploads in progress to its keys (a conditional completion of one
         of them is then 409)."""
-        seen: list[str] = []
-
-        def recording(status: str, headers: list, exc_info=None):
-            seen.append(status)
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        body = answered(self.app, environ, recording)
-        if seen and seen[0][:1] == "2":
+        status, body = answered_with_status(self.app, environ, start_response)
+        if status is not None and 200 <= status < 300:
             mark_uploads(bucket, set(keys))
         return body
 

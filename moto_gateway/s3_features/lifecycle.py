@@ -43,7 +43,7 @@ from moto_gateway.moto_patches.notification_events import CONTEXT
 from moto_gateway.s3_features.object_lock import deletion_refusal, lock_of, parse_time, read_small
 from moto_gateway.state import durable
 from moto_gateway.state.s3state import find_bucket, live_backends
-from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.bodies import answered_with_status
 from moto_gateway.wsgi.errors import S3Error
 from moto_gateway.wsgi.refusals import refuse_drained
 from moto_gateway.wsgi.request import RequestView
@@ -371,14 +371,8 @@ class LifecycleRules:
             except S3Error as error:
                 return refuse_drained(view, error, environ, start_response)
             document = body.decode("utf-8")
-        statuses: list[str] = []
-
-        def recording(status: str, headers: list, exc_info=None):
-            statuses.append(status)
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        body = answered(self.app, environ, recording)
-        if statuses and statuses[0][:1] == "2":
+        status, body = answered_with_status(self.app, environ, start_response)
+        if status is not None and 200 <= status < 300:
             setattr(bucket, DOCUMENT_ATTRIBUTE, document)
         return body
 

@@ -69,6 +69,21 @@ def pass_on(
     return ClosingIterator(app(environ, start_response), body.close)
 
 
+def answered_with_status(
+    app: Callable, environ: dict, start_response: Callable
+) -> tuple[int | None, list[bytes]]:
+    """`answered`, with the status code `app` answered (None if it never started a response): for a layer
+    that changes Moto's state once Moto's own change succeeded."""
+    statuses: list[int] = []
+
+    def recording(status: str, headers: list, exc_info=None):
+        statuses.append(int(status.split(" ", 1)[0]))
+        return start_response(status, headers, exc_info)
+
+    body = answered(app, environ, recording)
+    return (statuses[0] if statuses else None), body
+
+
 def answered(app: Callable, environ: dict, start_response: Callable) -> list[bytes]:
     """The whole answer of `app`, its iterable closed: the inner app is done when this returns (a lock
     can be released, a context ended, a body inspected)."""

@@ -27,7 +27,7 @@ from moto_gateway.state.durable import snapshot_files
 from moto_gateway.state.durable.store import DONE, DurabilityError, DurableStore, Ticket
 from moto_gateway.state.snapshots import NAME, Snapshot, SnapshotStore, error, parse_path
 from moto_gateway.wsgi.answers import json_response
-from moto_gateway.wsgi.bodies import answered
+from moto_gateway.wsgi.bodies import answered, answered_with_status
 from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
 from moto_gateway.wsgi.request import RequestView
 
@@ -137,14 +137,8 @@ class DurableCapture:
         bucket = view.addressing.bucket
         if not bucket or bucket == "moto-api":
             return self.app(environ, start_response)
-        statuses: list[int] = []
-
-        def recording(status: str, headers: list, exc_info=None):
-            statuses.append(int(status.split(" ", 1)[0]))
-            return start_response(status, headers, exc_info)
-
-        chunks = answered(self.app, environ, recording)
-        if not statuses or statuses[0] >= 400:
+        status, chunks = answered_with_status(self.app, environ, start_response)
+        if status is None or status >= 400:
             return chunks
         store = self.durability.store
         try:

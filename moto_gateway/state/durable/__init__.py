@@ -102,4 +102,4 @@ def upload_changed(bucket: str, upload_id: str) -> None:
     """The upload's attributes changed in this request (its parts did not): the request's capture stores it.
     Call it under the bucket's lock, inside the capture layer."""
     if _active:
-        _active.store.upload_counts.get(bucket, {}).pop(upload_id, None)
+        _active.store.forget_upload(bucket, upload_id)

@@ -42,12 +42,11 @@ from moto_gateway.state.durable import codec
 from moto_gateway.state.durable.codec import BODY_ATTR, Template
 from moto_gateway.state.durable.snapshot_files import decode_state, encode_state
 from moto_gateway.state.durable.writer import (
-    BUSY_MS,
     SETTING,
-    SYNCHRONOUS,
     WriterError,
     WriterProcess,
     body_path,
+    connect,
 )
 from moto_gateway.state.s3state import BUCKET_OWN_ATTRS, bucket_home, share_body
 
@@ -129,7 +128,6 @@ class DurableStore:
         self.folder = os.path.abspath(folder)
         self.bodies_dir = os.path.join(self.folder, "bodies")
         self.fsync = fsync
-        self.batch_seconds = batch_ms / 1000
         self.conn: sqlite3.Connection | None = None
         self.template: Template | None = None
         self.settings: dict[str, str] = {}
@@ -159,13 +157,7 @@ class DurableStore:
     def open(self) -> None:
         """Creates or opens the folder and reads its identity (boot id, feed position); fast."""
         os.makedirs(self.bodies_dir, exist_ok=True)
-        conn = sqlite3.connect(
-            os.path.join(self.folder, "state.db"), isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
-        conn.execute(f"PRAGMA page_size={PAGE_BYTES}")  # a no-op on an existing database
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[self.fsync]}")
+        conn = connect(self.folder, self.fsync, PAGE_BYTES)
         conn.executescript(SCHEMA)
         self.conn = conn
         meta = dict(conn.execute("SELECT name, value FROM meta"))
@@ -395,6 +387,10 @@ class DurableStore:
         counts[key_name] = len(versions)
         ops.append(("object", bucket.name, key_name, codec.dumps(records), ids_bytes(ids)))
         return ops
+
+    def forget_upload(self, bucket: str, upload_id: str) -> None:
+        """The next capture of `bucket` stores this upload whether or not its parts changed."""
+        self.upload_counts.get(bucket, {}).pop(upload_id, None)
 
     def upload_ops(self, bucket: FakeBucket) -> list[tuple]:
         counts = self.upload_counts.setdefault(bucket.name, {})

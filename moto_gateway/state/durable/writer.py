@@ -68,9 +68,12 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
-def connect(folder: str, fsync: str) -> sqlite3.Connection:
+def connect(folder: str, fsync: str, page_bytes: int | None = None) -> sqlite3.Connection:
+    """The folder's database as both processes open it; `page_bytes` for the one that may create it."""
     conn = sqlite3.connect(os.path.join(folder, "state.db"), isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+    if page_bytes:
+        conn.execute(f"PRAGMA page_size={page_bytes}")  # a no-op on an existing database
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[fsync]}")
     conn.execute("PRAGMA journal_size_limit=8388608")

@@ -34,7 +34,7 @@ from moto_gateway.s3_features.sse_c import OBJECT_WRITE_PARAMS, copy_source, rea
 from moto_gateway.state import durable
 from moto_gateway.state.s3state import find_bucket, find_version
 from moto_gateway.wsgi.bodies import answered_with_status
-from moto_gateway.wsgi.errors import S3Error, new_request_id
+from moto_gateway.wsgi.errors import S3Error, new_request_id, precondition_failed
 from moto_gateway.wsgi.refusals import refuse_drained
 from moto_gateway.wsgi.request import VIEW_ENVIRON, RequestView
 from moto_gateway.wsgi.services import MOTO_OWN_PATHS
@@ -49,15 +49,6 @@ of it is 409 ConditionalRequestConflict)."""
 
 class NotModified(Exception):
     """A read whose If-None-Match / If-Modified-Since says the client's copy is current: 304."""
-
-
-def precondition_failed(condition: str) -> S3Error:
-    return S3Error(
-        412,
-        "PreconditionFailed",
-        "At least one of the pre-conditions you specified did not hold",
-        [("Condition", condition)],
-    )
 
 
 def no_such_key() -> S3Error:

@@ -31,7 +31,7 @@ from moto_gateway.signing.post_policy import check_post_form
 from moto_gateway.signing.presigned import Credentials, auth_kind, check_header, check_query_v2, check_query_v4
 from moto_gateway.wsgi import bodies
 from moto_gateway.wsgi.bodies import has_body, pass_on
-from moto_gateway.wsgi.errors import S3Error, new_request_id
+from moto_gateway.wsgi.errors import S3Error, new_request_id, precondition_failed
 from moto_gateway.wsgi.refusals import refuse, refuse_drained
 from moto_gateway.wsgi.request import RequestView
 from moto_gateway.wsgi.services import MOTO_OWN_PATHS, UNCHECKED_METHODS
@@ -96,12 +96,7 @@ class ValidatingMiddleware:
     def _post_object(self, environ: dict, view: RequestView, start_response: Callable) -> Iterable[bytes]:
         mimetype, options = parse_options_header(environ.get("CONTENT_TYPE", ""))
         if mimetype != "multipart/form-data":
-            raise S3Error(
-                412,
-                "PreconditionFailed",
-                "At least one of the pre-conditions you specified did not hold",
-                [("Condition", "Bucket POST must be of the enclosure-type multipart/form-data")],
-            )
+            raise precondition_failed("Bucket POST must be of the enclosure-type multipart/form-data")
         boundary = options.get("boundary")
         if not boundary:
             raise S3Error(

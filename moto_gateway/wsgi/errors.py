@@ -79,6 +79,15 @@ def invalid_access_key(access_key: str) -> S3Error:
     )
 
 
+def precondition_failed(condition: str) -> S3Error:
+    return S3Error(
+        412,
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+        [("Condition", condition)],
+    )
+
+
 def access_denied(message: str = "Access Denied", details: Iterable[tuple[str, object]] = ()) -> S3Error:
     return S3Error(403, "AccessDenied", message, details)
 

@@ -21,7 +21,8 @@ DELETE /_events/webhooks/<id>); every event of the buckets a webhook names (all,
 POSTed to it as `{"Records": [record]}`, in order, from one delivery thread, with a timeout and a few
 retries (tenacity), never from inside the request that caused it. With a state folder
 (GATEWAY_STATE_DIR) the registered webhooks are kept in it before a registration or removal is answered,
-and registered again when the gateway starts; without one, a restart forgets them. The testkit's `s3_events` fixture registers one for the length of a test.
+and registered again when the gateway starts; without one, a restart forgets them. The testkit's
+`s3_events` fixture registers one for the length of a test.
 """
 
 from __future__ import annotations
@@ -98,32 +99,38 @@ class WebhookHub:
         """Adds a webhook; with a state folder, returns once the folder keeps it (DurabilityError: it could
         not, and the webhook is not registered)."""
         webhook = Webhook(uuid.uuid4().hex[:12], url, buckets, events)
+        self.kept(
+            lambda: self.webhooks.setdefault(webhook.id, webhook), lambda: self.webhooks.pop(webhook.id, None)
+        )
+        self.start_delivering()
+        return webhook
+
+    def unregister(self, webhook_id: str) -> bool:
+        removed: list[Webhook] = []
+
+        def remove() -> Webhook | None:
+            found = self.webhooks.pop(webhook_id, None)
+            if found is not None:
+                removed.append(found)
+            return found
+
+        self.kept(remove, lambda: self.webhooks.setdefault(webhook_id, removed[0]))
+        return bool(removed)
+
+    def kept(self, change: Callable[[], object], undo: Callable[[], object]) -> None:
+        """`change` made under the lock and, if it changed anything (a true result), kept in the state folder
+        before this returns; undone, and the folder told, when it could not be (DurabilityError)."""
         with self.lock:
-            self.webhooks[webhook.id] = webhook
+            if not change():
+                return
             ticket = self.persist()
         try:
             ticket.wait()
         except DurabilityError:
             with self.lock:
-                self.webhooks.pop(webhook.id, None)
+                undo()
                 self.persist()
             raise
-        self.start_delivering()
-        return webhook
-
-    def unregister(self, webhook_id: str) -> bool:
-        with self.lock:
-            removed = self.webhooks.pop(webhook_id, None)
-            ticket = self.persist() if removed else None
-        if ticket is not None:
-            try:
-                ticket.wait()
-            except DurabilityError:
-                with self.lock:
-                    self.webhooks.setdefault(webhook_id, removed)
-                    self.persist()
-                raise
-        return removed is not None
 
     def persist(self) -> Ticket:
         """The webhooks as they are now, to the state folder (GATEWAY_STATE_DIR); called under the lock, so

@@ -9,6 +9,7 @@ import os
 import subprocess
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -60,6 +61,23 @@ def set_up(s3) -> dict:
         Bucket="items", OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
     )
     s3.put_bucket_website(Bucket="items", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    sqs = boto3.client(
+        "sqs", endpoint_url=s3.meta.endpoint_url, region_name=s3.meta.region_name,
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )
+    queue = sqs.create_queue(QueueName="item-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket="items",
+        NotificationConfiguration={
+            "QueueConfigurations": [{"Id": "new", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    s3.create_bucket(Bucket="access-logs", CreateBucketConfiguration=REGION, ACL="log-delivery-write")
+    s3.put_bucket_logging(
+        Bucket="items",
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "access-logs", "TargetPrefix": "items/"}},
+    )
     first = s3.put_object(Bucket="items", Key="doc", Body=b"first", Metadata={"owner": "ann"})["VersionId"]
     s3.put_object(
         Bucket="items",
@@ -132,6 +150,8 @@ def describe(s3, ids: dict) -> dict:
         "public_access_block": clean(s3.get_public_access_block(Bucket="items")),
         "ownership": clean(s3.get_bucket_ownership_controls(Bucket="items")),
         "website": clean(s3.get_bucket_website(Bucket="items")),
+        "notifications": clean(s3.get_bucket_notification_configuration(Bucket="items")),
+        "logging": clean(s3.get_bucket_logging(Bucket="items")),
         "bucket_acl": clean(s3.get_bucket_acl(Bucket="items")),
         "doc": (
             doc["Body"].read(),

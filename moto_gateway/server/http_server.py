@@ -29,6 +29,7 @@ from moto.core.request import (
     environ_key_for_header,
     should_preserve_original_header_name,
 )
+from waitress.buffers import OverflowableBuffer
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import create_server
@@ -41,6 +42,7 @@ from moto_gateway.settings import GatewaySettings
 from moto_gateway.signing.post_form import PART_HEADER_ALLOWANCE
 from moto_gateway.signing.post_policy import MAX_PRE_FILE_BYTES
 from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
+from moto_gateway.wsgi.held_answers import HOLD_ANSWER, HeldAnswer, Refusal, refusal_bytes
 
 MAX_CHUNK_LINE = 4096
 FORM_PREAMBLE_LIMIT = MAX_PRE_FILE_BYTES + PART_HEADER_ALLOWANCE
@@ -148,11 +150,29 @@ class MotoRequestParser(HTTPRequestParser):
 
 
 class MotoTask(WSGITask):
+    held: HeldAnswer | None = None
+
+    def service(self) -> None:
+        """The task's answer is written in full here: a held answer may go from now on."""
+        try:
+            super().service()
+        finally:
+            if self.held is not None:
+                self.held.settle()
+
+    def hold(self, tickets, refusal: Refusal) -> None:
+        """wsgi/held_answers.py: what this task writes waits in the channel until `tickets` are done."""
+        channel = self.channel
+        self.held = channel.held = HeldAnswer(
+            tickets, refusal, lambda held: channel.release(held, self.version)
+        )
+
     def get_environment(self) -> dict:
         if self.environ is not None:
             return self.environ
         environ = super().get_environment()
         environ["RAW_URI"] = self.request.request_uri
+        environ[HOLD_ANSWER] = self.hold
         values = getattr(self.request, "preserved_values", None)
         if values:
             dashed = set(environ)
@@ -265,6 +285,33 @@ class MotoChannel(HTTPChannel):
     parser_class = MotoRequestParser
     task_class = MotoTask
     error_task_class = S3ErrorTask
+    held: HeldAnswer | None = None
+    """An answer written but not to be sent yet (wsgi/held_answers.py): nothing is flushed meanwhile, and
+    no next request is read (waitress reads none while output is pending)."""
+
+    def writable(self) -> bool:
+        return (self.held is None or self.will_close) and super().writable()
+
+    def _flush_some(self, do_close: bool = True) -> bool:
+        if self.held is not None:
+            return False
+        return super()._flush_some(do_close=do_close)
+
+    def release(self, held: HeldAnswer, version: str) -> None:
+        """The held answer goes (from the committer's thread): as written, or replaced by its refusal."""
+        if held.error is not None:
+            data = refusal_bytes(f"HTTP/{version}", held.refusal(held.error))
+            with self.outbuf_lock:
+                if self.connected:
+                    for outbuf in self.outbufs:
+                        outbuf.close()
+                    self.outbufs = [OverflowableBuffer(self.adj.outbuf_overflow)]
+                    self.outbufs[-1].append(data)
+                    self.current_outbuf_count = self.total_outbufs_len = len(data)
+                    self.close_when_flushed = True
+        if self.held is held:
+            self.held = None
+        self.server.pull_trigger()
 
     def send_continue(self) -> None:
         """`100 Continue` only to a request still waiting for its body.

@@ -29,6 +29,7 @@ from moto_gateway.state.snapshots import NAME, Snapshot, SnapshotStore, error, p
 from moto_gateway.wsgi.answers import json_response
 from moto_gateway.wsgi.bodies import answered, answered_with_status
 from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
+from moto_gateway.wsgi.held_answers import HOLD_ANSWER
 from moto_gateway.wsgi.request import RequestView
 
 log = logging.getLogger("moto_gateway.durable")
@@ -39,6 +40,10 @@ MOTO_RESET = "/moto-api/reset"
 COMMIT_TIMEOUT_SECONDS = 120.0
 PENDING: contextvars.ContextVar[list[Ticket] | None] = contextvars.ContextVar("durable_pending", default=None)
 """The tickets the current request queued: its answer waits for them (DurableGate)."""
+
+
+def not_stored(error: BaseException) -> str:
+    return f"the change could not be stored and was undone ({error})"
 
 
 def queued(ticket: Ticket) -> Ticket:
@@ -200,15 +205,27 @@ class DurableGate:
             chunks = answered(self.app, environ, deferred)
         finally:
             PENDING.reset(token)
-        try:
-            for ticket in pending:
-                ticket.wait(COMMIT_TIMEOUT_SECONDS)
-        except DurabilityError as exc:
-            return self.refuse(
-                environ, start_response, f"the change could not be stored and was undone ({exc})"
-            )
+        pending = [ticket for ticket in pending if not ticket.finished or ticket.error is not None]
+        hold = environ.get(HOLD_ANSWER)
+        if pending and hold is not None:
+            hold(pending, lambda error: self.refusal(environ, error))
+        else:
+            try:
+                for ticket in pending:
+                    ticket.wait(COMMIT_TIMEOUT_SECONDS)
+            except DurabilityError as exc:
+                return self.refuse(environ, start_response, not_stored(exc))
         start_response(*answer)
         return [*written, *chunks]
+
+    def refusal(self, environ: dict, error: BaseException) -> tuple[str, list[tuple[str, str]], bytes]:
+        """The answer a held one is replaced with when its change could not be stored."""
+        answer: list = []
+        body = b"".join(
+            self.refuse(environ, lambda status, headers, exc_info=None: answer.extend((status, headers)),
+                        not_stored(error))
+        )
+        return answer[0], answer[1], body
 
     def health(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         """/_health with the state folder's condition: 503 "loading" until it is loaded, "degraded" while

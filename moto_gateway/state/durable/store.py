@@ -6,10 +6,10 @@ Who does what:
   objects, write any new large body to its file (not yet fsynced), and return operations (plain tuples);
 - `submit` queues them as a Ticket, without waiting; the bucket's lock is released after that, so a
   bucket's operations are queued in the order Moto applied them;
-- one waiter at a time (`drive`) takes every queued ticket at once (group commit) and sends them to the
-  writer process (writer.py), which applies them in one transaction, fsyncs the new body files and the
-  folder, and commits (synchronous=FULL under GATEWAY_FSYNC=always: one fsync of the WAL for the whole
-  group); then each ticket's waiter (the request) lets its answer go.
+- the committer thread takes every queued ticket at once (group commit) and sends them to the writer
+  process (writer.py), which applies them in one transaction, fsyncs the new body files and the folder,
+  and commits (synchronous=FULL under GATEWAY_FSYNC=always: one fsync of the WAL for the whole group);
+  then each ticket is finished, and its request's answer goes (held by the server, or waited for).
 - A failure (disk full, read-only folder, an attribute that cannot be stored) rolls the transaction back
   and calls `on_failure`, which puts Moto back to what the folder holds (durable/layer.py): nothing a
   client was not told about stays visible, and every ticket of the group and of the queue is refused.
@@ -31,7 +31,7 @@ import uuid
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from moto.s3.models import FakeBucket, FakeDeleteMarker, FakeKey, FakeMultipart, MultipartDict, s3_backends
@@ -59,7 +59,6 @@ PAGE_BYTES = 16384
 """SQLite's page size in a new folder: rows of small bodies pack 15 to a page (4 KiB pages: 3, +33%)."""
 CHUNK = 1024 * 1024
 MAX_GROUP = 512
-HELP_AFTER = 0.5
 FORMAT = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
@@ -77,32 +76,49 @@ class DurabilityError(Exception):
     """A change could not be made durable: it was undone and must not be acknowledged."""
 
 
-@dataclass
 class Ticket:
-    """Changes queued for the state folder; `wait` returns once they are committed (or raises)."""
+    """Changes queued for the state folder. Their request's answer goes once they are committed: `wait`
+    blocks until then, `when_done` calls back instead (from the committer thread), so that a server can
+    hold a written answer without a thread sleeping on it (server/http_server.py's held answers)."""
 
-    ops: list[tuple]
-    seq: int = 0
-    error: BaseException | None = None
-    store: DurableStore | None = None
-    finished: bool = False
-    lead: bool = False
-    """Set when the previous leader hands this ticket's waiter the next group (see DurableStore.drive)."""
-    event: threading.Event = field(default_factory=threading.Event)
+    __slots__ = ("ops", "seq", "error", "finished", "_lock", "_callbacks")
+
+    def __init__(
+        self, ops: list[tuple], seq: int = 0, error: BaseException | None = None, finished: bool = False
+    ) -> None:
+        self.ops = ops
+        self.seq = seq
+        self.error = error
+        self.finished = finished
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[BaseException | None], None]] = []
+
+    def when_done(self, callback: Callable[[BaseException | None], None]) -> None:
+        """`callback(error)` once the changes are committed (error None) or refused; at once if they are."""
+        with self._lock:
+            if not self.finished:
+                self._callbacks.append(callback)
+                return
+        callback(self.error)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Call it holding no bucket lock: the waiter may commit the group itself (and undo it on failure)."""
-        if not self.finished and self.store is not None:
-            self.store.drive(self, timeout)
+        """Call it holding no bucket lock: a failed group is undone with every bucket's lock held."""
+        if not self.finished:
+            done = threading.Event()
+            self.when_done(lambda _error: done.set())
+            done.wait(timeout)
         if not self.finished:
             raise DurabilityError("the state folder did not answer in time")
         if self.error is not None:
             raise DurabilityError(str(self.error)) from self.error
 
     def finish(self, error: BaseException | None = None) -> None:
-        self.error = error
-        self.finished = True
-        self.event.set()
+        with self._lock:
+            self.error = error
+            self.finished = True
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(error)
 
 
 DONE = Ticket([], finished=True)
@@ -137,9 +153,10 @@ class DurableStore:
         self._next_body = 1
         self._id_lock = threading.Lock()
         self._queue: deque[Ticket] = deque()
-        self._lead_lock = threading.Lock()
+        self._wakeup = threading.Event()
         self._commit_lock = threading.Lock()
-        self._leading = False
+        self._committer: threading.Thread | None = None
+        self._stopping = False
         self.writer = WriterProcess(self.folder, fsync, batch_ms)
         self.on_failure: Callable[[BaseException], None] = lambda _exc: None
         self.commits = 0
@@ -176,6 +193,7 @@ class DurableStore:
             conn.execute("COMMIT")
         # the writer first: it waits for a writer a killed gateway left to finish its commit
         self.writer.start()
+        self.start_committer()
         meta = dict(conn.execute("SELECT name, value FROM meta"))
         if int(meta.get("format", 0)) != FORMAT:
             raise DurabilityError(
@@ -496,10 +514,21 @@ class DurableStore:
 
         return decode_state(backends, self.template, body, keep_ids=True), created
 
-    # ----- the writer: group commit by whichever waiter comes first -------------------------------------
+    # ----- the committer: one thread sends everything queued to the writer, group after group --------------
+
+    def start_committer(self) -> None:
+        self._stopping = False
+        self._committer = threading.Thread(target=self._commit_loop, name="durable-commit", daemon=True)
+        self._committer.start()
 
     def stop(self) -> None:
-        """Commits what is queued, then stops the writer (which folds the WAL into the database)."""
+        """Commits what is queued, then stops the committer and the writer (which folds the WAL in)."""
+        committer = self._committer
+        if committer is not None:
+            self._stopping = True
+            self._wakeup.set()
+            committer.join()
+            self._committer = None
         with self._commit_lock:
             try:
                 while self._queue:
@@ -510,56 +539,27 @@ class DurableStore:
     def submit(self, ops: list[tuple], seq: int = 0, error: BaseException | None = None) -> Ticket:
         if not ops and error is None:
             return DONE
-        ticket = Ticket(ops, seq, error, self)
+        ticket = Ticket(ops, seq, error)
         self._queue.append(ticket)
+        wakeup = self._wakeup
+        if not wakeup.is_set():
+            wakeup.set()
         return ticket
 
-    def drive(self, ticket: Ticket, timeout: float | None) -> None:
-        """Waits for `ticket`. One waiter at a time leads: it commits everything queued in one transaction
-        (its own ticket and the others'), then hands the lead to the waiter of the oldest ticket still
-        queued; the others sleep until their ticket is done or they are handed the lead. A waiter that
-        hears nothing for HELP_AFTER seconds commits what is queued itself (the lead may have gone to a
-        ticket nobody waits for); commits never overlap (`_commit_lock`)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._lead_lock:
-            leading = not self._leading
-            if leading:
-                self._leading = True
-        while True:
-            if leading or ticket.lead:
-                try:
-                    while not ticket.finished:
-                        with self._commit_lock:
-                            group = self._drain()
-                            if group:
-                                self._process(group)
-                        if not group:
-                            break
-                finally:
-                    self._hand_over()
-                return
-            if ticket.finished:
-                return
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return
-            heard = ticket.event.wait(HELP_AFTER if remaining is None else min(HELP_AFTER, remaining))
-            if not heard and self._commit_lock.acquire(blocking=False):
-                try:
-                    group = self._drain()
-                    if group:
-                        self._process(group)
-                finally:
-                    self._commit_lock.release()
-
-    def _hand_over(self) -> None:
-        with self._lead_lock:
-            if self._queue:
-                following = self._queue[0]
-                following.lead = True
-                following.event.set()
-            else:
-                self._leading = False
+    def _commit_loop(self) -> None:
+        """Group commit: while one group is in the writer, the next one queues; it goes as one group as soon
+        as the writer answers. A thread of its own rather than one of the waiting requests, so that no
+        request's thread sleeps on its answer (the server holds the written answer instead)."""
+        wakeup = self._wakeup
+        while not self._stopping:
+            wakeup.wait()
+            wakeup.clear()
+            with self._commit_lock:
+                while self._queue:
+                    try:
+                        self._process(self._drain())
+                    except Exception:  # noqa: BLE001 (every ticket of the group is answered by _process)
+                        log.exception("the state folder's committer failed")
 
     def _drain(self) -> list[Ticket]:
         group = []

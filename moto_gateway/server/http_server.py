@@ -42,7 +42,7 @@ from moto_gateway.settings import GatewaySettings
 from moto_gateway.signing.post_form import PART_HEADER_ALLOWANCE
 from moto_gateway.signing.post_policy import MAX_PRE_FILE_BYTES
 from moto_gateway.wsgi.errors import S3Error, error_xml, new_request_id
-from moto_gateway.wsgi.held_answers import HOLD_ANSWER, HeldAnswer, Refusal, refusal_bytes
+from moto_gateway.wsgi.held_answers import HOLD_ANSWER, HeldAnswer, Refusal, refusal_bytes, wake_up
 
 MAX_CHUNK_LINE = 4096
 FORM_PREAMBLE_LIMIT = MAX_PRE_FILE_BYTES + PART_HEADER_ALLOWANCE
@@ -311,7 +311,7 @@ class MotoChannel(HTTPChannel):
                     self.close_when_flushed = True
         if self.held is held:
             self.held = None
-        self.server.pull_trigger()
+        wake_up(self.server.pull_trigger)
 
     def send_continue(self) -> None:
         """`100 Continue` only to a request still waiting for its body.

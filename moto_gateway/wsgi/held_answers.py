@@ -14,8 +14,9 @@ Without HOLD_ANSWER in the environ (another server, a test without sockets) the 
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 HOLD_ANSWER = "moto_gateway.hold_answer"
@@ -47,6 +48,32 @@ class HeldAnswer:
             if self._waiting:
                 return
         self._release(self)
+
+
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def one_wake_up() -> Iterator[None]:
+    """Answers released inside wake their server once, at the end (`wake_up`): a group commit releases a
+    dozen answers, and each wake-up of waitress's loop is a write, a context switch and a fight for the GIL."""
+    pending: dict[Callable[[], None], None] = {}
+    _batch.pending = pending
+    try:
+        yield
+    finally:
+        _batch.pending = None
+        for pull in pending:
+            pull()
+
+
+def wake_up(pull: Callable[[], None]) -> None:
+    """`pull()` now, or at the end of the enclosing `one_wake_up` (once, however many answers asked)."""
+    pending = getattr(_batch, "pending", None)
+    if pending is None:
+        pull()
+    else:
+        pending[pull] = None
 
 
 def refusal_bytes(protocol: str, answer: tuple[str, list[tuple[str, str]], bytes]) -> bytes:

@@ -49,6 +49,7 @@ from moto_gateway.state.durable.writer import (
     connect,
 )
 from moto_gateway.state.s3state import BUCKET_OWN_ATTRS, bucket_home, share_body
+from moto_gateway.wsgi.held_answers import one_wake_up
 
 log = logging.getLogger("moto_gateway.durable")
 
@@ -581,8 +582,9 @@ class DurableStore:
             if self.error is not None:
                 log.warning("the state folder takes writes again")
                 self.error = None
-            for ticket in group:
-                ticket.finish()
+            with one_wake_up():
+                for ticket in group:
+                    ticket.finish()
             return
         self.error = f"{type(failed).__name__}: {failed}"
         log.error("a change could not be stored (%s): undoing it", self.error)
@@ -590,8 +592,9 @@ class DurableStore:
             self.on_failure(failed)
         except Exception:
             log.exception("undoing the change failed")
-        for ticket in group:
-            ticket.finish(failed)
+        with one_wake_up():
+            for ticket in group:
+                ticket.finish(failed)
 
     def fail_queued(self, error: BaseException) -> None:
         """Refuses every queued ticket (on_failure calls it, holding every bucket's lock)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pickle
+import select
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +34,8 @@ BUSY_MS = 30_000
 """How long a statement waits for another connection's lock (the gateway's own reads)."""
 SETTING = "setting:"
 """The meta table's rows that hold the gateway's own settings (store.py's `setting_ops`) start with this."""
+ANSWER_BYTES = 4096
+"""The writer's answers are lines of at most this many bytes: PIPE_BUF, so that each is one write."""
 START_SECONDS = 60.0
 """How long the gateway waits for a new writer: the old one's last commit comes first."""
 
@@ -262,7 +265,8 @@ class WriterProcess:
         self.arguments = [folder, fsync, str(batch_ms)]
         self.process: subprocess.Popen | None = None
         self.requests: Connection | None = None
-        self.answers: Connection | None = None
+        self.answers: int | None = None
+        """The read end of the writer's answers: lines (`send_answer`)."""
 
     def start(self) -> None:
         """Returns once the writer holds the folder's lock and reads its pipe."""
@@ -279,9 +283,9 @@ class WriterProcess:
             os.close(requests_read)
             os.close(answers_write)
         self.requests = Connection(requests_write, readable=False)
-        self.answers = Connection(answers_read, writable=False)
+        self.answers = answers_read
         try:
-            ready = self.answers.poll(START_SECONDS) and self.answers.recv_bytes() == b"ready"
+            ready = select.select([answers_read], [], [], START_SECONDS)[0] and self.answer() == b"ready"
         except (EOFError, OSError):
             ready = False
         if not ready:
@@ -295,29 +299,43 @@ class WriterProcess:
             self.start()
         try:
             self.requests.send_bytes(pickle.dumps(("commit", seq, ops), pickle.HIGHEST_PROTOCOL))
-            answer, message = pickle.loads(self.answers.recv_bytes())
+            answer = self.answer()
         except (EOFError, OSError) as exc:
             self.close()
             raise WriterError(f"the state folder's writer stopped ({exc or type(exc).__name__})") from exc
-        if answer != "ok":
-            raise WriterError(message)
+        if answer != b"ok":
+            raise WriterError(answer.decode("utf-8", "replace"))
+
+    def answer(self) -> bytes:
+        """One line from the writer, in one read as a rule (`send_answer`): each read lets go of the GIL,
+        and winning it back from the busy request threads is what a commit costs the gateway most."""
+        data = os.read(self.answers, ANSWER_BYTES)
+        while not data.endswith(b"\n"):
+            more = os.read(self.answers, ANSWER_BYTES)
+            if not more:
+                raise EOFError("the writer's pipe closed")
+            data += more
+        return data[:-1]
 
     def stop(self) -> None:
         """Folds the WAL into the database (a clean stop) and waits for the process."""
         if self.process is not None and self.process.poll() is None:
             try:
                 self.requests.send_bytes(pickle.dumps(("stop", 0, [])))
-                if self.answers.poll(30):
-                    self.answers.recv_bytes()
+                if select.select([self.answers], [], [], 30)[0]:
+                    self.answer()
             except (EOFError, OSError):
                 pass
         self.close()
 
     def close(self) -> None:
-        for connection in (self.requests, self.answers):
-            if connection is not None:
+        for close in (
+            self.requests.close if self.requests is not None else None,
+            (lambda fd=self.answers: os.close(fd)) if self.answers is not None else None,
+        ):
+            if close is not None:
                 try:
-                    connection.close()
+                    close()
                 except OSError:
                     pass
         self.requests = self.answers = None
@@ -333,7 +351,13 @@ class WriterProcess:
 # ----- the writer process -----------------------------------------------------------------------------------
 
 
-def serve(committer: Committer, requests: Connection, answers: Connection) -> None:
+def send_answer(answers: int, answer: str) -> None:
+    """One line, written at once (a pipe write of at most PIPE_BUF bytes is never split)."""
+    line = answer.replace("\n", " ").encode("utf-8", "replace")[: ANSWER_BYTES - 1] + b"\n"
+    os.write(answers, line)
+
+
+def serve(committer: Committer, requests: Connection, answers: int) -> None:
     while True:
         try:
             kind, seq, ops = pickle.loads(requests.recv_bytes())
@@ -341,24 +365,24 @@ def serve(committer: Committer, requests: Connection, answers: Connection) -> No
             return
         if kind == "stop":
             committer.stop()
-            answers.send_bytes(pickle.dumps(("ok", None)))
+            send_answer(answers, "ok")
             return
         try:
             committer.commit(seq, ops)
-            answer = ("ok", None)
+            answer = "ok"
         except Exception as exc:  # noqa: BLE001 (the gateway answers every failure: it undoes the change)
-            answer = ("error", f"{type(exc).__name__}: {exc}")
-        answers.send_bytes(pickle.dumps(answer))
+            answer = f"{type(exc).__name__}: {exc}"
+        send_answer(answers, answer)
 
 
 def main(argv: list[str]) -> int:
     folder, fsync, batch_ms, requests_fd, answers_fd = argv
     requests = Connection(int(requests_fd), writable=False)
-    answers = Connection(int(answers_fd), readable=False)
+    answers = int(answers_fd)
     with open(os.path.join(folder, "writer.lock"), "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a writer left by a killed gateway finishes its commit first
         committer = Committer(folder, fsync, int(batch_ms))
-        answers.send_bytes(b"ready")
+        send_answer(answers, "ready")
         serve(committer, requests, answers)
     return 0
 

@@ -24,7 +24,7 @@ The contract for code that changes Moto's S3 objects (moto_patches, s3_features,
 - Code that changes S3 outside a request (a lifecycle scheduler, a restore, an import) holds the bucket's
   lock (BucketLocks), changes Moto, calls one of the functions below, releases the lock, then calls
   `.wait()` on the ticket they return (it raises DurabilityError if the change could not be stored; it
-  was then undone). Inside a request, the gateway waits for the ticket before answering instead.
+  was then undone). Inside a request, the gateway holds the answer until the ticket is done instead.
   With no state folder they return a ticket that is already done.
 """
 

@@ -39,7 +39,7 @@ NOT_STATE_PATHS = ("/_health", "/_changes", "/_faults")
 MOTO_RESET = "/moto-api/reset"
 COMMIT_TIMEOUT_SECONDS = 120.0
 PENDING: contextvars.ContextVar[list[Ticket] | None] = contextvars.ContextVar("durable_pending", default=None)
-"""The tickets the current request queued: its answer waits for them (DurableGate)."""
+"""The tickets the current request queued: its answer is held until they are done (DurableGate)."""
 
 
 def not_stored(error: BaseException) -> str:

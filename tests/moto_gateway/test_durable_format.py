@@ -25,8 +25,8 @@ FORMAT_1_OBJECTS = (
 
 def as_format_1(folder) -> None:
     """Rewrites a stopped gateway's folder into the shapes format 1 stored: a rowid objects table, records as
-    plain pickles holding their names and their ETags in hex, one body id as an 8-byte blob, inline bodies
-    with their size, and no dictionary."""
+    plain pickles holding their names and their ETags in hex, one body id as an 8-byte blob, and no
+    dictionary."""
     with closing(sqlite3.connect(folder / "state.db")) as conn, conn:
         dictionary = dict(conn.execute("SELECT name, value FROM meta"))[DICTIONARY]
         objects = conn.execute("SELECT bucket, key, versions, bodies FROM objects").fetchall()
@@ -45,7 +45,6 @@ def as_format_1(folder) -> None:
             parts = {number: format_1_record(part) for number, part in parts.items()}
             conn.execute("UPDATE uploads SET upload = ?, bodies = ? WHERE bucket = ? AND id = ?",
                          (codec.dumps((attrs, parts)), ids_of(ids).tobytes(), bucket, upload_id))
-        conn.execute("UPDATE bodies SET size = length(data) WHERE data IS NOT NULL")
         conn.execute("DELETE FROM meta WHERE name = ?", (DICTIONARY,))
         conn.execute("UPDATE meta SET value = 1 WHERE name = 'format'")
 

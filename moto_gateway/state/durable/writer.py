@@ -215,8 +215,7 @@ class Committer:
         kind = op[0]
         if kind == "body":
             _kind, body_id, size, data, path = op
-            stored_size = None if data is not None else size  # an inline body's size is its length
-            conn.execute("INSERT INTO bodies VALUES (?, ?, 0, ?)", (body_id, stored_size, data))
+            conn.execute("INSERT INTO bodies VALUES (?, ?, 0, ?)", (body_id, size, data))
             if path:
                 new_files.append(path)
         elif kind == "object":

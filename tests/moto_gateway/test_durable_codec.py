@@ -23,7 +23,7 @@ def test_an_attribute_another_helper_adds_to_a_key_is_stored_and_loaded_with_it(
     kind, diff, metadata, body_id, tags, _skeleton = record
     assert (kind, body_id, tags) == ("k", 7, {"t": "1"})
     assert "acl" in diff, "a changed ACL is stored even though FakeAcl has no equality of its own"
-    built = codec.build_key(template.apply(diff), metadata, io.BytesIO(b"bytes"))
+    built = codec.build_key(codec.record_attrs(diff, template), metadata, io.BytesIO(b"bytes"))
     assert built.sse_customer_key_hash == "salted-hash" and built.lock_mode == "GOVERNANCE"
     assert [grant.permissions for grant in built.acl.grants] == [
         grant.permissions for grant in key.acl.grants

@@ -42,6 +42,7 @@ from moto_gateway.state.durable import codec
 from moto_gateway.state.durable.codec import BODY_ATTR, Template
 from moto_gateway.state.durable.snapshot_files import decode_state, encode_state
 from moto_gateway.state.durable.writer import (
+    DICTIONARY,
     SETTING,
     WriterError,
     WriterProcess,
@@ -60,13 +61,17 @@ PAGE_BYTES = 16384
 """SQLite's page size in a new folder: rows of small bodies pack 15 to a page (4 KiB pages: 3, +33%)."""
 CHUNK = 1024 * 1024
 MAX_GROUP = 512
-FORMAT = 1
+FORMAT = 2
+"""2: rows' blobs may be deflated against the folder's dictionary (writer.py), an object row's records leave
+out its names, and a single body id is an integer. Format 1 folders are upgraded when opened: their rows
+stay as they are and load as before; only the rows written from then on are compact."""
+UPGRADABLE = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS buckets
     (name TEXT PRIMARY KEY, account TEXT, partition TEXT, attrs BLOB, tags BLOB);
 CREATE TABLE IF NOT EXISTS objects
-    (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key));
+    (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uploads (bucket TEXT, id TEXT, upload BLOB, bodies BLOB, PRIMARY KEY (bucket, id));
 CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, state BLOB, bodies BLOB);
 CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, size INTEGER, refs INTEGER, data BLOB);
@@ -147,6 +152,7 @@ class DurableStore:
         self.fsync = fsync
         self.conn: sqlite3.Connection | None = None
         self.template: Template | None = None
+        self.dictionary = b""
         self.settings: dict[str, str] = {}
         """The gateway's own settings the folder keeps (`setting_ops`), as they were when it was opened."""
         self.boot_id = ""
@@ -189,9 +195,12 @@ class DurableStore:
                     ("boot_id", uuid.uuid4().hex),
                     ("last_seq", 0),
                     ("key_template", codec.dumps(template)),
+                    (DICTIONARY, codec.new_dictionary(Template(template))),
                 ],
             )
             conn.execute("COMMIT")
+        elif int(meta.get("format", 0)) == UPGRADABLE:
+            self._upgrade(conn, Template(codec.loads_own(meta["key_template"])))
         # the writer first: it waits for a writer a killed gateway left to finish its commit
         self.writer.start()
         self.start_committer()
@@ -205,13 +214,23 @@ class DurableStore:
         self.boot_id = str(meta["boot_id"])
         self.last_seq = int(meta["last_seq"])
         self.template = Template(codec.loads_own(meta["key_template"]))
+        self.dictionary = meta[DICTIONARY]
         self._next_body = (conn.execute("SELECT max(id) FROM bodies").fetchone()[0] or 0) + 1
+
+    @staticmethod
+    def _upgrade(conn: sqlite3.Connection, template: Template) -> None:
+        """Format 1 to 2: the folder gets its dictionary; its rows stay (a pickle is read as it was)."""
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (DICTIONARY, codec.new_dictionary(template)))
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'format'", (FORMAT,))
+        conn.execute("COMMIT")
 
     def load(self) -> Loaded:
         """Puts the folder's state into Moto (replacing whatever Moto holds) and returns its snapshots."""
         started, cpu_started = time.perf_counter(), time.process_time()
         conn = self.conn
         template = self.template
+        dictionary = self.dictionary
         with s3state.collector_paused():
             inline = dict(conn.execute("SELECT id, data FROM bodies WHERE data IS NOT NULL"))
             sizes = dict(conn.execute("SELECT id, size FROM bodies WHERE data IS NULL"))
@@ -252,17 +271,20 @@ class DurableStore:
                     continue
                 bucket, backend = found
                 versions = []
-                for record in codec.loads_own(versions_blob):
+                for record in codec.loads_own(versions_blob, dictionary):
                     if record[0] == "k":
                         _kind, diff, metadata, body_id, tags, skeleton = record
-                        key = codec.build_key(template.apply(diff), metadata, buffer(body_id))
+                        attrs = codec.record_attrs(diff, template, bucket_name, key_name)
+                        key = codec.build_key(attrs, metadata, buffer(body_id))
                         key.__dict__[BODY_ATTR] = body_id
                         key.multipart = codec.build_multipart(skeleton, template)
                         if tags is not None:
                             backend.tagger.tags[key.arn] = tags
                         versions.append(key)
                     else:
-                        marker = codec.build_marker(record[1], bucket_name, template)
+                        attrs = record[1]
+                        attrs.setdefault("name", key_name)
+                        marker = codec.build_marker(attrs, bucket_name, template)
                         marker.__dict__[BODY_ATTR] = 0
                         versions.append(marker)
                 dict.__setitem__(bucket.keys, key_name, versions)
@@ -272,12 +294,12 @@ class DurableStore:
                 found = buckets.get(bucket_name)
                 if found is None:
                     continue
-                attrs, parts = codec.loads_own(upload_blob)
+                attrs, parts = codec.loads_own(upload_blob, dictionary)
                 multipart = object.__new__(FakeMultipart)
                 multipart.__dict__.update(attrs)
                 multipart.parts = {}
                 for number, (_kind, diff, metadata, body_id, _tags, _skeleton) in parts.items():
-                    part = codec.build_key(template.apply(diff), metadata, buffer(body_id))
+                    part = codec.build_key(codec.record_attrs(diff, template), metadata, buffer(body_id))
                     part.__dict__[BODY_ATTR] = body_id
                     multipart.parts[number] = part
                 found[0].multiparts[upload_id] = multipart
@@ -397,11 +419,13 @@ class DurableStore:
                     ops.append(op)
                 tags = tagged.get(version.arn) if tagged else None
                 records.append(
-                    codec.key_record(version, body_id, dict(tags) if tags else None, self.template)
+                    codec.key_record(
+                        version, body_id, dict(tags) if tags else None, self.template, bucket.name, key_name
+                    )
                 )
                 ids.append(body_id)
             elif isinstance(version, FakeDeleteMarker):
-                records.append(codec.marker_record(version))
+                records.append(codec.marker_record(version, key_name))
                 version.__dict__[BODY_ATTR] = 0
         counts[key_name] = len(versions)
         ops.append(("object", bucket.name, key_name, codec.dumps(records), ids_bytes(ids)))

@@ -556,8 +556,7 @@ class DurableStore:
             self._committer = None
         with self._commit_lock:
             try:
-                while self._queue:
-                    self._process(self._drain())
+                self._commit_queued()
             finally:
                 self.writer.stop()
 
@@ -572,19 +571,31 @@ class DurableStore:
         return ticket
 
     def _commit_loop(self) -> None:
-        """Group commit: while one group is in the writer, the next one queues; it goes as one group as soon
-        as the writer answers. A thread of its own rather than one of the waiting requests, so that no
-        request's thread sleeps on its answer (the server holds the written answer instead)."""
+        """Group commit: while one group is in the writer, the next one queues. A thread of its own rather
+        than one of the waiting requests, so that no request's thread sleeps on its answer (the server holds
+        the written answer instead)."""
         wakeup = self._wakeup
         while not self._stopping:
             wakeup.wait()
             wakeup.clear()
             with self._commit_lock:
-                while self._queue:
-                    try:
-                        self._process(self._drain())
-                    except Exception:  # noqa: BLE001 (every ticket of the group is answered by _process)
-                        log.exception("the state folder's committer failed")
+                try:
+                    self._commit_queued()
+                except Exception:  # noqa: BLE001 (every ticket of a group is answered by _finish)
+                    log.exception("the state folder's committer failed")
+
+    def _commit_queued(self) -> None:
+        """Commits everything queued, group after group. The next group goes to the writer as soon as the
+        previous one is committed, before that one's answers are released: the writer works while this
+        thread wakes the server for them (which costs a fight for the GIL with the busy request threads)."""
+        sent = self._send(self._drain())
+        while sent is not None:
+            group, error = sent
+            if error is None:
+                error = self._receive()
+            following = self._send(self._drain()) if error is None and self._queue else None
+            self._finish(group, error)
+            sent = following
 
     def _drain(self) -> list[Ticket]:
         group = []
@@ -593,13 +604,28 @@ class DurableStore:
             group.append(queued.popleft())
         return group
 
-    def _process(self, group: list[Ticket]) -> None:
+    def _send(self, group: list[Ticket]) -> tuple[list[Ticket], BaseException | None] | None:
+        """One transaction for the whole group, sent to the writer process (writer.py says why a process);
+        (the group, why it cannot be stored or None), or None for no group."""
+        if not group:
+            return None
         failed = next((ticket.error for ticket in group if ticket.error is not None), None)
-        if failed is None:
-            try:
-                self._commit(group)
-            except Exception as exc:  # noqa: BLE001 (every failure to store is answered the same way)
-                failed = exc
+        if failed is not None:
+            return group, failed
+        try:
+            self.writer.send(max(ticket.seq for ticket in group), [op for ticket in group for op in ticket.ops])
+        except WriterError as exc:
+            return group, DurabilityError(str(exc))
+        return group, None
+
+    def _receive(self) -> BaseException | None:
+        try:
+            self.last_seq = max(self.last_seq, self.writer.receive())
+        except WriterError as exc:
+            return DurabilityError(str(exc))
+        return None
+
+    def _finish(self, group: list[Ticket], failed: BaseException | None) -> None:
         if failed is None:
             self.commits += 1
             self.committed += len(group)
@@ -630,16 +656,6 @@ class DurableStore:
         while self._queue:
             drained.append(self._queue.popleft())
         return drained
-
-    def _commit(self, group: list[Ticket]) -> None:
-        """One transaction for the whole group, in the writer process (writer.py says why a process)."""
-        seq = max(ticket.seq for ticket in group)
-        ops = [op for ticket in group for op in ticket.ops]
-        try:
-            self.writer.commit(seq, ops)
-        except WriterError as exc:
-            raise DurabilityError(str(exc)) from exc
-        self.last_seq = max(self.last_seq, seq)
 
     # ----- health, probe --------------------------------------------------------------------------------
 

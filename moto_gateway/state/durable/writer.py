@@ -308,6 +308,7 @@ class WriterProcess:
         self.process: subprocess.Popen | None = None
         self.requests: Connection | None = None
         self.answers: int | None = None
+        self.sent_seq = 0
         """The read end of the writer's answers: lines (`send_answer`)."""
 
     def start(self) -> None:
@@ -336,17 +337,33 @@ class WriterProcess:
             raise WriterError(f"the state folder's writer did not start (exit code {code})")
 
     def commit(self, seq: int, ops: list[tuple]) -> None:
+        """Sends one group and returns once it is stored."""
+        self.send(seq, ops)
+        self.receive()
+
+    def send(self, seq: int, ops: list[tuple]) -> None:
+        """One group to the writer; `receive` says whether it was stored. One group at a time: the writer
+        answers in order, but the gateway undoes a failed group before it sends another."""
         if self.process is None or self.process.poll() is not None:
             self.close()
             self.start()
         try:
             self.requests.send_bytes(pickle.dumps(("commit", seq, ops), pickle.HIGHEST_PROTOCOL))
+        except OSError as exc:
+            self.close()
+            raise WriterError(f"the state folder's writer stopped ({exc or type(exc).__name__})") from exc
+        self.sent_seq = seq
+
+    def receive(self) -> int:
+        """Waits for the group sent last to be stored and returns its feed position (or raises WriterError)."""
+        try:
             answer = self.answer()
         except (EOFError, OSError) as exc:
             self.close()
             raise WriterError(f"the state folder's writer stopped ({exc or type(exc).__name__})") from exc
         if answer != b"ok":
             raise WriterError(answer.decode("utf-8", "replace"))
+        return self.sent_seq
 
     def answer(self) -> bytes:
         """One line from the writer, in one read as a rule (`send_answer`): each read lets go of the GIL,

@@ -124,7 +124,10 @@ class Ticket:
             self.finished = True
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
-            callback(error)
+            try:
+                callback(error)
+            except Exception:  # noqa: BLE001 (one answer that cannot be released must not hold the others)
+                log.exception("releasing an answer failed")
 
 
 DONE = Ticket([], finished=True)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
+from moto_gateway.state.durable.store import DurabilityError, Ticket
 from moto_gateway.wsgi.held_answers import HeldAnswer, one_wake_up, refusal_bytes, wake_up
 from testkit.servers import MotoServer
 from tests.moto_gateway.helpers import client
@@ -82,6 +83,28 @@ def test_answers_released_in_one_group_wake_their_server_once():
     assert pulls == [1]
     wake_up(server.pull_trigger)  # outside a group: at once
     assert pulls == [1, 1]
+
+
+def test_a_ticket_calls_back_once_done_and_at_once_when_it_already_is():
+    ticket = Ticket([("setting", "a", "b")])
+    heard = []
+
+    def broken(_error):
+        raise RuntimeError("a closed server")
+
+    ticket.when_done(broken)
+    ticket.when_done(heard.append)
+    ticket.finish(OSError("disk full"))  # the broken callback does not keep the other from hearing
+    assert [type(error) for error in heard] == [OSError]
+    ticket.when_done(heard.append)
+    assert len(heard) == 2
+    with pytest.raises(DurabilityError, match="disk full"):
+        ticket.wait(0)
+
+
+def test_waiting_for_a_ticket_nobody_finishes_times_out():
+    with pytest.raises(DurabilityError, match="did not answer in time"):
+        Ticket([("setting", "a", "b")]).wait(0.05)
 
 
 def writer_pid(gateway_pid: int) -> int:

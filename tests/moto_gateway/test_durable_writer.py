@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from moto_gateway.state.durable.store import DurableStore
+from moto_gateway.state.durable.store import DurabilityError, DurableStore
 from moto_gateway.state.durable.writer import SETTING, WriterError
 
 
@@ -46,5 +46,18 @@ def test_a_group_the_database_refuses_is_rolled_back_and_answered(tmp_path):
         assert stored(tmp_path / "state", "kept") is None
         store.writer.commit(2, [("setting", "kept", "yes")])
         assert stored(tmp_path / "state", "kept") == "yes"
+    finally:
+        store.stop()
+
+
+def test_a_group_that_cannot_be_sent_is_refused_and_the_next_is_stored(tmp_path):
+    store = DurableStore(str(tmp_path / "state"))
+    store.open()
+    try:
+        unsendable = store.submit([("setting", "colour", lambda: "a function does not pickle")], 1)
+        with pytest.raises(DurabilityError, match="pickle"):  # refused at once, not left without an answer
+            unsendable.wait(10)
+        store.submit(store.setting_ops("colour", "blue"), 2).wait(10)
+        assert stored(tmp_path / "state", "colour") == "blue"
     finally:
         store.stop()

@@ -619,6 +619,8 @@ class DurableStore:
             self.writer.send(max(ticket.seq for ticket in group), [op for ticket in group for op in ticket.ops])
         except WriterError as exc:
             return group, DurabilityError(str(exc))
+        except Exception as exc:  # noqa: BLE001 (a group that cannot even be sent is refused as any other)
+            return group, exc
         return group, None
 
     def _receive(self) -> BaseException | None:

@@ -308,8 +308,8 @@ class WriterProcess:
         self.process: subprocess.Popen | None = None
         self.requests: Connection | None = None
         self.answers: int | None = None
-        self.sent_seq = 0
         """The read end of the writer's answers: lines (`send_answer`)."""
+        self.sent_seq = 0
 
     def start(self) -> None:
         """Returns once the writer holds the folder's lock and reads its pipe."""
@@ -347,11 +347,11 @@ class WriterProcess:
         if self.process is None or self.process.poll() is not None:
             self.close()
             self.start()
+        message = pickle.dumps(("commit", seq, ops), pickle.HIGHEST_PROTOCOL)
         try:
-            self.requests.send_bytes(pickle.dumps(("commit", seq, ops), pickle.HIGHEST_PROTOCOL))
+            self.requests.send_bytes(message)
         except OSError as exc:
-            self.close()
-            raise WriterError(f"the state folder's writer stopped ({exc or type(exc).__name__})") from exc
+            raise self.gone(exc) from exc
         self.sent_seq = seq
 
     def receive(self) -> int:
@@ -359,11 +359,15 @@ class WriterProcess:
         try:
             answer = self.answer()
         except (EOFError, OSError) as exc:
-            self.close()
-            raise WriterError(f"the state folder's writer stopped ({exc or type(exc).__name__})") from exc
+            raise self.gone(exc) from exc
         if answer != b"ok":
             raise WriterError(answer.decode("utf-8", "replace"))
         return self.sent_seq
+
+    def gone(self, exc: BaseException) -> WriterError:
+        """The writer's pipes broke: closed here, and started again by the next `send`."""
+        self.close()
+        return WriterError(f"the state folder's writer stopped ({exc or type(exc).__name__})")
 
     def answer(self) -> bytes:
         """One line from the writer, in one read as a rule (`send_answer`): each read lets go of the GIL,
@@ -388,15 +392,16 @@ class WriterProcess:
         self.close()
 
     def close(self) -> None:
-        for close in (
-            self.requests.close if self.requests is not None else None,
-            (lambda fd=self.answers: os.close(fd)) if self.answers is not None else None,
-        ):
-            if close is not None:
-                try:
-                    close()
-                except OSError:
-                    pass
+        try:
+            if self.requests is not None:
+                self.requests.close()
+        except OSError:
+            pass
+        try:
+            if self.answers is not None:
+                os.close(self.answers)
+        except OSError:
+            pass
         self.requests = self.answers = None
         if self.process is not None:
             try:

@@ -18,35 +18,58 @@ from testkit.servers import MotoServer
 from tests.moto_gateway.helpers import client
 
 REGION = {"LocationConstraint": "ap-northeast-1"}
-FORMAT_1_OBJECTS = (
-    "CREATE TABLE objects (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key))"
+FORMAT_1_TABLES = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB)",
+    "CREATE TABLE buckets (name TEXT PRIMARY KEY, account TEXT, partition TEXT, attrs BLOB, tags BLOB)",
+    "CREATE TABLE objects (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key))",
 )
 
 
 def as_format_1(folder) -> None:
-    """Rewrites a stopped gateway's folder into the shapes format 1 stored: a rowid objects table, records as
-    plain pickles holding their names and their ETags in hex, one body id as an 8-byte blob, and no
-    dictionary."""
+    """Rewrites a stopped gateway's folder into the shapes format 1 stored: buckets and object rows found by
+    their names, records as plain pickles holding their names, sizes and ETags in hex, every body in a
+    bodies row, one body id as an 8-byte blob, and no dictionary."""
     with closing(sqlite3.connect(folder / "state.db")) as conn, conn:
-        dictionary = dict(conn.execute("SELECT name, value FROM meta"))[DICTIONARY]
-        objects = conn.execute("SELECT bucket, key, versions, bodies FROM objects").fetchall()
+        meta = conn.execute("SELECT name, value FROM meta").fetchall()
+        dictionary = dict(meta)[DICTIONARY]
+        buckets = conn.execute("SELECT id, name, account, partition, attrs, tags FROM buckets").fetchall()
+        names = {bucket_id: name for bucket_id, name, *_rest in buckets}
+        objects = conn.execute("SELECT bucket, key, versions, bodies, data FROM objects").fetchall()
         uploads = conn.execute("SELECT bucket, id, upload, bodies FROM uploads").fetchall()
-        conn.execute("DROP TABLE objects")
-        conn.execute(FORMAT_1_OBJECTS)
-        for bucket, key, blob, ids in objects:
+        next_body = (conn.execute("SELECT max(id) FROM bodies").fetchone()[0] or 0) + 1
+        for table in ("meta", "buckets", "objects"):
+            conn.execute(f"DROP TABLE {table}")
+        for statement in FORMAT_1_TABLES:
+            conn.execute(statement)
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", [row for row in meta if row[0] != DICTIONARY])
+        conn.executemany("INSERT INTO buckets VALUES (?, ?, ?, ?, ?)", [row[1:] for row in buckets])
+        for bucket_id, key, blob, ids, data in objects:
             stored = pickle.loads(inflated(blob, dictionary))
-            records = [format_1_record(record, bucket, key) for record in stored]
+            body_ids = ids_of(ids)
+            if data is not None:  # format 3 kept the bytes in the row: format 1 had a bodies row
+                conn.execute("INSERT INTO bodies VALUES (?, ?, 1, ?)", (next_body, len(data), data))
+                stored = [with_body(record, next_body, data) for record in stored]
+                body_ids.append(next_body)
+                next_body += 1
+            records = [format_1_record(record, names[bucket_id], key) for record in stored]
             conn.execute(
                 "INSERT INTO objects VALUES (?, ?, ?, ?)",
-                (bucket, key, codec.dumps(records), ids_of(ids).tobytes()),
+                (names[bucket_id], key, codec.dumps(records), body_ids.tobytes()),
             )
         for bucket, upload_id, blob, ids in uploads:
             attrs, parts = pickle.loads(inflated(blob, dictionary))
             parts = {number: format_1_record(part) for number, part in parts.items()}
             conn.execute("UPDATE uploads SET upload = ?, bodies = ? WHERE bucket = ? AND id = ?",
                          (codec.dumps((attrs, parts)), ids_of(ids).tobytes(), bucket, upload_id))
-        conn.execute("DELETE FROM meta WHERE name = ?", (DICTIONARY,))
         conn.execute("UPDATE meta SET value = 1 WHERE name = 'format'")
+
+
+def with_body(record: tuple, body_id: int, data: bytes) -> tuple:
+    """A record whose bytes its row held, as a record of a bodies row: its size and ETag back in it."""
+    diff = dict(record[1])
+    diff.setdefault("contentsize", len(data))
+    diff.setdefault("_etag", hashlib.md5(data).digest())
+    return (record[0], diff, record[2], body_id, *record[4:])
 
 
 def format_1_record(record: tuple, bucket: str | None = None, key: str | None = None) -> tuple:
@@ -129,7 +152,7 @@ def test_a_format_1_folder_still_loads_and_keeps_working(tmp_path):
         assert describe_without_upload(s3) == after
         assert s3.get_object(Bucket="kept", Key="pending")["Body"].read() == b"p" * 1024
         upgraded = rows(folder)
-        assert upgraded["format"] == 2 and upgraded["dictionary"]
+        assert upgraded["format"] == 3 and upgraded["dictionary"]
         assert upgraded["blobs"]["tagged"] == old["blobs"]["tagged"], "a row nobody changed stays as it was"
         assert upgraded["blobs"]["new"][0] == DEFLATED and upgraded["blobs"]["plain"][0] == DEFLATED
     finally:

@@ -57,21 +57,28 @@ log = logging.getLogger("moto_gateway.durable")
 INLINE_BYTES = 16 * 1024
 """Bodies up to this size live in SQLite (a file would cost a 4 KiB block and an fsync of its own); larger
 ones in files, where they cost their size rounded to a block (SQLite's overflow pages would cost more)."""
-PAGE_BYTES = 16384
-"""SQLite's page size in a new folder: rows of small bodies pack 15 to a page (4 KiB pages: 3, +33%)."""
+INLINE = -1
+"""The body id of a key whose bytes sit in its own object row (`data`): the key's only version, at most
+INLINE_BYTES. A bodies row costs such a key 70 bytes more (its row, and the page room rows leave)."""
+PAGE_BYTES = 65536
+"""SQLite's page size in a new folder: 1 KiB object rows leave 6 bytes each of a page unused (16 KiB
+pages: 65, +6%). A commit still writes about 2 pages to the WAL, at the same cost here (docs/durability.md)."""
 CHUNK = 1024 * 1024
 MAX_GROUP = 512
-FORMAT = 2
+FORMAT = 3
 """2: rows' blobs may be deflated against the folder's dictionary (writer.py), an object row's records leave
-out its names, and a single body id is an integer. Format 1 folders are upgraded when opened: their rows
-stay as they are and load as before; only the rows written from then on are compact."""
+out its names, and a single body id is an integer. 3: object rows are found by a row id the gateway gives
+each key (no index of names), hold their bucket's id, and keep a single small version's bytes themselves.
+Format 1 folders are upgraded to 2 when opened (their rows stay as they are and load as before), and
+format 2 to 3 by the writer process (writer.UPGRADE_TO_3); a folder keeps the page size it was made with."""
 UPGRADABLE = 1
+"""The format the gateway upgrades itself (to 2: the dictionary needs Moto's classes); the writer does 2 to 3."""
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS buckets
-    (name TEXT PRIMARY KEY, account TEXT, partition TEXT, attrs BLOB, tags BLOB);
+    (id INTEGER PRIMARY KEY, name TEXT UNIQUE, account TEXT, partition TEXT, attrs BLOB, tags BLOB);
 CREATE TABLE IF NOT EXISTS objects
-    (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key)) WITHOUT ROWID;
+    (id INTEGER PRIMARY KEY, bucket INTEGER, key TEXT, versions BLOB, bodies BLOB, data BLOB);
 CREATE TABLE IF NOT EXISTS uploads (bucket TEXT, id TEXT, upload BLOB, bodies BLOB, PRIMARY KEY (bucket, id));
 CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, state BLOB, bodies BLOB);
 CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, size INTEGER, refs INTEGER, data BLOB);
@@ -174,9 +181,12 @@ class DurableStore:
         """Commits and the tickets they carried: how well concurrent writers share an fsync (/_health)."""
         self.error: str | None = None
         """Why the last write failed, until one succeeds again (/_health shows it)."""
+        self._next_row = 1
+        self._next_bucket = 1
         # what the folder holds, as the capture functions need it (changed only under the bucket's lock)
-        self.known_buckets: set[str] = set()
+        self.bucket_ids: dict[str, int] = {}
         self.key_counts: dict[str, dict[str, int]] = {}
+        self.key_rows: dict[str, dict[str, int]] = {}
         self.upload_counts: dict[str, dict[str, int]] = {}
 
     # ----- opening and loading --------------------------------------------------------------------------
@@ -204,7 +214,8 @@ class DurableStore:
             conn.execute("COMMIT")
         elif int(meta.get("format", 0)) == UPGRADABLE:
             self._upgrade(conn, Template(codec.loads_own(meta["key_template"])))
-        # the writer first: it waits for a writer a killed gateway left to finish its commit
+        # the writer first: it waits for a writer a killed gateway left to finish its commit (and upgrades a
+        # format 2 folder)
         self.writer.start()
         self.start_committer()
         meta = dict(conn.execute("SELECT name, value FROM meta"))
@@ -219,13 +230,15 @@ class DurableStore:
         self.template = Template(codec.loads_own(meta["key_template"]))
         self.dictionary = meta[DICTIONARY]
         self._next_body = (conn.execute("SELECT max(id) FROM bodies").fetchone()[0] or 0) + 1
+        self._next_row = (conn.execute("SELECT max(id) FROM objects").fetchone()[0] or 0) + 1
+        self._next_bucket = (conn.execute("SELECT max(id) FROM buckets").fetchone()[0] or 0) + 1
 
     @staticmethod
     def _upgrade(conn: sqlite3.Connection, template: Template) -> None:
         """Format 1 to 2: the folder gets its dictionary; its rows stay (a pickle is read as it was)."""
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (DICTIONARY, codec.new_dictionary(template)))
-        conn.execute("UPDATE meta SET value = ? WHERE name = 'format'", (FORMAT,))
+        conn.execute("UPDATE meta SET value = 2 WHERE name = 'format'")
         conn.execute("COMMIT")
 
     def load(self) -> Loaded:
@@ -245,12 +258,13 @@ class DurableStore:
                 return codec.FileBody(body_path(self.bodies_dir, body_id), sizes.get(body_id, 0))
 
             s3state.put_back(s3state.EMPTY)
-            self.known_buckets.clear()
-            self.key_counts.clear()
-            self.upload_counts.clear()
+            self.forget_all()
             registry = s3_backends.bucket_accounts
             buckets: dict[str, tuple[FakeBucket, Any]] = {}
-            for name, account, partition, attrs, tags in conn.execute("SELECT * FROM buckets"):
+            by_id: dict[int, tuple[FakeBucket, Any]] = {}
+            for bucket_id, name, account, partition, attrs, tags in conn.execute(
+                "SELECT id, name, account, partition, attrs, tags FROM buckets"
+            ):
                 backend = s3_backends[account][partition]
                 bucket = object.__new__(FakeBucket)
                 bucket.__dict__.update(codec.loads_own(attrs))
@@ -261,24 +275,29 @@ class DurableStore:
                 bucket_tags = codec.loads_own(tags)
                 if bucket_tags is not None:
                     backend.tagger.tags[bucket.arn] = bucket_tags
-                buckets[name] = (bucket, backend)
-                self.known_buckets.add(name)
-                self.key_counts[name] = {}
-                self.upload_counts[name] = {}
+                buckets[name] = by_id[bucket_id] = (bucket, backend)
+                self.remember_bucket(name, bucket_id)
             objects = 0
-            for bucket_name, key_name, versions_blob in conn.execute(
-                "SELECT bucket, key, versions FROM objects"
+            orphans = array("q")
+            for row, bucket_id, key_name, versions_blob, data in conn.execute(
+                "SELECT id, bucket, key, versions, data FROM objects"
             ):
-                found = buckets.get(bucket_name)
-                if found is None:
+                found = by_id.get(bucket_id)
+                if found is None:  # a bucket replaced by another of its name: its rows go
+                    orphans.append(row)
                     continue
                 bucket, backend = found
+                bucket_name = bucket.name
                 versions = []
                 for record in codec.loads_own(versions_blob, dictionary):
                     if record[0] == "k":
                         _kind, diff, metadata, body_id, tags, skeleton = record
                         attrs = codec.record_attrs(diff, template, bucket_name, key_name)
-                        key = codec.build_key(attrs, metadata, buffer(body_id))
+                        if body_id == INLINE:
+                            codec.inline_attrs(attrs, diff, data)
+                            key = codec.build_key(attrs, metadata, codec.BytesBody(data))
+                        else:
+                            key = codec.build_key(attrs, metadata, buffer(body_id))
                         key.__dict__[BODY_ATTR] = body_id
                         key.multipart = codec.build_multipart(skeleton, template)
                         if tags is not None:
@@ -292,6 +311,7 @@ class DurableStore:
                         versions.append(marker)
                 dict.__setitem__(bucket.keys, key_name, versions)
                 self.key_counts[bucket_name][key_name] = len(versions)
+                self.key_rows[bucket_name][key_name] = row
                 objects += 1
             for bucket_name, upload_id, upload_blob in conn.execute("SELECT bucket, id, upload FROM uploads"):
                 found = buckets.get(bucket_name)
@@ -312,6 +332,8 @@ class DurableStore:
                 snapshots[name] = self._decode_snapshot(codec.loads_own(state_blob), buffer)
             gc.freeze()  # what was loaded stays out of every collection's walk (as start-up's objects do)
         self._sweep_files(set(sizes))
+        if orphans:
+            self.submit([("drop-objects", orphans.tobytes())])
         return Loaded(
             snapshots, len(buckets), objects, time.perf_counter() - started, time.process_time() - cpu_started
         )
@@ -333,18 +355,45 @@ class DurableStore:
             self._next_body += 1
             return body_id
 
+    def _new_row(self) -> int:
+        with self._id_lock:
+            row = self._next_row
+            self._next_row += 1
+            return row
+
+    def forget_all(self) -> None:
+        """What the folder holds is about to be replaced (a load, a reset)."""
+        self.bucket_ids.clear()
+        self.key_counts.clear()
+        self.key_rows.clear()
+        self.upload_counts.clear()
+
+    def remember_bucket(self, name: str, bucket_id: int) -> None:
+        self.bucket_ids[name] = bucket_id
+        self.key_counts[name] = {}
+        self.key_rows[name] = {}
+        self.upload_counts[name] = {}
+
+    @staticmethod
+    def small_bytes(key: FakeKey) -> bytes:
+        """A small key's bytes, read as Moto's own value getter does, without sharing its buffer."""
+        if key.disposed:
+            raise DurabilityError(f"the bytes of {key.name!r} are gone")
+        with key.lock:
+            buffer = key._value_buffer
+            buffer.seek(0)
+            return buffer.read()
+
     def body_op(self, key: FakeKey) -> tuple[int, tuple | None]:
-        """(the body id of `key`'s bytes, the operation that stores them or None when already stored)."""
+        """(the body id of `key`'s bytes, the operation that stores them or None when already stored). Bytes
+        a key kept in its own row (INLINE) get a bodies row: the key is no longer its key's only version."""
         known = key.__dict__.get(BODY_ATTR)
-        if known is not None:
+        if known is not None and known != INLINE:
             return known, None
         if key.disposed:
             raise DurabilityError(f"the bytes of {key.name!r} are gone")
-        if key.contentsize <= INLINE_BYTES:  # read as Moto's own value getter does, without sharing it
-            with key.lock:
-                buffer = key._value_buffer
-                buffer.seek(0)
-                data = buffer.read()
+        if key.contentsize <= INLINE_BYTES:
+            data = self.small_bytes(key)
             body_id = self._new_body_id()
             key.__dict__[BODY_ATTR] = body_id
             return body_id, ("body", body_id, len(data), data, None)
@@ -374,15 +423,16 @@ class DurableStore:
         the versions of `keys`, and its uploads whose parts changed; or its removal."""
         bucket, _account = s3state.find_bucket(name)
         if bucket is None:
-            if name in self.known_buckets:
-                self.known_buckets.discard(name)
+            bucket_id = self.bucket_ids.pop(name, None)
+            if bucket_id is not None:
                 self.key_counts.pop(name, None)
                 self.upload_counts.pop(name, None)
-                return [("drop-bucket", name)]
+                rows = self.key_rows.pop(name, {})
+                return [("drop-bucket", bucket_id, name, ids_bytes(rows.values()))]
             return []
         backend = bucket_home(name)[0]
         ops: list[tuple] = []
-        if config or name not in self.known_buckets:
+        if config or name not in self.bucket_ids:
             ops.append(self.bucket_op(bucket, backend))
         for key_name in keys:
             ops.extend(self.key_ops(bucket, key_name, backend))
@@ -392,11 +442,15 @@ class DurableStore:
     def bucket_op(self, bucket: FakeBucket, backend: Any) -> tuple:
         attrs = {name: value for name, value in bucket.__dict__.items() if name not in BUCKET_OWN_ATTRS}
         tags = backend.tagger.tags.get(bucket.arn) if backend is not None else None
-        self.known_buckets.add(bucket.name)
-        self.key_counts.setdefault(bucket.name, {})
-        self.upload_counts.setdefault(bucket.name, {})
+        bucket_id = self.bucket_ids.get(bucket.name)
+        if bucket_id is None:
+            with self._id_lock:
+                bucket_id = self._next_bucket
+                self._next_bucket += 1
+            self.remember_bucket(bucket.name, bucket_id)
         return (
             "bucket",
+            bucket_id,
             bucket.name,
             bucket.account_id,
             bucket.partition,
@@ -405,16 +459,36 @@ class DurableStore:
         )
 
     def key_ops(self, bucket: FakeBucket, key_name: str, backend: Any) -> list[tuple]:
-        counts = self.key_counts.setdefault(bucket.name, {})
+        """The key's row: its versions' records, and the bytes of a single small version (INLINE) or the ids
+        of its versions' bodies (with the operations that store new ones)."""
+        counts = self.key_counts[bucket.name]
+        rows = self.key_rows[bucket.name]
         versions = dict.get(bucket.keys, key_name)
         if not versions:
-            if counts.pop(key_name, None) is None:
+            counts.pop(key_name, None)
+            row = rows.pop(key_name, None)
+            if row is None:
                 return []
-            return [("object", bucket.name, key_name, None, b"")]
+            return [("object", row, 0, key_name, None, b"", None)]
+        row = rows.get(key_name)
+        if row is None:
+            row = rows[key_name] = self._new_row()
+        bucket_id = self.bucket_ids[bucket.name]
+        tagged = backend.tagger.tags if backend is not None else {}
+        only = versions[0] if len(versions) == 1 else None
+        if type(only) is FakeKey and only.contentsize <= INLINE_BYTES:
+            data = self.small_bytes(only)
+            only.__dict__[BODY_ATTR] = INLINE
+            tags = tagged.get(only.arn) if tagged else None
+            record = codec.key_record(
+                only, INLINE, dict(tags) if tags else None, self.template, bucket.name, key_name
+            )
+            codec.leave_out_inline(record[1], data)
+            counts[key_name] = 1
+            return [("object", row, bucket_id, key_name, codec.dumps([record]), b"", data)]
         ops: list[tuple] = []
         records = []
         ids = []
-        tagged = backend.tagger.tags if backend is not None else {}
         for version in versions:
             if isinstance(version, FakeKey):
                 body_id, op = self.body_op(version)
@@ -431,7 +505,7 @@ class DurableStore:
                 records.append(codec.marker_record(version, key_name))
                 version.__dict__[BODY_ATTR] = 0
         counts[key_name] = len(versions)
-        ops.append(("object", bucket.name, key_name, codec.dumps(records), ids_bytes(ids)))
+        ops.append(("object", row, bucket_id, key_name, codec.dumps(records), ids_bytes(ids), None))
         return ops
 
     def forget_upload(self, bucket: str, upload_id: str) -> None:
@@ -479,9 +553,7 @@ class DurableStore:
 
     def capture_everything(self) -> list[tuple]:
         """All of S3 as Moto holds it now, replacing what the folder holds (a reset, a snapshot restore)."""
-        self.known_buckets.clear()
-        self.key_counts.clear()
-        self.upload_counts.clear()
+        self.forget_all()
         ops: list[tuple] = [("clear-live",)]
         for _account, _partition, backend in s3state.live_backends():
             for name, bucket in list(backend.buckets.items()):
@@ -505,7 +577,7 @@ class DurableStore:
 
         def body_id(version: s3state.KeyState) -> int:
             found = version.attrs.get(BODY_ATTR)
-            if found is None:
+            if found is None or found == INLINE:  # bytes in an object row are that row's: a bodies row of its own
                 found, op = self._state_body(version)
                 version.attrs[BODY_ATTR] = found
                 ops.append(op)

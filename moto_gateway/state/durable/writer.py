@@ -50,6 +50,22 @@ WINDOW_BITS = 12
 and a record; a smaller window and MEMORY_LEVEL make each blob's compressor cheaper to set up (5 us a record
 here, 7 us at zlib's largest) for the same size."""
 MEMORY_LEVEL = 5
+UPGRADE_TO_3 = (
+    "CREATE TABLE buckets_3 (id INTEGER PRIMARY KEY, name TEXT UNIQUE, account TEXT, partition TEXT, "
+    "attrs BLOB, tags BLOB)",
+    "INSERT INTO buckets_3 (name, account, partition, attrs, tags) "
+    "SELECT name, account, partition, attrs, tags FROM buckets",
+    "CREATE TABLE objects_3 (id INTEGER PRIMARY KEY, bucket INTEGER, key TEXT, versions BLOB, bodies BLOB, "
+    "data BLOB)",
+    "INSERT INTO objects_3 (bucket, key, versions, bodies) SELECT buckets_3.id, objects.key, objects.versions, "
+    "objects.bodies FROM objects JOIN buckets_3 ON buckets_3.name = objects.bucket",
+    "DROP TABLE objects",
+    "ALTER TABLE objects_3 RENAME TO objects",
+    "DROP TABLE buckets",
+    "ALTER TABLE buckets_3 RENAME TO buckets",
+    "UPDATE meta SET value = 3 WHERE name = 'format'",
+)
+"""Format 2 to 3 (store.py's FORMAT), in SQL: buckets get ids, and object rows are found by theirs."""
 
 
 class WriterError(Exception):
@@ -181,6 +197,30 @@ class Committer:
         except (OSError, sqlite3.Error):
             pass  # the next commit tries again; SQLite also checkpoints on its own
 
+    def upgrade(self) -> None:
+        """A format 2 folder to format 3, in one transaction, before the first group (the lock is held, so a
+        writer an older gateway left has finished). Rows of a bucket the folder no longer holds, which
+        format 2 left behind, go with their bodies."""
+        conn = self.conn
+        found = conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+        if found is None or int(found[0]) != 2:
+            return
+        released: set[int] = set()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            left = "SELECT bodies FROM objects WHERE bucket NOT IN (SELECT name FROM buckets)"
+            for (blob,) in conn.execute(left).fetchall():
+                self._count(conn, (), blob, released)
+            for statement in UPGRADE_TO_3:
+                conn.execute(statement)
+            garbage = self._collect(conn, released)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        unlink_all(garbage)
+
     def stop(self) -> None:
         """A clean stop: the last batch fsynced and the WAL folded into the database."""
         self._stopping.set()
@@ -222,9 +262,9 @@ class Committer:
             if path:
                 new_files.append(path)
         elif kind == "object":
-            self._replace_row(conn, "objects", "key", op[1:], released)
+            self._replace_object(conn, op[1:], released)
         elif kind == "upload":
-            self._replace_row(conn, "uploads", "id", op[1:], released)
+            self._replace_upload(conn, op[1:], released)
         elif kind == "snapshot":
             _kind, name, blob, ids = op
             old = conn.execute("SELECT bodies FROM snapshots WHERE name = ?", (name,)).fetchone()
@@ -234,14 +274,16 @@ class Committer:
                 conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (name, blob, ids))
             self._count(conn, ids_of(ids), old[0] if old else None, released)
         elif kind == "bucket":
-            conn.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?)", op[1:])
+            conn.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?, ?)", op[1:])
         elif kind == "drop-bucket":
-            name = op[1]
-            for table in ("objects", "uploads"):
-                for (blob,) in conn.execute(f"SELECT bodies FROM {table} WHERE bucket = ?", (name,)):
-                    self._count(conn, (), blob, released)
-                conn.execute(f"DELETE FROM {table} WHERE bucket = ?", (name,))
-            conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+            _kind, bucket_id, name, rows = op
+            self._drop_objects(conn, ids_of(rows), released)
+            for (blob,) in conn.execute("SELECT bodies FROM uploads WHERE bucket = ?", (name,)):
+                self._count(conn, (), blob, released)
+            conn.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
+            conn.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
+        elif kind == "drop-objects":
+            self._drop_objects(conn, ids_of(op[1]), released)
         elif kind == "setting":
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (SETTING + op[1], op[2]))
         elif kind == "clear-live":
@@ -253,19 +295,40 @@ class Committer:
         else:
             raise WriterError(f"unknown operation {kind!r}")
 
-    def _replace_row(self, conn, table: str, column: str, fields: tuple, released: set[int]) -> None:
-        bucket, name, blob, ids = fields
-        old = conn.execute(
-            f"SELECT bodies FROM {table} WHERE bucket = ? AND {column} = ?",
-            (bucket, name),
-        ).fetchone()
+    def _replace_object(self, conn, fields: tuple, released: set[int]) -> None:
+        """An object row, found by the row id the gateway gave its key (no index of names: format 3)."""
+        row, bucket_id, name, blob, ids, data = fields
+        old = conn.execute("SELECT bodies FROM objects WHERE id = ?", (row,)).fetchone()
         if blob is None:
-            conn.execute(f"DELETE FROM {table} WHERE bucket = ? AND {column} = ?", (bucket, name))
+            conn.execute("DELETE FROM objects WHERE id = ?", (row,))
         else:
             if self.dictionary:
                 blob = deflated(blob, self.dictionary)
             conn.execute(
-                f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)", (bucket, name, blob, ids_column(ids))
+                "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?)",
+                (row, bucket_id, name, blob, ids_column(ids), data),
+            )
+        self._count(conn, ids_of(ids), old[0] if old else None, released)
+
+    def _drop_objects(self, conn, rows: Iterable[int], released: set[int]) -> None:
+        for row in rows:
+            found = conn.execute("SELECT bodies FROM objects WHERE id = ?", (row,)).fetchone()
+            if found is not None:
+                self._count(conn, (), found[0], released)
+                conn.execute("DELETE FROM objects WHERE id = ?", (row,))
+
+    def _replace_upload(self, conn, fields: tuple, released: set[int]) -> None:
+        bucket, upload_id, blob, ids = fields
+        old = conn.execute(
+            "SELECT bodies FROM uploads WHERE bucket = ? AND id = ?", (bucket, upload_id)
+        ).fetchone()
+        if blob is None:
+            conn.execute("DELETE FROM uploads WHERE bucket = ? AND id = ?", (bucket, upload_id))
+        else:
+            if self.dictionary:
+                blob = deflated(blob, self.dictionary)
+            conn.execute(
+                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)", (bucket, upload_id, blob, ids_column(ids))
             )
         self._count(conn, ids_of(ids), old[0] if old else None, released)
 
@@ -446,6 +509,11 @@ def main(argv: list[str]) -> int:
     with open(os.path.join(folder, "writer.lock"), "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a writer left by a killed gateway finishes its commit first
         committer = Committer(folder, fsync, int(batch_ms))
+        try:
+            committer.upgrade()
+        except sqlite3.Error as exc:
+            print(f"cannot upgrade the state folder {folder}: {exc}", file=sys.stderr, flush=True)
+            return 1
         send_answer(answers, "ready")
         serve(committer, requests, answers)
     return 0

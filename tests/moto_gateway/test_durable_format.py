@@ -1,14 +1,18 @@
-"""The state folder's format 2 (issue 24's size goal): a row's records leave out what the row says and are
-deflated by the writer against a dictionary the folder keeps; a folder format 1 wrote still loads, takes new
-writes and survives a kill -9; a record brings back every attribute of its key."""
+"""The state folder's formats 2 and 3 (issue 24's size goal): a row's records leave out what the row says and
+are deflated by the writer against a dictionary the folder keeps; a key's only version, when small, keeps its
+bytes in its row (without its size and MD5 ETag), and moves to a bodies row when it has company; rows are
+found by ids, so a bucket made again under an old name never gets the old one's rows; a folder format 1 wrote
+still loads, takes new writes and survives a kill -9; a record brings back every attribute of its key."""
 
 from __future__ import annotations
 
 import hashlib
 import pickle
 import sqlite3
+from array import array
 from contextlib import closing
 
+import requests
 from moto.s3.models import FakeKey, get_canned_acl
 
 from moto_gateway.state.durable import codec
@@ -84,6 +88,23 @@ def format_1_record(record: tuple, bucket: str | None = None, key: str | None = 
     return (record[0], attrs, *record[2:])
 
 
+def row_bytes(folder, key: str) -> tuple[bytes | None, list[int]]:
+    """The bytes a key's row holds itself, and the bodies rows it names."""
+    with closing(sqlite3.connect(folder / "state.db")) as conn:
+        data, ids = conn.execute("SELECT data, bodies FROM objects WHERE key = ?", (key,)).fetchone()
+    return data, list(ids_of(ids))
+
+
+def body_rows(folder) -> int:
+    with closing(sqlite3.connect(folder / "state.db")) as conn:
+        return conn.execute("SELECT count(*) FROM bodies").fetchone()[0]
+
+
+def body_exists(folder, body_id: int) -> bool:
+    with closing(sqlite3.connect(folder / "state.db")) as conn:
+        return conn.execute("SELECT count(*) FROM bodies WHERE id = ?", (body_id,)).fetchone()[0] == 1
+
+
 def rows(folder) -> dict:
     with closing(sqlite3.connect(folder / "state.db")) as conn:
         meta = dict(conn.execute("SELECT name, value FROM meta"))
@@ -134,6 +155,10 @@ def test_a_format_1_folder_still_loads_and_keeps_working(tmp_path):
         assert before["reads"]["plain", "null"][3] == f'"{hashlib.md5(b"plain bytes").hexdigest()}"'
         server.stop()
         as_format_1(folder)
+        with closing(sqlite3.connect(folder / "state.db")) as conn, conn:  # a row format 2 left of a bucket gone
+            conn.execute("INSERT INTO bodies VALUES (901, 5, 1, ?)", (b"stale",))
+            conn.execute("INSERT INTO objects VALUES ('gone', 'left', ?, ?)",
+                         (codec.dumps([]), array("q", [901]).tobytes()))
         old = rows(folder)
         assert old["format"] == 1 and old["dictionary"] is None
         assert all(blob[0] == 0x80 for blob in old["blobs"].values()), "format 1's rows are plain pickles"
@@ -151,7 +176,9 @@ def test_a_format_1_folder_still_loads_and_keeps_working(tmp_path):
         s3 = client(server.url)
         assert describe_without_upload(s3) == after
         assert s3.get_object(Bucket="kept", Key="pending")["Body"].read() == b"p" * 1024
+        server.stop()
         upgraded = rows(folder)
+        assert "left" not in upgraded["blobs"] and not body_exists(folder, 901), "it went, with its body"
         assert upgraded["format"] == 3 and upgraded["dictionary"]
         assert upgraded["blobs"]["tagged"] == old["blobs"]["tagged"], "a row nobody changed stays as it was"
         assert upgraded["blobs"]["new"][0] == DEFLATED and upgraded["blobs"]["plain"][0] == DEFLATED
@@ -221,3 +248,97 @@ def test_the_dictionary_is_made_once_and_kept(tmp_path, monkeypatch):
         assert again.dictionary == first, "the rows deflated with the first dictionary need that one"
     finally:
         again.stop()
+
+
+def test_a_single_small_version_keeps_its_bytes_in_its_row_until_it_has_company(tmp_path):
+    folder = tmp_path / "state"
+    server = MotoServer(env={"GATEWAY_STATE_DIR": str(folder)})
+    server.start()
+    try:
+        s3 = client(server.url)
+        s3.create_bucket(Bucket="rows", CreateBucketConfiguration=REGION)
+        small, large = b"s" * 1000, b"L" * 20_000
+        s3.put_object(Bucket="rows", Key="small", Body=small, Tagging="kept=yes")
+        s3.put_object(Bucket="rows", Key="large", Body=large)
+        s3.copy_object(Bucket="rows", Key="copy", CopySource={"Bucket": "rows", "Key": "small"})
+        assert row_bytes(folder, "small") == (small, [])
+        assert row_bytes(folder, "copy") == (small, []), "a copy's row holds its own bytes"
+        assert row_bytes(folder, "large")[0] is None and body_rows(folder) == 1, "20 KB: a body file"
+        assert requests.post(f"{server.url}/_snapshots/before", timeout=10).status_code == 201
+        assert body_rows(folder) == 3, "the snapshot's small bytes are rows of its own, not the live rows'"
+
+        s3.put_bucket_versioning(Bucket="rows", VersioningConfiguration={"Status": "Enabled"})
+        second = s3.put_object(Bucket="rows", Key="small", Body=b"second")["VersionId"]
+        data, ids = row_bytes(folder, "small")
+        assert data is None and len(ids) == 2, "two versions: both in bodies rows"
+        s3.put_object_tagging(Bucket="rows", Key="copy", Tagging={"TagSet": [{"Key": "t", "Value": "v"}]})
+        assert row_bytes(folder, "copy") == (small, []), "a change of tags keeps the bytes in the row"
+        expected = describe_rows(s3)
+        server.kill()
+
+        server.start()
+        s3 = client(server.url)
+        assert describe_rows(s3) == expected
+        for version in expected["small"]:
+            read = s3.get_object(Bucket="rows", Key="small", VersionId=version[0])
+            assert read["ETag"] == f'"{hashlib.md5(read["Body"].read()).hexdigest()}"'
+        assert sorted(version[0] for version in expected["small"]) == sorted(["null", second])
+        assert s3.get_object_tagging(Bucket="rows", Key="small", VersionId="null")["TagSet"] == [
+            {"Key": "kept", "Value": "yes"}]
+        s3.delete_object(Bucket="rows", Key="small", VersionId=second)
+        assert requests.post(f"{server.url}/_snapshots/before/restore", timeout=30).status_code == 200
+        server.kill()
+
+        server.start()
+        s3 = client(server.url)
+        assert s3.get_object(Bucket="rows", Key="small")["Body"].read() == small
+        assert s3.get_object_tagging(Bucket="rows", Key="small")["TagSet"] == [{"Key": "kept", "Value": "yes"}]
+        assert row_bytes(folder, "small") == (small, []), "restored: the only version again, in its row"
+    finally:
+        server.stop()
+
+
+def describe_rows(s3) -> dict:
+    """Per key, its versions (id, ETag, size, length read) with the bytes each read gives."""
+    found: dict = {}
+    for version in s3.list_object_versions(Bucket="rows")["Versions"]:
+        read = s3.get_object(Bucket="rows", Key=version["Key"], VersionId=version["VersionId"])
+        found.setdefault(version["Key"], []).append(
+            (version["VersionId"], version["ETag"], version["Size"], read["ContentLength"], read["Body"].read())
+        )
+    return found
+
+
+def test_rows_of_a_bucket_the_folder_no_longer_holds_are_never_loaded_and_go(tmp_path):
+    folder = tmp_path / "state"
+    server = MotoServer(env={"GATEWAY_STATE_DIR": str(folder)})
+    server.start()
+    try:
+        s3 = client(server.url)
+        s3.create_bucket(Bucket="again", CreateBucketConfiguration=REGION)
+        s3.put_object(Bucket="again", Key="kept", Body=b"kept")
+        server.stop()
+        with closing(sqlite3.connect(folder / "state.db")) as conn, conn:
+            (bucket_id,) = conn.execute("SELECT id FROM buckets WHERE name = 'again'").fetchone()
+            template = conn.execute("SELECT versions, data FROM objects WHERE key = 'kept'").fetchone()
+            # what a bucket replaced under its name leaves: rows naming an id no bucket has
+            conn.execute("INSERT INTO bodies VALUES (900, 5, 1, ?)", (b"stale",))
+            conn.execute("INSERT INTO objects VALUES (900, ?, 'stale', ?, 900, NULL)", (bucket_id + 7, template[0]))
+
+        server.start()
+        s3 = client(server.url)
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="again")["Contents"]] == ["kept"]
+        s3.delete_object(Bucket="again", Key="kept")
+        s3.delete_bucket(Bucket="again")
+        s3.create_bucket(Bucket="again", CreateBucketConfiguration=REGION)
+        server.kill()
+
+        server.start()
+        s3 = client(server.url)
+        assert s3.list_objects_v2(Bucket="again")["KeyCount"] == 0
+        server.stop()
+        with closing(sqlite3.connect(folder / "state.db")) as conn:
+            assert conn.execute("SELECT count(*) FROM objects").fetchone()[0] == 0
+            assert conn.execute("SELECT count(*) FROM bodies").fetchone()[0] == 0, "the stale row's body went"
+    finally:
+        server.stop()

@@ -11,7 +11,8 @@ attributes of its parts, no part bytes: a part read slices the object's own byte
 "-N" ETag and the part count come back with the object. In an `objects` row a record leaves out what the
 row holds (the key's and bucket's names) and keeps an MD5 ETag as 16 bytes (`compact`, `record_attrs`); the
 writer process then deflates the row's pickle against the folder's dictionary (`new_dictionary`): a 1 KiB
-object's record goes from about 0.3 KiB to about 55 bytes.
+object's record goes from about 0.3 KiB to about 55 bytes, and to 23 when the row holds the key's bytes
+(store.INLINE), whose size and MD5 ETag it leaves out too (`leave_out_inline`).
 
 Pickle is the format because it keeps every attribute of every type without a list of fields; it is read
 back through `SafeUnpickler`, which only builds the classes of the modules S3's state is made of, so a

@@ -1,5 +1,6 @@
 """The state folder: SQLite (WAL) for what Moto holds about buckets, objects, uploads and snapshots, with
-object bytes inline up to INLINE_BYTES and in files of `bodies/` beyond; a writer process commits.
+object bytes up to INLINE_BYTES in SQLite (a key's only version in the key's own row, INLINE) and in files
+of `bodies/` beyond; a writer process commits.
 
 Who does what:
 - `capture_*` run under the bucket's lock, right after Moto changed it: they read what changed from Moto's
@@ -476,7 +477,7 @@ class DurableStore:
         bucket_id = self.bucket_ids[bucket.name]
         tagged = backend.tagger.tags if backend is not None else {}
         only = versions[0] if len(versions) == 1 else None
-        if type(only) is FakeKey and only.contentsize <= INLINE_BYTES:
+        if isinstance(only, FakeKey) and only.contentsize <= INLINE_BYTES:
             data = self.small_bytes(only)
             only.__dict__[BODY_ATTR] = INLINE
             tags = tagged.get(only.arn) if tagged else None

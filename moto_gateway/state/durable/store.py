@@ -61,9 +61,10 @@ ones in files, where they cost their size rounded to a block (SQLite's overflow 
 INLINE = -1
 """The body id of a key whose bytes sit in its own object row (`data`): the key's only version, at most
 INLINE_BYTES. A bodies row costs such a key 70 bytes more (its row, and the page room rows leave)."""
-PAGE_BYTES = 65536
-"""SQLite's page size in a new folder: 1 KiB object rows leave 6 bytes each of a page unused (16 KiB
-pages: 65, +6%). A commit still writes about 2 pages to the WAL, at the same cost here (docs/durability.md)."""
+PAGE_BYTES = 32768
+"""SQLite's page size in a new folder: object rows of about 1 KiB leave 24 bytes each of a page unused (16 KiB
+pages: 43; 64 KiB: 21). A commit writes whole pages to the WAL: 8 overwrites of keys spread over 100,000
+cost 1.0 ms at 32 KiB, 1.6 ms at 64 KiB, 1.3 ms in format 2 (docs/durability.md)."""
 CHUNK = 1024 * 1024
 MAX_GROUP = 512
 FORMAT = 3

@@ -1,7 +1,7 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default), each printing its own table.
 
 Names: exporter_sync, restore, snapshots, feed, scale, load, gateway, endpoint, uploader, console,
-adversarial, large_bodies, durability. Each can also run alone with its own options, e.g.
+adversarial, large_bodies, durability, state_pages. Each can also run alone with its own options, e.g.
 `python -m bench.exporter_sync --objects 500`.
 """
 
@@ -11,7 +11,7 @@ import sys
 
 BENCHMARKS = [
     "exporter_sync", "restore", "snapshots", "feed", "scale", "load", "gateway", "endpoint", "uploader",
-    "console", "adversarial", "large_bodies", "durability",
+    "console", "adversarial", "large_bodies", "durability", "state_pages",
 ]
 
 

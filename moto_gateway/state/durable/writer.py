@@ -261,29 +261,31 @@ class Committer:
             conn.execute("INSERT INTO bodies VALUES (?, ?, 0, ?)", (body_id, size, data))
             if path:
                 new_files.append(path)
-        elif kind == "object":
-            self._replace_object(conn, op[1:], released)
+        elif kind == "object":  # found by the row id the gateway gave its key (format 3: no index of names)
+            _kind, row, bucket_id, name, blob, ids, data = op
+            values = None if blob is None else (row, bucket_id, name, self._packed(blob), ids_column(ids), data)
+            self._replace(conn, "objects", "id = ?", (row,), values, ids, released)
         elif kind == "upload":
-            self._replace_upload(conn, op[1:], released)
+            _kind, bucket, upload_id, blob, ids = op
+            values = None if blob is None else (bucket, upload_id, self._packed(blob), ids_column(ids))
+            self._replace(conn, "uploads", "bucket = ? AND id = ?", (bucket, upload_id), values, ids, released)
         elif kind == "snapshot":
             _kind, name, blob, ids = op
-            old = conn.execute("SELECT bodies FROM snapshots WHERE name = ?", (name,)).fetchone()
-            if blob is None:
-                conn.execute("DELETE FROM snapshots WHERE name = ?", (name,))
-            else:
-                conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (name, blob, ids))
-            self._count(conn, ids_of(ids), old[0] if old else None, released)
+            values = None if blob is None else (name, blob, ids)
+            self._replace(conn, "snapshots", "name = ?", (name,), values, ids, released)
         elif kind == "bucket":
             conn.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?, ?)", op[1:])
         elif kind == "drop-bucket":
             _kind, bucket_id, name, rows = op
-            self._drop_objects(conn, ids_of(rows), released)
+            for row in ids_of(rows):
+                self._replace(conn, "objects", "id = ?", (row,), None, b"", released)
             for (blob,) in conn.execute("SELECT bodies FROM uploads WHERE bucket = ?", (name,)):
                 self._count(conn, (), blob, released)
             conn.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
             conn.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
         elif kind == "drop-objects":
-            self._drop_objects(conn, ids_of(op[1]), released)
+            for row in ids_of(op[1]):
+                self._replace(conn, "objects", "id = ?", (row,), None, b"", released)
         elif kind == "setting":
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (SETTING + op[1], op[2]))
         elif kind == "clear-live":
@@ -295,42 +297,20 @@ class Committer:
         else:
             raise WriterError(f"unknown operation {kind!r}")
 
-    def _replace_object(self, conn, fields: tuple, released: set[int]) -> None:
-        """An object row, found by the row id the gateway gave its key (no index of names: format 3)."""
-        row, bucket_id, name, blob, ids, data = fields
-        old = conn.execute("SELECT bodies FROM objects WHERE id = ?", (row,)).fetchone()
-        if blob is None:
-            conn.execute("DELETE FROM objects WHERE id = ?", (row,))
+    def _replace(
+        self, conn, table: str, where: str, key: tuple, values: tuple | None, ids, released: set[int]
+    ) -> None:
+        """A row that names bodies (an object's, an upload's, a snapshot's) replaced by `values`, or deleted
+        when they are None; the bodies it names now (`ids`) and named before are counted."""
+        old = conn.execute(f"SELECT bodies FROM {table} WHERE {where}", key).fetchone()
+        if values is None:
+            conn.execute(f"DELETE FROM {table} WHERE {where}", key)
         else:
-            if self.dictionary:
-                blob = deflated(blob, self.dictionary)
-            conn.execute(
-                "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?)",
-                (row, bucket_id, name, blob, ids_column(ids), data),
-            )
+            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * len(values))})", values)
         self._count(conn, ids_of(ids), old[0] if old else None, released)
 
-    def _drop_objects(self, conn, rows: Iterable[int], released: set[int]) -> None:
-        for row in rows:
-            found = conn.execute("SELECT bodies FROM objects WHERE id = ?", (row,)).fetchone()
-            if found is not None:
-                self._count(conn, (), found[0], released)
-                conn.execute("DELETE FROM objects WHERE id = ?", (row,))
-
-    def _replace_upload(self, conn, fields: tuple, released: set[int]) -> None:
-        bucket, upload_id, blob, ids = fields
-        old = conn.execute(
-            "SELECT bodies FROM uploads WHERE bucket = ? AND id = ?", (bucket, upload_id)
-        ).fetchone()
-        if blob is None:
-            conn.execute("DELETE FROM uploads WHERE bucket = ? AND id = ?", (bucket, upload_id))
-        else:
-            if self.dictionary:
-                blob = deflated(blob, self.dictionary)
-            conn.execute(
-                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)", (bucket, upload_id, blob, ids_column(ids))
-            )
-        self._count(conn, ids_of(ids), old[0] if old else None, released)
+    def _packed(self, blob: bytes) -> bytes:
+        return deflated(blob, self.dictionary) if self.dictionary else blob
 
     @staticmethod
     def _count(conn, new_ids: Iterable[int], old_blob: bytes | None, released: set[int]) -> None:

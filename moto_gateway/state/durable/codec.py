@@ -348,7 +348,12 @@ def build_multipart(skeleton: tuple | None, template: Template) -> FakeMultipart
     return multipart
 
 
-def build_marker(attrs: dict[str, Any], bucket_name: str, template: Template) -> FakeDeleteMarker:
+def build_marker(
+    attrs: dict[str, Any], bucket_name: str, template: Template, key_name: str | None = None
+) -> FakeDeleteMarker:
+    """A marker from its record's attributes; with its row's key name where `marker_record` left it out."""
+    if key_name is not None:
+        attrs.setdefault("name", key_name)
     marker = object.__new__(FakeDeleteMarker)
     marker.__dict__.update(attrs)
     closed = io.BytesIO()

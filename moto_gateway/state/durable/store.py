@@ -142,6 +142,21 @@ class Ticket:
 DONE = Ticket([], finished=True)
 
 
+class Ids:
+    """Ids the gateway gives what it stores (bodies, object rows, buckets): one past the highest the folder
+    holds, taken under a lock (captures run in many request threads)."""
+
+    def __init__(self) -> None:
+        self.next = 1
+        self._lock = threading.Lock()
+
+    def take(self) -> int:
+        with self._lock:
+            taken = self.next
+            self.next += 1
+            return taken
+
+
 def ids_bytes(ids: Iterable[int]) -> bytes:
     return array("q", ids).tobytes()
 
@@ -169,8 +184,9 @@ class DurableStore:
         """The gateway's own settings the folder keeps (`setting_ops`), as they were when it was opened."""
         self.boot_id = ""
         self.last_seq = 0
-        self._next_body = 1
-        self._id_lock = threading.Lock()
+        self._body_ids = Ids()
+        self._row_ids = Ids()
+        self._bucket_ids = Ids()
         self._queue: deque[Ticket] = deque()
         self._wakeup = threading.Event()
         self._commit_lock = threading.Lock()
@@ -183,12 +199,10 @@ class DurableStore:
         """Commits and the tickets they carried: how well concurrent writers share an fsync (/_health)."""
         self.error: str | None = None
         """Why the last write failed, until one succeeds again (/_health shows it)."""
-        self._next_row = 1
-        self._next_bucket = 1
         # what the folder holds, as the capture functions need it (changed only under the bucket's lock)
         self.bucket_ids: dict[str, int] = {}
-        self.key_counts: dict[str, dict[str, int]] = {}
-        self.key_rows: dict[str, dict[str, int]] = {}
+        self.stored_keys: dict[str, dict[str, tuple[int, int]]] = {}
+        """Per bucket, each stored key's (row id, version count)."""
         self.upload_counts: dict[str, dict[str, int]] = {}
 
     # ----- opening and loading --------------------------------------------------------------------------
@@ -231,9 +245,8 @@ class DurableStore:
         self.last_seq = int(meta["last_seq"])
         self.template = Template(codec.loads_own(meta["key_template"]))
         self.dictionary = meta[DICTIONARY]
-        self._next_body = (conn.execute("SELECT max(id) FROM bodies").fetchone()[0] or 0) + 1
-        self._next_row = (conn.execute("SELECT max(id) FROM objects").fetchone()[0] or 0) + 1
-        self._next_bucket = (conn.execute("SELECT max(id) FROM buckets").fetchone()[0] or 0) + 1
+        for ids, table in ((self._body_ids, "bodies"), (self._row_ids, "objects"), (self._bucket_ids, "buckets")):
+            ids.next = (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
 
     @staticmethod
     def _upgrade(conn: sqlite3.Connection, template: Template) -> None:
@@ -306,14 +319,11 @@ class DurableStore:
                             backend.tagger.tags[key.arn] = tags
                         versions.append(key)
                     else:
-                        attrs = record[1]
-                        attrs.setdefault("name", key_name)
-                        marker = codec.build_marker(attrs, bucket_name, template)
+                        marker = codec.build_marker(record[1], bucket_name, template, key_name)
                         marker.__dict__[BODY_ATTR] = 0
                         versions.append(marker)
                 dict.__setitem__(bucket.keys, key_name, versions)
-                self.key_counts[bucket_name][key_name] = len(versions)
-                self.key_rows[bucket_name][key_name] = row
+                self.stored_keys[bucket_name][key_name] = (row, len(versions))
                 objects += 1
             for bucket_name, upload_id, upload_blob in conn.execute("SELECT bucket, id, upload FROM uploads"):
                 found = buckets.get(bucket_name)
@@ -351,29 +361,15 @@ class DurableStore:
 
     # ----- capture (under the bucket's lock) ------------------------------------------------------------
 
-    def _new_body_id(self) -> int:
-        with self._id_lock:
-            body_id = self._next_body
-            self._next_body += 1
-            return body_id
-
-    def _new_row(self) -> int:
-        with self._id_lock:
-            row = self._next_row
-            self._next_row += 1
-            return row
-
     def forget_all(self) -> None:
         """What the folder holds is about to be replaced (a load, a reset)."""
         self.bucket_ids.clear()
-        self.key_counts.clear()
-        self.key_rows.clear()
+        self.stored_keys.clear()
         self.upload_counts.clear()
 
     def remember_bucket(self, name: str, bucket_id: int) -> None:
         self.bucket_ids[name] = bucket_id
-        self.key_counts[name] = {}
-        self.key_rows[name] = {}
+        self.stored_keys[name] = {}
         self.upload_counts[name] = {}
 
     @staticmethod
@@ -396,14 +392,14 @@ class DurableStore:
             raise DurabilityError(f"the bytes of {key.name!r} are gone")
         if key.contentsize <= INLINE_BYTES:
             data = self.small_bytes(key)
-            body_id = self._new_body_id()
+            body_id = self._body_ids.take()
             key.__dict__[BODY_ATTR] = body_id
             return body_id, ("body", body_id, len(data), data, None)
         shared = share_body(key)
         if shared is None:
             raise DurabilityError(f"the bytes of {key.name!r} are gone")
         try:
-            body_id = self._new_body_id()
+            body_id = self._body_ids.take()
             size = shared.size
             path = body_path(self.bodies_dir, body_id)
             with open(path, "wb") as file:
@@ -427,10 +423,9 @@ class DurableStore:
         if bucket is None:
             bucket_id = self.bucket_ids.pop(name, None)
             if bucket_id is not None:
-                self.key_counts.pop(name, None)
                 self.upload_counts.pop(name, None)
-                rows = self.key_rows.pop(name, {})
-                return [("drop-bucket", bucket_id, name, ids_bytes(rows.values()))]
+                rows = [row for row, _count in self.stored_keys.pop(name, {}).values()]
+                return [("drop-bucket", bucket_id, name, ids_bytes(rows))]
             return []
         backend = bucket_home(name)[0]
         ops: list[tuple] = []
@@ -446,9 +441,7 @@ class DurableStore:
         tags = backend.tagger.tags.get(bucket.arn) if backend is not None else None
         bucket_id = self.bucket_ids.get(bucket.name)
         if bucket_id is None:
-            with self._id_lock:
-                bucket_id = self._next_bucket
-                self._next_bucket += 1
+            bucket_id = self._bucket_ids.take()
             self.remember_bucket(bucket.name, bucket_id)
         return (
             "bucket",
@@ -463,18 +456,15 @@ class DurableStore:
     def key_ops(self, bucket: FakeBucket, key_name: str, backend: Any) -> list[tuple]:
         """The key's row: its versions' records, and the bytes of a single small version (INLINE) or the ids
         of its versions' bodies (with the operations that store new ones)."""
-        counts = self.key_counts[bucket.name]
-        rows = self.key_rows[bucket.name]
+        stored = self.stored_keys[bucket.name]
         versions = dict.get(bucket.keys, key_name)
         if not versions:
-            counts.pop(key_name, None)
-            row = rows.pop(key_name, None)
-            if row is None:
+            gone = stored.pop(key_name, None)
+            if gone is None:
                 return []
-            return [("object", row, 0, key_name, None, b"", None)]
-        row = rows.get(key_name)
-        if row is None:
-            row = rows[key_name] = self._new_row()
+            return [("object", gone[0], 0, key_name, None, b"", None)]
+        found = stored.get(key_name)
+        row = found[0] if found is not None else self._row_ids.take()
         bucket_id = self.bucket_ids[bucket.name]
         tagged = backend.tagger.tags if backend is not None else {}
         only = versions[0] if len(versions) == 1 else None
@@ -486,7 +476,7 @@ class DurableStore:
                 only, INLINE, dict(tags) if tags else None, self.template, bucket.name, key_name
             )
             codec.leave_out_inline(record[1], data)
-            counts[key_name] = 1
+            stored[key_name] = (row, 1)
             return [("object", row, bucket_id, key_name, codec.dumps([record]), b"", data)]
         ops: list[tuple] = []
         records = []
@@ -506,7 +496,7 @@ class DurableStore:
             elif isinstance(version, FakeDeleteMarker):
                 records.append(codec.marker_record(version, key_name))
                 version.__dict__[BODY_ATTR] = 0
-        counts[key_name] = len(versions)
+        stored[key_name] = (row, len(versions))
         ops.append(("object", row, bucket_id, key_name, codec.dumps(records), ids_bytes(ids), None))
         return ops
 
@@ -544,13 +534,14 @@ class DurableStore:
         bucket, _account = s3state.find_bucket(name)
         if bucket is None:
             return self.capture_bucket(name)
-        counts = self.key_counts.get(name, {})
+        stored = self.stored_keys.get(name, {})
         changed = [
             key_name
             for key_name, versions in list(dict.items(bucket.keys))
-            if counts.get(key_name) != len(versions) or not all(BODY_ATTR in v.__dict__ for v in versions)
+            if stored.get(key_name, (0, None))[1] != len(versions)
+            or not all(BODY_ATTR in v.__dict__ for v in versions)
         ]
-        changed.extend(key_name for key_name in list(counts) if not dict.get(bucket.keys, key_name))
+        changed.extend(key_name for key_name in list(stored) if not dict.get(bucket.keys, key_name))
         return self.capture_bucket(name, changed, config=True)
 
     def capture_everything(self) -> list[tuple]:
@@ -591,7 +582,7 @@ class DurableStore:
         return ops
 
     def _state_body(self, version: s3state.KeyState) -> tuple[int, tuple]:
-        body_id = self._new_body_id()
+        body_id = self._body_ids.take()
         size = version.body.size
         if size <= INLINE_BYTES:
             return body_id, ("body", body_id, size, version.body.read_at(0, size), None)

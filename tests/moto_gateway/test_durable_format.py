@@ -12,6 +12,7 @@ import sqlite3
 from array import array
 from contextlib import closing
 
+import pytest
 import requests
 from moto.s3.models import FakeKey, get_canned_acl
 
@@ -27,6 +28,16 @@ FORMAT_1_TABLES = (
     "CREATE TABLE buckets (name TEXT PRIMARY KEY, account TEXT, partition TEXT, attrs BLOB, tags BLOB)",
     "CREATE TABLE objects (bucket TEXT, key TEXT, versions BLOB, bodies BLOB, PRIMARY KEY (bucket, key))",
 )
+
+
+@pytest.fixture
+def state_gateway(tmp_path):
+    """A gateway with a state folder (the server, its folder), stopped after the test."""
+    folder = tmp_path / "state"
+    server = MotoServer(env={"GATEWAY_STATE_DIR": str(folder)})
+    server.start()
+    yield server, folder
+    server.stop()
 
 
 def as_format_1(folder) -> None:
@@ -144,46 +155,41 @@ def describe(s3, upload: str) -> dict:
     }
 
 
-def test_a_format_1_folder_still_loads_and_keeps_working(tmp_path):
-    folder = tmp_path / "state"
-    server = MotoServer(env={"GATEWAY_STATE_DIR": str(folder)})
-    server.start()
-    try:
-        s3 = client(server.url)
-        upload = set_up(s3)
-        before = describe(s3, upload)
-        assert before["reads"]["plain", "null"][3] == f'"{hashlib.md5(b"plain bytes").hexdigest()}"'
-        server.stop()
-        as_format_1(folder)
-        with closing(sqlite3.connect(folder / "state.db")) as conn, conn:  # a row format 2 left of a bucket gone
-            conn.execute("INSERT INTO bodies VALUES (901, 5, 1, ?)", (b"stale",))
-            conn.execute("INSERT INTO objects VALUES ('gone', 'left', ?, ?)",
-                         (codec.dumps([]), array("q", [901]).tobytes()))
-        old = rows(folder)
-        assert old["format"] == 1 and old["dictionary"] is None
-        assert all(blob[0] == 0x80 for blob in old["blobs"].values()), "format 1's rows are plain pickles"
+def test_a_format_1_folder_still_loads_and_keeps_working(state_gateway):
+    server, folder = state_gateway
+    s3 = client(server.url)
+    upload = set_up(s3)
+    before = describe(s3, upload)
+    assert before["reads"]["plain", "null"][3] == f'"{hashlib.md5(b"plain bytes").hexdigest()}"'
+    server.stop()
+    as_format_1(folder)
+    with closing(sqlite3.connect(folder / "state.db")) as conn, conn:  # a row format 2 left of a bucket gone
+        conn.execute("INSERT INTO bodies VALUES (901, 5, 1, ?)", (b"stale",))
+        conn.execute("INSERT INTO objects VALUES ('gone', 'left', ?, ?)",
+                     (codec.dumps([]), array("q", [901]).tobytes()))
+    old = rows(folder)
+    assert old["format"] == 1 and old["dictionary"] is None
+    assert all(blob[0] == 0x80 for blob in old["blobs"].values()), "format 1's rows are plain pickles"
 
-        server.start()
-        s3 = client(server.url)
-        assert describe(s3, upload) == before
-        s3.put_object(Bucket="kept", Key="new", Body=b"written after the upgrade")
-        s3.put_object(Bucket="kept", Key="plain", Body=b"a second version")
-        s3.complete_multipart_upload(Bucket="kept", Key="pending", UploadId=upload, MultipartUpload={
-            "Parts": [{"PartNumber": 1, "ETag": before["parts"][0][1]}]})
-        after = describe_without_upload(s3)
-        server.kill()
-        server.start()
-        s3 = client(server.url)
-        assert describe_without_upload(s3) == after
-        assert s3.get_object(Bucket="kept", Key="pending")["Body"].read() == b"p" * 1024
-        server.stop()
-        upgraded = rows(folder)
-        assert "left" not in upgraded["blobs"] and not body_exists(folder, 901), "it went, with its body"
-        assert upgraded["format"] == 3 and upgraded["dictionary"]
-        assert upgraded["blobs"]["tagged"] == old["blobs"]["tagged"], "a row nobody changed stays as it was"
-        assert upgraded["blobs"]["new"][0] == DEFLATED and upgraded["blobs"]["plain"][0] == DEFLATED
-    finally:
-        server.stop()
+    server.start()
+    s3 = client(server.url)
+    assert describe(s3, upload) == before
+    s3.put_object(Bucket="kept", Key="new", Body=b"written after the upgrade")
+    s3.put_object(Bucket="kept", Key="plain", Body=b"a second version")
+    s3.complete_multipart_upload(Bucket="kept", Key="pending", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": before["parts"][0][1]}]})
+    after = describe_without_upload(s3)
+    server.kill()
+    server.start()
+    s3 = client(server.url)
+    assert describe_without_upload(s3) == after
+    assert s3.get_object(Bucket="kept", Key="pending")["Body"].read() == b"p" * 1024
+    server.stop()
+    upgraded = rows(folder)
+    assert "left" not in upgraded["blobs"] and not body_exists(folder, 901), "it went, with its body"
+    assert upgraded["format"] == 3 and upgraded["dictionary"]
+    assert upgraded["blobs"]["tagged"] == old["blobs"]["tagged"], "a row nobody changed stays as it was"
+    assert upgraded["blobs"]["new"][0] == DEFLATED and upgraded["blobs"]["plain"][0] == DEFLATED
 
 
 def describe_without_upload(s3) -> dict:
@@ -250,52 +256,47 @@ def test_the_dictionary_is_made_once_and_kept(tmp_path, monkeypatch):
         again.stop()
 
 
-def test_a_single_small_version_keeps_its_bytes_in_its_row_until_it_has_company(tmp_path):
-    folder = tmp_path / "state"
-    server = MotoServer(env={"GATEWAY_STATE_DIR": str(folder)})
+def test_a_single_small_version_keeps_its_bytes_in_its_row_until_it_has_company(state_gateway):
+    server, folder = state_gateway
+    s3 = client(server.url)
+    s3.create_bucket(Bucket="rows", CreateBucketConfiguration=REGION)
+    small, large = b"s" * 1000, b"L" * 20_000
+    s3.put_object(Bucket="rows", Key="small", Body=small, Tagging="kept=yes")
+    s3.put_object(Bucket="rows", Key="large", Body=large)
+    s3.copy_object(Bucket="rows", Key="copy", CopySource={"Bucket": "rows", "Key": "small"})
+    assert row_bytes(folder, "small") == (small, [])
+    assert row_bytes(folder, "copy") == (small, []), "a copy's row holds its own bytes"
+    assert row_bytes(folder, "large")[0] is None and body_rows(folder) == 1, "20 KB: a body file"
+    assert requests.post(f"{server.url}/_snapshots/before", timeout=10).status_code == 201
+    assert body_rows(folder) == 3, "the snapshot's small bytes are rows of its own, not the live rows'"
+
+    s3.put_bucket_versioning(Bucket="rows", VersioningConfiguration={"Status": "Enabled"})
+    second = s3.put_object(Bucket="rows", Key="small", Body=b"second")["VersionId"]
+    data, ids = row_bytes(folder, "small")
+    assert data is None and len(ids) == 2, "two versions: both in bodies rows"
+    s3.put_object_tagging(Bucket="rows", Key="copy", Tagging={"TagSet": [{"Key": "t", "Value": "v"}]})
+    assert row_bytes(folder, "copy") == (small, []), "a change of tags keeps the bytes in the row"
+    expected = describe_rows(s3)
+    server.kill()
+
     server.start()
-    try:
-        s3 = client(server.url)
-        s3.create_bucket(Bucket="rows", CreateBucketConfiguration=REGION)
-        small, large = b"s" * 1000, b"L" * 20_000
-        s3.put_object(Bucket="rows", Key="small", Body=small, Tagging="kept=yes")
-        s3.put_object(Bucket="rows", Key="large", Body=large)
-        s3.copy_object(Bucket="rows", Key="copy", CopySource={"Bucket": "rows", "Key": "small"})
-        assert row_bytes(folder, "small") == (small, [])
-        assert row_bytes(folder, "copy") == (small, []), "a copy's row holds its own bytes"
-        assert row_bytes(folder, "large")[0] is None and body_rows(folder) == 1, "20 KB: a body file"
-        assert requests.post(f"{server.url}/_snapshots/before", timeout=10).status_code == 201
-        assert body_rows(folder) == 3, "the snapshot's small bytes are rows of its own, not the live rows'"
+    s3 = client(server.url)
+    assert describe_rows(s3) == expected
+    for version in expected["small"]:
+        read = s3.get_object(Bucket="rows", Key="small", VersionId=version[0])
+        assert read["ETag"] == f'"{hashlib.md5(read["Body"].read()).hexdigest()}"'
+    assert sorted(version[0] for version in expected["small"]) == sorted(["null", second])
+    assert s3.get_object_tagging(Bucket="rows", Key="small", VersionId="null")["TagSet"] == [
+        {"Key": "kept", "Value": "yes"}]
+    s3.delete_object(Bucket="rows", Key="small", VersionId=second)
+    assert requests.post(f"{server.url}/_snapshots/before/restore", timeout=30).status_code == 200
+    server.kill()
 
-        s3.put_bucket_versioning(Bucket="rows", VersioningConfiguration={"Status": "Enabled"})
-        second = s3.put_object(Bucket="rows", Key="small", Body=b"second")["VersionId"]
-        data, ids = row_bytes(folder, "small")
-        assert data is None and len(ids) == 2, "two versions: both in bodies rows"
-        s3.put_object_tagging(Bucket="rows", Key="copy", Tagging={"TagSet": [{"Key": "t", "Value": "v"}]})
-        assert row_bytes(folder, "copy") == (small, []), "a change of tags keeps the bytes in the row"
-        expected = describe_rows(s3)
-        server.kill()
-
-        server.start()
-        s3 = client(server.url)
-        assert describe_rows(s3) == expected
-        for version in expected["small"]:
-            read = s3.get_object(Bucket="rows", Key="small", VersionId=version[0])
-            assert read["ETag"] == f'"{hashlib.md5(read["Body"].read()).hexdigest()}"'
-        assert sorted(version[0] for version in expected["small"]) == sorted(["null", second])
-        assert s3.get_object_tagging(Bucket="rows", Key="small", VersionId="null")["TagSet"] == [
-            {"Key": "kept", "Value": "yes"}]
-        s3.delete_object(Bucket="rows", Key="small", VersionId=second)
-        assert requests.post(f"{server.url}/_snapshots/before/restore", timeout=30).status_code == 200
-        server.kill()
-
-        server.start()
-        s3 = client(server.url)
-        assert s3.get_object(Bucket="rows", Key="small")["Body"].read() == small
-        assert s3.get_object_tagging(Bucket="rows", Key="small")["TagSet"] == [{"Key": "kept", "Value": "yes"}]
-        assert row_bytes(folder, "small") == (small, []), "restored: the only version again, in its row"
-    finally:
-        server.stop()
+    server.start()
+    s3 = client(server.url)
+    assert s3.get_object(Bucket="rows", Key="small")["Body"].read() == small
+    assert s3.get_object_tagging(Bucket="rows", Key="small")["TagSet"] == [{"Key": "kept", "Value": "yes"}]
+    assert row_bytes(folder, "small") == (small, []), "restored: the only version again, in its row"
 
 
 def describe_rows(s3) -> dict:
@@ -309,36 +310,31 @@ def describe_rows(s3) -> dict:
     return found
 
 
-def test_rows_of_a_bucket_the_folder_no_longer_holds_are_never_loaded_and_go(tmp_path):
-    folder = tmp_path / "state"
-    server = MotoServer(env={"GATEWAY_STATE_DIR": str(folder)})
+def test_rows_of_a_bucket_the_folder_no_longer_holds_are_never_loaded_and_go(state_gateway):
+    server, folder = state_gateway
+    s3 = client(server.url)
+    s3.create_bucket(Bucket="again", CreateBucketConfiguration=REGION)
+    s3.put_object(Bucket="again", Key="kept", Body=b"kept")
+    server.stop()
+    with closing(sqlite3.connect(folder / "state.db")) as conn, conn:
+        (bucket_id,) = conn.execute("SELECT id FROM buckets WHERE name = 'again'").fetchone()
+        template = conn.execute("SELECT versions, data FROM objects WHERE key = 'kept'").fetchone()
+        # what a bucket replaced under its name leaves: rows naming an id no bucket has
+        conn.execute("INSERT INTO bodies VALUES (900, 5, 1, ?)", (b"stale",))
+        conn.execute("INSERT INTO objects VALUES (900, ?, 'stale', ?, 900, NULL)", (bucket_id + 7, template[0]))
+
     server.start()
-    try:
-        s3 = client(server.url)
-        s3.create_bucket(Bucket="again", CreateBucketConfiguration=REGION)
-        s3.put_object(Bucket="again", Key="kept", Body=b"kept")
-        server.stop()
-        with closing(sqlite3.connect(folder / "state.db")) as conn, conn:
-            (bucket_id,) = conn.execute("SELECT id FROM buckets WHERE name = 'again'").fetchone()
-            template = conn.execute("SELECT versions, data FROM objects WHERE key = 'kept'").fetchone()
-            # what a bucket replaced under its name leaves: rows naming an id no bucket has
-            conn.execute("INSERT INTO bodies VALUES (900, 5, 1, ?)", (b"stale",))
-            conn.execute("INSERT INTO objects VALUES (900, ?, 'stale', ?, 900, NULL)", (bucket_id + 7, template[0]))
+    s3 = client(server.url)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="again")["Contents"]] == ["kept"]
+    s3.delete_object(Bucket="again", Key="kept")
+    s3.delete_bucket(Bucket="again")
+    s3.create_bucket(Bucket="again", CreateBucketConfiguration=REGION)
+    server.kill()
 
-        server.start()
-        s3 = client(server.url)
-        assert [o["Key"] for o in s3.list_objects_v2(Bucket="again")["Contents"]] == ["kept"]
-        s3.delete_object(Bucket="again", Key="kept")
-        s3.delete_bucket(Bucket="again")
-        s3.create_bucket(Bucket="again", CreateBucketConfiguration=REGION)
-        server.kill()
-
-        server.start()
-        s3 = client(server.url)
-        assert s3.list_objects_v2(Bucket="again")["KeyCount"] == 0
-        server.stop()
-        with closing(sqlite3.connect(folder / "state.db")) as conn:
-            assert conn.execute("SELECT count(*) FROM objects").fetchone()[0] == 0
-            assert conn.execute("SELECT count(*) FROM bodies").fetchone()[0] == 0, "the stale row's body went"
-    finally:
-        server.stop()
+    server.start()
+    s3 = client(server.url)
+    assert s3.list_objects_v2(Bucket="again")["KeyCount"] == 0
+    server.stop()
+    with closing(sqlite3.connect(folder / "state.db")) as conn:
+        assert conn.execute("SELECT count(*) FROM objects").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM bodies").fetchone()[0] == 0, "the stale row's body went"

@@ -31,6 +31,7 @@ def main() -> int:
         return 1
     from moto_gateway.app import create_app  # noqa: PLC0415 (after binding, see the docstring)
     from moto_gateway.server.http_server import make_server  # noqa: PLC0415
+    from moto_gateway.state import durable  # noqa: PLC0415
 
     # waitress logs one line per refused or timed-out client at INFO/WARNING; its errors still show.
     logging.getLogger("waitress").setLevel(logging.ERROR)
@@ -38,8 +39,13 @@ def main() -> int:
     tune_garbage_collector()  # Moto's modules are loaded: out of every collection's walk from here on
 
     def stop(signum, _frame):
-        # Raised in the main thread, which runs waitress's loop: waitress closes its sockets and threads.
+        # Raised in the main thread, which runs waitress's loop: waitress closes its sockets and threads. The
+        # state folder stops first, while the loop's wake-up pipe that releases held answers is still open.
         log.info("received %s, stopping", signal.Signals(signum).name)
+        try:
+            durable.stop_active()
+        except Exception:  # noqa: BLE001 (what was committed stays; the exit goes on)
+            log.exception("the state folder did not stop cleanly")
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)

@@ -11,6 +11,8 @@ import pytest
 
 from moto_gateway.state.durable.store import DurabilityError, DurableStore
 from moto_gateway.state.durable.writer import SETTING, WriterError
+from testkit.servers import MotoServer
+from tests.moto_gateway.helpers import client
 
 
 def stored(folder, name: str):
@@ -61,3 +63,22 @@ def test_a_group_that_cannot_be_sent_is_refused_and_the_next_is_stored(tmp_path)
         assert stored(tmp_path / "state", "colour") == "blue"
     finally:
         store.stop()
+
+
+def test_a_gateway_stopped_by_sigterm_folds_the_wal_into_the_database(tmp_path):
+    folder = tmp_path / "state"
+    server = MotoServer(env={"GATEWAY_STATE_DIR": str(folder)})
+    try:
+        for round_number in range(3):
+            server.start()
+            s3 = client(server.url)
+            if round_number == 0:
+                s3.create_bucket(Bucket="stops", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+            s3.put_object(Bucket="stops", Key=f"k{round_number}", Body=b"x" * 5000)
+            server.stop()  # SIGTERM
+            wal = folder / "state.db-wal"
+            assert not wal.exists() or wal.stat().st_size == 0, f"stop {round_number}: the WAL was left"
+        server.start()
+        assert client(server.url).list_objects_v2(Bucket="stops")["KeyCount"] == 3
+    finally:
+        server.stop()

@@ -67,6 +67,13 @@ def activate(durability: Durability | None) -> None:
     _active = durability
 
 
+def stop_active() -> None:
+    """A clean stop (SIGTERM, SIGINT): what is queued is committed and the writer folds the WAL into the
+    database. Without it the folder is still whole, but keeps its WAL until a gateway opens it again."""
+    if _active is not None:
+        _active.store.stop()
+
+
 def persist_keys(bucket: str, keys: Iterable[str]) -> Ticket:
     """The versions of `keys` in `bucket` (and the bucket's uploads whose parts changed), as Moto has them."""
     return _active.persist_keys(bucket, keys) if _active else DONE

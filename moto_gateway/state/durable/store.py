@@ -615,7 +615,9 @@ class DurableStore:
         self._committer.start()
 
     def stop(self) -> None:
-        """Commits what is queued, then stops the committer and the writer (which folds the WAL in)."""
+        """Commits what is queued, then stops the committer and the writer (which folds the WAL in). The
+        gateway's own connection closes first, so that the writer's is the last and SQLite removes the WAL
+        and shared-memory files (a stopped folder is `state.db`, `writer.lock` and `bodies/`)."""
         committer = self._committer
         if committer is not None:
             self._stopping = True
@@ -626,6 +628,9 @@ class DurableStore:
             try:
                 self._commit_queued()
             finally:
+                if self.conn is not None:
+                    self.conn.close()
+                    self.conn = None
                 self.writer.stop()
 
     def submit(self, ops: list[tuple], seq: int = 0, error: BaseException | None = None) -> Ticket:
